@@ -1,0 +1,67 @@
+"""Severity of a real incident: a 0–100 score and the four-tier level, with the reasons in Chinese."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from classifier.facts import Facts
+
+LEVEL_NAMES = {4: "特别重大", 3: "重大", 2: "较大", 1: "一般"}
+
+
+@dataclass
+class Severity:
+    level: int
+    score: float
+    reasons: list[str]
+
+
+def _level_from_rules(facts: Facts) -> tuple[int, list[str]]:
+    amount = facts.amount.yuan if facts.amount else None
+    workers = facts.workers
+    reasons: list[str] = []
+    if facts.extreme_signals:
+        reasons.append(f"出现极端行为信号：{'、'.join(facts.extreme_signals[:3])}")
+    if workers and workers > 100:
+        reasons.append(f"涉及工人超过100人（{workers}人）")
+    if amount and amount >= 1_000_000:
+        reasons.append(f"涉及金额100万元以上（约{amount / 10_000:g}万元）")
+    if reasons:
+        return 4, reasons
+    if facts.group_signals:
+        reasons.append(f"出现群体性行为信号：{'、'.join(facts.group_signals[:3])}")
+    if workers and workers >= 10:
+        reasons.append(f"涉及工人10人以上（{workers}人）")
+    if amount and amount >= 100_000:
+        reasons.append(f"涉及金额10万元以上（约{amount / 10_000:g}万元）")
+    if facts.project_type in ("government", "soe"):
+        reasons.append("涉及政府投资或国有企业项目")
+    if reasons:
+        return 3, reasons
+    if workers and workers >= 2:
+        reasons.append(f"涉及多名工人（{workers}人）")
+    if amount and amount >= 20_000:
+        reasons.append(f"金额较大（约{amount / 10_000:g}万元）")
+    if facts.months_unpaid and facts.months_unpaid >= 2:
+        reasons.append(f"拖欠{facts.months_unpaid}个月")
+    if reasons:
+        return 2, reasons
+    return 1, ["个人欠薪，金额较小或未说明"]
+
+
+def score(facts: Facts, reach: int = 0, model_level: int | None = None) -> Severity:
+    """Combine the rule level from the facts, an optional model level and the post's reach.
+
+    The rules encode the campaign's definitions and win when they find a higher level; the model can raise
+    a level the facts miss (e.g. a protest described without numbers). Reach adds up to 15 points.
+    """
+    level, reasons = _level_from_rules(facts)
+    if model_level and model_level > level:
+        reasons.append(f"模型判断为{LEVEL_NAMES[model_level]}")
+        level = model_level
+    reach_points = min(15.0, 3.0 * math.log10(1 + max(reach, 0)))
+    if reach_points >= 6:
+        reasons.append(f"传播量较大（转发评论约{reach}次）")
+    base = {1: 10.0, 2: 35.0, 3: 60.0, 4: 85.0}[level]
+    return Severity(level=level, score=round(min(100.0, base + reach_points), 1), reasons=reasons)

@@ -1,0 +1,3 @@
+from wagewatch.cli import main
+
+main()

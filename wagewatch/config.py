@@ -1,0 +1,304 @@
+"""Typed configuration loaded from the YAML files in config/.
+
+Every file is validated with pydantic at start-up; an error names the file, the key path and what was
+expected, so an operator can fix it without reading code. Secrets never live in these files: they name an
+environment variable (``*_env`` keys) that holds the secret.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SHANDONG_CITIES: tuple[str, ...] = (
+    "济南", "青岛", "淄博", "枣庄", "东营", "烟台", "潍坊", "济宁",
+    "泰安", "威海", "日照", "临沂", "德州", "聊城", "滨州", "菏泽",
+)
+
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+CONFIG_DIR_ENV = "WAGEWATCH_CONFIG_DIR"
+
+
+class ConfigError(Exception):
+    """A configuration file is missing, unreadable or invalid; the message says where."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- settings.yaml
+
+
+class SmtpSettings(_Strict):
+    host: str | None = None
+    port: int = 25
+    username: str | None = None
+    password_env: str = "WAGEWATCH_SMTP_PASSWORD"
+    starttls: bool = False
+    ssl: bool = False
+    sender: str = "wagewatch@localhost"
+    timeout_seconds: float = 20.0
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env)
+
+
+class ElasticsearchSettings(_Strict):
+    url: str | None = None
+    username: str | None = None
+    password_env: str = "WAGEWATCH_ES_PASSWORD"
+    index_prefix: str = "wagewatch"
+    verify_certs: bool = True
+    ca_certs: str | None = None
+
+
+class SchedulerSettings(_Strict):
+    intervals_seconds: dict[str, int] = Field(
+        default_factory=lambda: {
+            "crawl": 900, "analyze": 60, "cluster": 60, "index": 60,
+            "dispatch": 30, "escalate": 60, "report": 3600,
+        }
+    )
+    misfire_grace_seconds: int = 300
+
+    @field_validator("intervals_seconds")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for stage, seconds in value.items():
+            if seconds <= 0:
+                raise ValueError(f"interval for {stage!r} must be a positive number of seconds")
+        return value
+
+
+class Settings(_Strict):
+    database_url: str = "sqlite:///var/wagewatch.db"
+    public_base_url: str = "http://localhost:8000"
+    outbox_dir: str = "var/outbox"
+    raw_dir: str = "var/raw"
+    ops_contact: str = "ops@example.org"
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    crawl_timeout_seconds: int = 600
+    analyze_batch_size: int = 256
+    model_dir: str | None = None
+
+
+# ---------------------------------------------------------------- sources.yaml
+
+
+class SourceConfig(_Strict):
+    enabled: bool = True
+    base_url: str
+    queries: list[str] | None = None
+    max_pages: int = 5
+    horizon_days: int = 7
+    silence_hours: int = 24
+    download_delay: float = 1.0
+    cookie_env: str | None = None
+    proxy_env: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SourcesFile(_Strict):
+    keywords: list[str]
+    shandong_places: list[str] = Field(default_factory=list)
+    user_agents: list[str] = Field(default_factory=list)
+    sources: dict[str, SourceConfig]
+
+    @field_validator("keywords")
+    @classmethod
+    def _non_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one keyword is needed")
+        return value
+
+
+# ---------------------------------------------------------------- cities.yaml
+
+ChannelType = Literal["email", "wecom", "dingtalk", "webhook", "sms", "outbox"]
+Role = Literal["duty", "deputy", "leader", "publicity", "triage", "ops"]
+
+
+class Channel(_Strict):
+    type: ChannelType
+    to: str | None = None
+    url_env: str | None = None
+    secret_env: str | None = None
+    template: str | None = None
+
+
+class Rota(_Strict):
+    weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
+    hours: str = "00:00-24:00"
+
+    @field_validator("weekdays")
+    @classmethod
+    def _iso_weekdays(cls, value: list[int]) -> list[int]:
+        if not value or any(d < 1 or d > 7 for d in value):
+            raise ValueError("weekdays are ISO numbers 1 (Monday) to 7 (Sunday)")
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        try:
+            start, end = value.split("-")
+            for part in (start, end):
+                hh, mm = part.split(":")
+                if not (0 <= int(hh) <= 24 and 0 <= int(mm) < 60):
+                    raise ValueError
+        except ValueError:
+            raise ValueError("hours must look like '08:00-18:00'") from None
+        return value
+
+
+class Person(_Strict):
+    id: str
+    name: str
+    role: Role
+    title: str | None = None
+    rota: Rota | None = None
+    channels: list[Channel]
+
+    @field_validator("channels")
+    @classmethod
+    def _some_channel(cls, value: list[Channel]) -> list[Channel]:
+        if not value:
+            raise ValueError("every person needs at least one channel")
+        return value
+
+
+class Office(_Strict):
+    name: str
+    people: list[Person]
+
+    def with_role(self, role: str) -> list[Person]:
+        return [p for p in self.people if p.role == role]
+
+
+class CitiesFile(_Strict):
+    province: Office
+    cities: dict[str, Office]
+
+    @model_validator(mode="after")
+    def _all_cities(self) -> "CitiesFile":
+        unknown = sorted(set(self.cities) - set(SHANDONG_CITIES))
+        if unknown:
+            raise ValueError(f"unknown city names {unknown}; use the 16 short names such as 济南")
+        missing = [c for c in SHANDONG_CITIES if c not in self.cities]
+        if missing:
+            raise ValueError(f"missing cities {missing}: every Shandong city needs a lead list")
+        ids = [p.id for office in [self.province, *self.cities.values()] for p in office.people]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"person ids must be unique, repeated: {dupes}")
+        return self
+
+    def person(self, person_id: str) -> Person | None:
+        for office in [self.province, *self.cities.values()]:
+            for p in office.people:
+                if p.id == person_id:
+                    return p
+        return None
+
+
+# ---------------------------------------------------------------- policy.yaml
+
+
+class Deadlines(_Strict):
+    government_or_soe_days: int = 3
+    backlog_or_complex_days: int = 7
+    default_days: int = 7
+
+
+class Escalation(_Strict):
+    ack_minutes: list[int] = Field(default_factory=lambda: [30, 60, 120])
+    remind_hours_before_deadline: int = 24
+
+
+class Policy(_Strict):
+    deadlines: Deadlines = Field(default_factory=Deadlines)
+    escalation: Escalation = Field(default_factory=Escalation)
+    alert_min_severity: int = Field(1, ge=1, le=4)
+    cluster_window_days: int = 14
+    cluster_similarity: float = Field(0.5, gt=0, le=1)
+    max_send_attempts: int = Field(5, ge=1)
+    retry_base_seconds: int = Field(60, ge=1)
+
+
+# ---------------------------------------------------------------- loading
+
+
+class AppConfig(BaseModel):
+    """Everything the service reads from config/, validated."""
+
+    directory: Path
+    settings: Settings
+    sources: SourcesFile
+    cities: CitiesFile
+    policy: Policy
+
+    def resolve_path(self, value: str) -> Path:
+        """Relative paths in settings are relative to the working directory the service runs in."""
+        return Path(value).expanduser()
+
+
+def _format_validation_error(file: Path, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"{file}: key '{key}': {item['msg']}")
+    return "\n".join(lines)
+
+
+def _load_yaml(file: Path) -> dict[str, Any]:
+    if not file.exists():
+        raise ConfigError(f"{file}: file not found")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: expected a mapping at the top level, found {type(data).__name__}")
+    return data
+
+
+def _parse(model: type[BaseModel], file: Path) -> Any:
+    try:
+        return model.model_validate(_load_yaml(file))
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(file, exc)) from exc
+
+
+def config_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    return Path(explicit or os.environ.get(CONFIG_DIR_ENV) or DEFAULT_CONFIG_DIR)
+
+
+def load_config(directory: str | os.PathLike[str] | None = None) -> AppConfig:
+    """Load and validate settings, sources, cities and policy from `directory` (default: config/).
+
+    ``WAGEWATCH_DATABASE_URL`` overrides the database URL so one config serves several deployments.
+    """
+    root = config_dir(directory)
+    settings: Settings = _parse(Settings, root / "settings.yaml")
+    if os.environ.get("WAGEWATCH_DATABASE_URL"):
+        settings = settings.model_copy(update={"database_url": os.environ["WAGEWATCH_DATABASE_URL"]})
+    if os.environ.get("WAGEWATCH_ES_URL"):
+        es = settings.elasticsearch.model_copy(update={"url": os.environ["WAGEWATCH_ES_URL"]})
+        settings = settings.model_copy(update={"elasticsearch": es})
+    return AppConfig(
+        directory=root,
+        settings=settings,
+        sources=_parse(SourcesFile, root / "sources.yaml"),
+        cities=_parse(CitiesFile, root / "cities.yaml"),
+        policy=_parse(Policy, root / "policy.yaml"),
+    )

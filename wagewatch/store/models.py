@@ -1,0 +1,211 @@
+"""SQLAlchemy models of the store.
+
+States drive the stages: a stage selects rows by state, does its work and moves them on in the same
+transaction, so a crash leaves each row either untouched (picked up again) or fully done.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from wagewatch import clock
+from wagewatch.store.types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class CrawlRun(Base):
+    """One run of one spider: its figures make a dead source visible."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=clock.now)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running|ok|failed|blocked
+    requests: Mapped[int] = mapped_column(default=0)
+    posts_found: Mapped[int] = mapped_column(default=0)
+    posts_new: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+
+class Post(Base):
+    """A public post as collected; unique per source and the site's own id."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_posts_source_external_id"),
+        Index("ix_posts_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    text_raw: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(256))
+    published_at: Mapped[datetime | None]
+    reposts: Mapped[int | None]
+    comments: Mapped[int | None]
+    likes: Mapped[int | None]
+    region: Mapped[str | None] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(128))
+    raw_ref: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(default=clock.now)
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    state: Mapped[str] = mapped_column(String(16), default="new")  # new|analyzed
+
+    analysis: Mapped["Analysis | None"] = relationship(back_populates="post", uselist=False)
+
+
+class Analysis(Base):
+    """The classifier's verdict and extracted facts for one post."""
+
+    __tablename__ = "analyses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
+    label: Mapped[str] = mapped_column(String(16), index=True)  # real|false|irrelevant
+    scores: Mapped[dict[str, Any]]
+    severity: Mapped[int | None]
+    severity_score: Mapped[float] = mapped_column(Float, default=0.0)
+    province: Mapped[str | None] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(32), index=True)
+    county: Mapped[str | None] = mapped_column(String(64))
+    amount_yuan: Mapped[float | None]
+    workers: Mapped[int | None]
+    company: Mapped[str | None] = mapped_column(Text)
+    project: Mapped[str | None] = mapped_column(Text)
+    project_type: Mapped[str | None] = mapped_column(String(16))
+    extreme: Mapped[bool] = mapped_column(Boolean, default=False)
+    explanation: Mapped[list[Any]]
+    model_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    clustered: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+    post: Mapped[Post] = relationship(back_populates="analysis")
+    incident: Mapped["Incident | None"] = relationship(back_populates="analyses")
+
+
+class Incident(Base):
+    """One real-world case (or one false claim) that many posts may describe."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(16))  # real|false
+    city: Mapped[str | None] = mapped_column(String(32), index=True)
+    county: Mapped[str | None] = mapped_column(String(64))
+    severity: Mapped[int | None]
+    severity_score: Mapped[float] = mapped_column(Float, default=0.0)
+    title: Mapped[str] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(Text)
+    project: Mapped[str | None] = mapped_column(Text)
+    project_type: Mapped[str | None] = mapped_column(String(16))
+    amount_yuan: Mapped[float | None]
+    workers: Mapped[int | None]
+    extreme: Mapped[bool] = mapped_column(Boolean, default=False)
+    explanation: Mapped[list[Any]] = mapped_column(default=list)
+    signature: Mapped[list[Any]] = mapped_column(default=list)  # MinHash values of the first post
+    post_count: Mapped[int] = mapped_column(default=0)
+    reach: Mapped[int] = mapped_column(BigInteger, default=0)  # reposts + comments over its posts
+    first_seen: Mapped[datetime] = mapped_column(default=clock.now)
+    last_seen: Mapped[datetime] = mapped_column(default=clock.now)
+    # pending: needs (re-)alerting; alerted: nothing new since the last alert
+    alert_state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    alerted_severity: Mapped[int | None]
+    alerted_cities: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+    analyses: Mapped[list[Analysis]] = relationship(back_populates="incident")
+    lead: Mapped["Lead | None"] = relationship(back_populates="incident", uselist=False)
+
+
+class Lead(Base):
+    """The ledger (台账) entry of an alerted incident, owned by one responsible officer (首问负责制)."""
+
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), unique=True)
+    city: Mapped[str | None] = mapped_column(String(32), index=True)  # None: provincial office
+    officer_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="new")  # new|backlog|complex|clarify|transfer
+    status: Mapped[str] = mapped_column(String(16), default="待签收", index=True)
+    deadline: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    acknowledged_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    notes: Mapped[str | None] = mapped_column(Text)
+    amount_recovered: Mapped[float | None]
+    workers_paid: Mapped[int | None]
+    transferred_to: Mapped[str | None] = mapped_column(String(64))
+    verdict: Mapped[str | None] = mapped_column(String(16))  # real|false|irrelevant, the officer's finding
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+    incident: Mapped[Incident] = relationship(back_populates="lead")
+
+
+class AlertDelivery(Base):
+    """One message to one person on one channel for one reason; the unique key forbids a second one."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "recipient_id", "channel", "reason", name="uq_delivery"),
+        Index("ix_deliveries_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    recipient_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_index: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(64))  # e.g. new, severity-3, escalate-1, transfer
+    # pending -> sending -> sent | failed (retry later) | dead | unknown (crashed while sending)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class AuditEvent(Base):
+    """An append-only trail of every change a person or stage made."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class IndexQueue(Base):
+    """Outbox of rows whose search documents must be (re)written to Elasticsearch."""
+
+    __tablename__ = "index_queue"
+    __table_args__ = (UniqueConstraint("entity", "entity_id", name="uq_index_queue"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(16))  # post|incident|lead
+    entity_id: Mapped[int] = mapped_column(Integer)
+    enqueued_at: Mapped[datetime] = mapped_column(default=clock.now)
