@@ -1,29 +1,47 @@
-"""Render an incident into the Chinese alert an officer reads. Post text is untrusted: the HTML template
-autoescapes it, and the plain-text template has nothing to inject into."""
+"""Render an incident into the Chinese alert an officer reads, in every format a channel needs.
+
+Post text is untrusted: HTML is autoescaped, markdown output passes through `markup.escape_markdown` for
+every value the template prints (only markup we build ourselves is marked `SafeMarkdown`), and plain text
+and SMS fold post text onto one line so it cannot pose as a line of the alert.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from alerts.markup import SafeMarkdown, clip, escape_markdown, one_line, safe_url
 from wagewatch import clock
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 LEVELS = {4: ("特别重大", "红色"), 3: ("重大", "橙色"), 2: ("较大", "黄色"), 1: ("一般", "蓝色")}
 COLOURS = {"红色": "#d32f2f", "橙色": "#f57c00", "黄色": "#fbc02d", "蓝色": "#1976d2"}
+# WeCom markdown knows three font colours only; DingTalk takes any hex colour.
+WECOM_FONT = {"红色": "warning", "橙色": "warning", "黄色": "comment", "蓝色": "info"}
+MARKDOWN_FLAVOURS = ("wecom", "dingtalk")
+
 REASONS = {
     "new": "新发现欠薪线索", "clarify": "疑似虚假讨薪，请核实并澄清", "transfer": "外省线索，请转办",
     "triage": "地点不明，请省级研判分派", "severity-1": "新发现欠薪线索", "severity-2": "新发现欠薪线索",
-    "severity-3": "重大欠薪线索", "severity-4": "特别重大欠薪线索",
+    "severity-3": "重大欠薪线索", "severity-4": "特别重大欠薪线索", "remind": "线索办理期限临近",
+    "overdue": "线索已逾期未办结",
+}
+REASON_PREFIXES = {
+    "escalate": "欠薪线索逾期未签收，升级提醒", "heat": "线索舆情热度明显上升，再次提醒",
+    "transfer-in": "他市转办线索，请签收办理", "ops-dead": "预警投递失败（已转入死信）",
+    "ops-unknown": "预警投递结果未知（发送中断）",
 }
 NEXT_STEPS = {
     "clarify": "请会同属地核实情况；经核实不属实的，及时发布澄清信息。",
     "transfer": "请核实线索所在地并转交属地处置，记录转办去向。",
     "triage": "请研判线索所在地市并分派至属地。",
+    "remind": "请在办结时限前完成核查处置，并在页面反馈办理结果。",
+    "overdue": "线索已超过办结时限，请立即办理并在页面说明情况。",
+    "ops": "请检查该渠道的配置与连通性，并以其他方式确认收件人已知悉。",
 }
 DEFAULT_NEXT_STEP = "请立即签收，线上线下同步处置，核实欠薪事实并督促支付，在期限内办结并反馈结果。"
 
@@ -57,6 +75,16 @@ class AlertView:
     deadline: datetime | None
     link: str
     recipient_name: str
+    note: str | None = None  # e.g. for the ops contact: which delivery failed and why
+
+
+@dataclass
+class DigestView:
+    """Several low-severity incidents for one person, sent together at a digest time."""
+
+    recipient_name: str
+    items: list[AlertView]
+    link: str
 
 
 @dataclass
@@ -64,18 +92,34 @@ class AlertMessage:
     subject: str
     text: str
     html: str
+    short: str  # one line for SMS
+    markdown: dict[str, str] = field(default_factory=dict)  # per robot flavour
+    facts: dict[str, object] = field(default_factory=dict)  # incident_id, severity, level, colour, link
 
 
-def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["local"] = lambda dt: clock.local(dt).strftime("%Y-%m-%d %H:%M") if dt else "未知"
-    env.filters["wan"] = lambda v: f"{v / 10_000:g}万元" if v and v >= 10_000 else (f"{v:g}元" if v else "未说明")
-    env.filters["clip"] = lambda s, n=140: (s[:n] + "…") if s and len(s) > n else (s or "")
+def _local(dt: datetime | None) -> str:
+    return clock.local(dt).strftime("%Y-%m-%d %H:%M") if dt else "未知"
+
+
+def _wan(value: float | None) -> str:
+    if not value:
+        return "未说明"
+    return f"{value / 10_000:g}万元" if value >= 10_000 else f"{value:g}元"
+
+
+def _environment(markdown: bool) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        autoescape=False if markdown else select_autoescape(["html"]),
+        finalize=escape_markdown if markdown else None,
+    )
+    env.filters.update(local=_local, wan=_wan, clip=clip, oneline=one_line,
+                       url=(lambda u: SafeMarkdown(safe_url(u))) if markdown else safe_url)
     return env
 
 
-_env = _environment()
+_plain = _environment(markdown=False)
+_markdown = _environment(markdown=True)
 
 
 def place_name(view: AlertView) -> str:
@@ -87,22 +131,71 @@ def place_name(view: AlertView) -> str:
 
 
 def reason_text(reason: str) -> str:
-    if reason.startswith("escalate"):
-        return "欠薪线索逾期未签收，升级提醒"
+    for prefix, text in REASON_PREFIXES.items():
+        if reason.startswith(prefix + "-"):
+            return text
     return REASONS.get(reason, REASONS["new"])
 
 
+def next_step(reason: str) -> str:
+    key = "ops" if reason.startswith("ops-") else reason
+    return NEXT_STEPS.get(key, DEFAULT_NEXT_STEP)
+
+
+def level_and_colour(view: AlertView) -> tuple[str, str]:
+    return LEVELS.get(view.severity or 0, ("—", "蓝色"))
+
+
+def _font(colour: str, flavour: str) -> SafeMarkdown:
+    attr = WECOM_FONT[colour] if flavour == "wecom" else COLOURS[colour]
+    return SafeMarkdown(f'<font color="{attr}">{colour}预警</font>')
+
+
+def subject_of(view: AlertView) -> str:
+    level, colour = level_and_colour(view)
+    if view.reason.startswith("ops-"):
+        tag = "【系统运维】"
+    elif view.label == "real" and view.severity:
+        tag = f"【{colour}预警·{level}】"
+    else:
+        tag = "【核实澄清】" if view.label == "false" else "【线索】"
+    return one_line(f"{tag}{reason_text(view.reason)}｜{place_name(view)}：{view.title}")[:120]
+
+
 def render(view: AlertView) -> AlertMessage:
-    level, colour = LEVELS.get(view.severity or 0, ("—", "蓝色"))
+    level, colour = level_and_colour(view)
     context = {
         "v": view, "level": level, "colour": colour, "colour_hex": COLOURS[colour], "place": place_name(view),
-        "reason_text": reason_text(view.reason),
-        "next_step": NEXT_STEPS.get(view.reason, DEFAULT_NEXT_STEP),
+        "reason_text": reason_text(view.reason), "next_step": next_step(view.reason),
     }
-    tag = f"【{colour}预警·{level}】" if view.label == "real" and view.severity else "【核实澄清】" if view.label == "false" else "【线索】"
-    subject = f"{tag}{place_name(view)}：{view.title}"[:120]
+    markdown = {
+        flavour: _markdown.get_template("alert.md.j2").render(
+            **context, colour_tag=_font(colour, flavour), link=SafeMarkdown(safe_url(view.link)))
+        for flavour in MARKDOWN_FLAVOURS
+    }
     return AlertMessage(
-        subject=subject.replace("\n", " ").replace("\r", " "),
-        text=_env.get_template("alert.txt.j2").render(**context),
-        html=_env.get_template("alert.html.j2").render(**context),
+        subject=subject_of(view),
+        text=_plain.get_template("alert.txt.j2").render(**context),
+        html=_plain.get_template("alert.html.j2").render(**context),
+        short=one_line(_plain.get_template("alert.sms.j2").render(**context)),
+        markdown=markdown,
+        facts={"incident_id": view.incident_id, "severity": view.severity, "level": level, "colour": colour,
+               "link": view.link},
+    )
+
+
+def render_digest(view: DigestView) -> AlertMessage:
+    context = {"d": view, "count": len(view.items), "place": place_name, "level_and_colour": level_and_colour,
+               "colour_hex": COLOURS["蓝色"]}
+    markdown = {
+        flavour: _markdown.get_template("digest.md.j2").render(**context, link=SafeMarkdown(safe_url(view.link)))
+        for flavour in MARKDOWN_FLAVOURS
+    }
+    return AlertMessage(
+        subject=f"【线索汇总】待办欠薪线索{len(view.items)}条（{_local(clock.now())}）",
+        text=_plain.get_template("digest.txt.j2").render(**context),
+        html=_plain.get_template("digest.html.j2").render(**context),
+        short=one_line(_plain.get_template("digest.sms.j2").render(**context)),
+        markdown=markdown,
+        facts={"incident_id": None, "severity": 1, "level": LEVELS[1][0], "colour": LEVELS[1][1], "link": view.link},
     )

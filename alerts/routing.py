@@ -1,11 +1,17 @@
-"""Routing: which people must hear about an incident, and why."""
+"""Routing: which people must hear about an incident, and why.
+
+The cases follow the notice: a real incident goes to the on-duty officer of its city (首问负责制), severity 3
+adds the city leader and severity 4 the provincial office at once; a place the classifier could not pin down
+goes to provincial triage; an incident outside Shandong goes to the provincial office for transfer (转办); a
+false claim goes to the city's publicity and cyberspace offices for clarification (澄清), not to inspectors.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 
-from wagewatch import clock
+from wagewatch import clock, timewindow
 from wagewatch.config import CitiesFile, Person, Rota
 
 OUT_OF_PROVINCE = "out_of_province"
@@ -18,26 +24,18 @@ class Target:
     city: str | None  # the lead list the person belongs to (None: province)
 
 
-def _parse(hhmm: str) -> time:
-    hh, mm = (int(x) for x in hhmm.split(":"))
-    return time(23, 59, 59) if hh == 24 else time(hh, mm)
-
-
 def on_duty(rota: Rota | None, at: datetime) -> bool:
     """Whether a rota covers `at` (China Standard Time); a rota past midnight ('20:00-08:00') wraps."""
     if rota is None:
         return True
     local = clock.local(at)
-    start_s, end_s = rota.hours.split("-")
-    start, end = _parse(start_s), _parse(end_s)
-    now_t = local.time()
-    if start <= end:
-        return local.isoweekday() in rota.weekdays and start <= now_t <= end
+    if not timewindow.covers(rota.hours, local.time()):
+        return False
     # The night shift belongs to the day it started on.
-    if now_t >= start:
-        return local.isoweekday() in rota.weekdays
-    yesterday = (local.isoweekday() - 2) % 7 + 1
-    return yesterday in rota.weekdays and now_t < end
+    weekday = local.isoweekday()
+    if timewindow.started_yesterday(rota.hours, local.time()):
+        weekday = (weekday - 2) % 7 + 1
+    return weekday in rota.weekdays
 
 
 def duty_officers(cities: CitiesFile, city: str, at: datetime) -> list[Person]:
@@ -48,12 +46,13 @@ def duty_officers(cities: CitiesFile, city: str, at: datetime) -> list[Person]:
 
 
 def route(cities: CitiesFile, label: str, city: str | None, severity: int | None, at: datetime) -> list[Target]:
-    """The people an incident's alert goes to, with the reason each is included."""
+    """The people an incident's alert goes to, with the reason each is included; the first is the lead owner."""
     province = cities.province
     if label == "false":
-        if city in cities.cities:
-            return [Target(p, "clarify", city) for p in cities.cities[city].with_role("publicity")]
-        return [Target(p, "clarify", None) for p in province.with_role("triage")]
+        local = cities.cities[city].with_role("publicity") if city in cities.cities else []
+        if local:
+            return [Target(p, "clarify", city) for p in local]
+        return [Target(p, "clarify", None) for p in province.with_role("publicity") or province.with_role("triage")]
     if city == OUT_OF_PROVINCE:
         return [Target(p, "transfer", None) for p in province.with_role("triage")]
     if city not in cities.cities:

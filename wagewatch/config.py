@@ -8,11 +8,14 @@ environment variable (``*_env`` keys) that holds the secret.
 from __future__ import annotations
 
 import os
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from wagewatch import timewindow
 
 SHANDONG_CITIES: tuple[str, ...] = (
     "济南", "青岛", "淄博", "枣庄", "东营", "烟台", "潍坊", "济宁",
@@ -81,11 +84,13 @@ class Settings(_Strict):
     public_base_url: str = "http://localhost:8000"
     outbox_dir: str = "var/outbox"
     raw_dir: str = "var/raw"
+    reports_dir: str = "var/reports"
     ops_contact: str = "ops@example.org"
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     crawl_timeout_seconds: int = 600
+    webhook_timeout_seconds: float = 10.0
     analyze_batch_size: int = 256
     model_dir: str | None = None
 
@@ -127,11 +132,50 @@ Role = Literal["duty", "deputy", "leader", "publicity", "triage", "ops"]
 
 
 class Channel(_Strict):
+    """One way to reach a person. Robot and gateway URLs and secrets are named by *_env keys."""
+
     type: ChannelType
     to: str | None = None
     url_env: str | None = None
     secret_env: str | None = None
     template: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Channel":
+        if self.type in ("email", "sms") and not self.to:
+            raise ValueError(f"a {self.type} channel needs 'to' (an address or a phone number)")
+        if self.type in ("wecom", "dingtalk", "webhook", "sms") and not self.url_env:
+            raise ValueError(f"a {self.type} channel needs 'url_env', the environment variable holding its URL")
+        if self.type in ("webhook", "sms") and not self.template:
+            raise ValueError(f"a {self.type} channel needs 'template', a name from webhooks.yaml")
+        return self
+
+    @property
+    def url(self) -> str | None:
+        return os.environ.get(self.url_env) if self.url_env else None
+
+    @property
+    def secret(self) -> str | None:
+        return os.environ.get(self.secret_env) if self.secret_env else None
+
+    def configured(self) -> bool:
+        """Whether this deployment can use the channel: robots and gateways need their URL set.
+
+        Email always works: without an SMTP server it lands in the local outbox.
+        """
+        return self.type in ("email", "outbox") or bool(self.url)
+
+
+def _window(value: str) -> str:
+    try:
+        start, end = value.split("-")
+        for part in (start, end):
+            hh, mm = part.split(":")
+            if not (0 <= int(hh) <= 24 and 0 <= int(mm) < 60):
+                raise ValueError
+    except ValueError:
+        raise ValueError("hours must look like '08:00-18:00'") from None
+    return value
 
 
 class Rota(_Strict):
@@ -148,15 +192,7 @@ class Rota(_Strict):
     @field_validator("hours")
     @classmethod
     def _hours(cls, value: str) -> str:
-        try:
-            start, end = value.split("-")
-            for part in (start, end):
-                hh, mm = part.split(":")
-                if not (0 <= int(hh) <= 24 and 0 <= int(mm) < 60):
-                    raise ValueError
-        except ValueError:
-            raise ValueError("hours must look like '08:00-18:00'") from None
-        return value
+        return _window(value)
 
 
 class Person(_Strict):
@@ -172,7 +208,19 @@ class Person(_Strict):
     def _some_channel(cls, value: list[Channel]) -> list[Channel]:
         if not value:
             raise ValueError("every person needs at least one channel")
+        types = [c.type for c in value]
+        if len(set(types)) != len(types):
+            # A delivery is unique per (incident, person, channel type, reason); a repeated type could never
+            # serve as a fallback.
+            raise ValueError(f"each channel type at most once per person, found {types}")
         return value
+
+    def next_channel(self, after: int = -1) -> int | None:
+        """Index of the first configured channel after position `after` (the fallback order), or None."""
+        for index in range(after + 1, len(self.channels)):
+            if self.channels[index].configured():
+                return index
+        return None
 
 
 class Office(_Strict):
@@ -199,14 +247,28 @@ class CitiesFile(_Strict):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"person ids must be unique, repeated: {dupes}")
+        for role in ("triage", "ops"):
+            if not self.province.with_role(role):
+                raise ValueError(f"the province needs a person with role {role!r}")
+        for city, office in self.cities.items():
+            if not office.with_role("duty"):
+                raise ValueError(f"{city} needs at least one person with role 'duty'")
         return self
 
+    def everyone(self) -> list[tuple[str | None, Person]]:
+        """Every person with the city whose lead list they are on (None: the provincial office)."""
+        return [(None, p) for p in self.province.people] + [
+            (city, p) for city, office in self.cities.items() for p in office.people]
+
+    def city_of(self, person_id: str) -> str | None:
+        """The city a person works for, None for the provincial office; KeyError if unknown."""
+        for city, person in self.everyone():
+            if person.id == person_id:
+                return city
+        raise KeyError(person_id)
+
     def person(self, person_id: str) -> Person | None:
-        for office in [self.province, *self.cities.values()]:
-            for p in office.people:
-                if p.id == person_id:
-                    return p
-        return None
+        return next((p for _, p in self.everyone() if p.id == person_id), None)
 
 
 # ---------------------------------------------------------------- policy.yaml
@@ -221,16 +283,122 @@ class Deadlines(_Strict):
 class Escalation(_Strict):
     ack_minutes: list[int] = Field(default_factory=lambda: [30, 60, 120])
     remind_hours_before_deadline: int = 24
+    # A severity 3-4 alert not acknowledged within this many minutes reaches the same person on their next channel.
+    fallback_minutes: int = Field(15, ge=1)
+
+
+def _hhmm(value: str) -> str:
+    try:
+        hh, mm = value.split(":")
+        if not (0 <= int(hh) <= 23 and 0 <= int(mm) < 60):
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time like '09:00'") from None
+    return value
+
+
+class Digest(_Strict):
+    # Real incidents at or below this severity wait for the next digest time; 0 turns digests off.
+    # At most 2: a severity 3 or 4 alert never waits.
+    max_severity: int = Field(1, ge=0, le=2)
+    times: list[str] = Field(default_factory=lambda: ["09:00", "16:30"])
+
+    @field_validator("times")
+    @classmethod
+    def _times(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one digest time is needed")
+        return sorted(_hhmm(v) for v in value)
+
+
+class QuietHours(_Strict):
+    hours: str | None = "22:00-07:00"
+    # Alerts at or below this severity wait for the end of quiet hours; at most 2, so 3-4 are never held.
+    max_severity: int = Field(2, ge=0, le=2)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        return _window(value) if value is not None else None
+
+
+class Realert(_Strict):
+    """A new alert for an incident already alerted only when it matters (besides a severity rise or a new city)."""
+
+    reach_factor: float = Field(2.0, gt=1)
+    reach_min_increase: int = Field(500, ge=0)
+
+
+class ReportSchedule(_Strict):
+    weekly_weekday: int = Field(1, ge=1, le=7)  # ISO weekday the weekly report (周调度) goes out
+    monthly_day: int = Field(1, ge=1, le=28)  # day of month the monthly report (月通报) goes out
+    at: str = "09:00"
+    city_roles: list[Role] = Field(default_factory=lambda: ["leader", "deputy"])
+    province_roles: list[Role] = Field(default_factory=lambda: ["leader", "triage"])
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        return _hhmm(value)
 
 
 class Policy(_Strict):
     deadlines: Deadlines = Field(default_factory=Deadlines)
     escalation: Escalation = Field(default_factory=Escalation)
+    digest: Digest = Field(default_factory=Digest)
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    realert: Realert = Field(default_factory=Realert)
+    reports: ReportSchedule = Field(default_factory=ReportSchedule)
+    link_valid_hours: int = Field(168, ge=1)
     alert_min_severity: int = Field(1, ge=1, le=4)
     cluster_window_days: int = 14
     cluster_similarity: float = Field(0.5, gt=0, le=1)
     max_send_attempts: int = Field(5, ge=1)
     retry_base_seconds: int = Field(60, ge=1)
+
+    @model_validator(mode="after")
+    def _digest_outside_quiet_hours(self) -> "Policy":
+        if self.quiet_hours.hours and self.digest.max_severity:
+            for t in self.digest.times:
+                if timewindow.covers(self.quiet_hours.hours, time.fromisoformat(t)):
+                    raise ValueError(f"digest time {t} falls in quiet hours {self.quiet_hours.hours}")
+        return self
+
+
+# ---------------------------------------------------------------- webhooks.yaml
+
+
+class WebhookTemplate(_Strict):
+    """How one HTTP gateway (an SMS provider, a ticket system) wants a message: Jinja2 text rendered with
+    the message fields (to, subject, text, short, link, level, colour, severity, incident_id, secret)."""
+
+    method: Literal["POST", "PUT"] = "POST"
+    content_type: Literal["json", "form"] = "json"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None  # json: a template that renders to a JSON document (use |tojson for values)
+    fields: dict[str, str] = Field(default_factory=dict)  # form: one template per field
+    success_field: str | None = None  # dotted path in the JSON reply that says it worked
+    success_values: list[str] = Field(default_factory=lambda: ["0"])
+
+    @model_validator(mode="after")
+    def _shape(self) -> "WebhookTemplate":
+        if self.content_type == "json" and not self.body:
+            raise ValueError("a json template needs 'body'")
+        if self.content_type == "form" and not self.fields:
+            raise ValueError("a form template needs 'fields'")
+        from jinja2 import Environment, TemplateSyntaxError
+
+        env = Environment()
+        for name, text in [("body", self.body or ""), *self.fields.items(), *self.headers.items()]:
+            try:
+                env.parse(text)
+            except TemplateSyntaxError as exc:
+                raise ValueError(f"{name}: template error: {exc}") from None
+        return self
+
+
+class WebhooksFile(_Strict):
+    templates: dict[str, WebhookTemplate] = Field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- loading
@@ -244,6 +412,7 @@ class AppConfig(BaseModel):
     sources: SourcesFile
     cities: CitiesFile
     policy: Policy
+    webhooks: WebhooksFile = Field(default_factory=WebhooksFile)
 
     def resolve_path(self, value: str) -> Path:
         """Relative paths in settings are relative to the working directory the service runs in."""
@@ -295,10 +464,30 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AppConfig:
     if os.environ.get("WAGEWATCH_ES_URL"):
         es = settings.elasticsearch.model_copy(update={"url": os.environ["WAGEWATCH_ES_URL"]})
         settings = settings.model_copy(update={"elasticsearch": es})
+    sources: SourcesFile = _parse(SourcesFile, root / "sources.yaml")
+    cities: CitiesFile = _parse(CitiesFile, root / "cities.yaml")
+    # webhooks.yaml is optional: a deployment without SMS gateways or generic webhooks needs none.
+    webhooks = _parse(WebhooksFile, root / "webhooks.yaml") if (root / "webhooks.yaml").exists() else WebhooksFile()
+    _check_templates(root / "cities.yaml", cities, webhooks)
     return AppConfig(
         directory=root,
         settings=settings,
-        sources=_parse(SourcesFile, root / "sources.yaml"),
-        cities=_parse(CitiesFile, root / "cities.yaml"),
+        sources=sources,
+        cities=cities,
         policy=_parse(Policy, root / "policy.yaml"),
+        webhooks=webhooks,
     )
+
+
+def _check_templates(file: Path, cities: CitiesFile, webhooks: WebhooksFile) -> None:
+    """Every webhook/SMS channel must name a template that webhooks.yaml defines."""
+    problems = []
+    offices = [("province", cities.province)] + [(f"cities.{c}", o) for c, o in cities.cities.items()]
+    for prefix, office in offices:
+        for i, person in enumerate(office.people):
+            for j, channel in enumerate(person.channels):
+                if channel.template and channel.template not in webhooks.templates:
+                    problems.append(f"{file}: key '{prefix}.people.{i}.channels.{j}.template': unknown template "
+                                    f"{channel.template!r}; webhooks.yaml defines {sorted(webhooks.templates)}")
+    if problems:
+        raise ConfigError("\n".join(problems))

@@ -51,9 +51,15 @@ def stage_dispatch(config: AppConfig, db: Database) -> Any:
 
 
 def stage_escalate(config: AppConfig, db: Database) -> Any:
-    from wagewatch.stages.escalate import escalate_unacknowledged
+    from wagewatch.stages.escalate import follow_up
 
-    return escalate_unacknowledged(db, config)
+    return follow_up(db, config)
+
+
+def stage_report(config: AppConfig, db: Database) -> Any:
+    from wagewatch.stages.report import report_due
+
+    return report_due(db, config)
 
 
 STAGES: dict[str, Callable[[AppConfig, Database], Any]] = {
@@ -63,6 +69,7 @@ STAGES: dict[str, Callable[[AppConfig, Database], Any]] = {
     "index": stage_index,
     "dispatch": stage_dispatch,
     "escalate": stage_escalate,
+    "report": stage_report,
 }
 
 

@@ -1,4 +1,4 @@
-"""What every channel receives."""
+"""What every channel receives, and how it says it failed."""
 
 from __future__ import annotations
 
@@ -9,11 +9,18 @@ from wagewatch.config import Channel, Person
 
 
 class ChannelError(Exception):
-    """Sending failed; `permanent` errors are not retried."""
+    """Sending failed.
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    `permanent`: retrying cannot help (bad address, rejected signature); the delivery is dead-lettered at once.
+    `ambiguous`: the request may have reached the other side (the connection broke after it was sent), so
+    retrying on this channel could deliver twice; the dispatcher treats it like a crash mid-send.
+    Neither: nothing left this process, a retry with backoff is safe.
+    """
+
+    def __init__(self, message: str, permanent: bool = False, ambiguous: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.ambiguous = ambiguous
 
 
 @dataclass

@@ -7,6 +7,7 @@ from datetime import timedelta
 from datasketch import MinHash
 from sqlalchemy import select
 
+from alerts.realert import needs_realert
 from wagewatch import clock
 from wagewatch.config import Policy
 from wagewatch.store import Database
@@ -36,7 +37,7 @@ def _title(text: str) -> str:
     return first[:60] + ("…" if len(first) > 60 else "")
 
 
-def _merge(incident: Incident, analysis: Analysis, post: Post) -> None:
+def _merge(incident: Incident, analysis: Analysis, post: Post, policy: Policy) -> None:
     """Fold one more post into an incident; anything that raises the stakes re-opens alerting."""
     incident.post_count += 1
     incident.reach += (post.reposts or 0) + (post.comments or 0)
@@ -53,7 +54,7 @@ def _merge(incident: Incident, analysis: Analysis, post: Post) -> None:
         incident.severity = analysis.severity
         incident.severity_score = max(incident.severity_score, analysis.severity_score)
         incident.explanation = analysis.explanation
-    if incident.alerted_severity is not None and (incident.severity or 0) > incident.alerted_severity:
+    if needs_realert(incident, analysis.city, policy.realert):
         incident.alert_state = "pending"
 
 
@@ -90,7 +91,7 @@ def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
                     )
                     session.add(incident)
                     session.flush()
-                _merge(incident, analysis, post) if incident.post_count else _first_post(incident, post)
+                _merge(incident, analysis, post, policy) if incident.post_count else _first_post(incident, post)
                 analysis.incident_id = incident.id
                 analysis.clustered = True
                 session.execute(db.insert_ignore(IndexQueue, {"entity": "incident", "entity_id": incident.id}))

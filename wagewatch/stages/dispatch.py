@@ -1,73 +1,114 @@
 """Dispatch stage: turn pending incidents into leads and deliveries, then deliver them.
 
-Delivery semantics: at most once per (incident, recipient, channel, reason). A delivery is marked
-`sending` and committed before the message leaves; if the process dies before the result is recorded,
-the next run finds it still `sending`, marks it `unknown` (never re-sends it) and tells the ops contact,
-while the unacknowledged lead escalates as usual, so the alert is not silently lost either.
+Delivery semantics: at most once per (incident, recipient, channel, reason), enforced by the store's unique
+key. A delivery is marked `sending` and committed before the message leaves; if the process dies before the
+result is recorded, the next run finds it still `sending`, marks it `unknown` (never re-sends it) and tells
+the ops contact. A channel error that may have reached the other side (the connection broke after the
+request was sent) is treated the same way. We chose this side over at-least-once because a duplicate alert
+to a city leader costs trust and the officers act on every message, while a lost one is still caught: the
+lead stays 待签收, so it escalates on schedule and, at severity 3-4, reaches the same person on their next
+channel when not acknowledged in time — each of those is a new key, delivered at most once itself.
+
+Errors where nothing left this process are retried with exponential backoff; after the last attempt, or at
+once for a permanent error, the delivery is dead-lettered, the ops contact is told, and the person is tried
+on their next configured channel (SMS, then email). Low-severity alerts wait for the digest or the end of
+quiet hours (alerts.holding); several digest deliveries for one person go out as one message.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import desc, select
+from sqlalchemy.orm import Session
 
 from alerts.channels.base import ChannelError, Envelope
 from alerts.delivery import send
-from alerts.render import AlertView, PostView, render
-from alerts.routing import route
+from alerts.holding import Release, release
+from alerts.queue import notify_ops, queue_delivery
+from alerts.realert import heat_jumped, severity_rose
+from alerts.render import AlertMessage, AlertView, DigestView, PostView, render, render_digest
+from alerts.routing import Target, route
 from wagewatch import clock
-from wagewatch.config import AppConfig, Policy
+from wagewatch.config import AppConfig, Person, Policy
+from wagewatch.ledger import tokens
+from wagewatch.ledger.deadlines import deadline
 from wagewatch.store import Database
 from wagewatch.store.models import AlertDelivery, Analysis, AuditEvent, Incident, IndexQueue, Lead, Post
 
 ACTOR = "system:dispatch"
 
 
-def deadline_days(policy: Policy, incident: Incident) -> int:
-    if incident.project_type in ("government", "soe"):
-        return policy.deadlines.government_or_soe_days
-    return policy.deadlines.default_days
-
-
-def _lead_kind(incident: Incident, reason: str) -> str:
+def _lead_kind(reason: str) -> str:
     return {"clarify": "clarify", "transfer": "transfer"}.get(reason, "new")
 
 
+def _involved_cities(session: Session, incident: Incident, known: set[str]) -> set[str]:
+    cities = set(session.scalars(select(Analysis.city).distinct().where(Analysis.incident_id == incident.id)))
+    return {c for c in cities | {incident.city} if c in known}
+
+
+def _targets(session: Session, incident: Incident, config: AppConfig, first: bool) -> list[Target]:
+    """Who hears about this incident now: everyone on its route the first time or when its severity rose,
+    the same people under a `heat-` reason when its reach jumped, and the route of every newly involved city."""
+    now = clock.now()
+    base = route(config.cities, incident.label, incident.city, incident.severity, now)
+    if first or severity_rose(incident):
+        targets = list(base)
+    elif heat_jumped(incident, config.policy.realert):
+        targets = [Target(t.person, f"heat-{incident.reach}", t.city) for t in base]
+    else:
+        targets = []
+    known = set(config.cities.cities)
+    for city in sorted(_involved_cities(session, incident, known) - set(incident.alerted_cities or []) - {incident.city}):
+        targets += route(config.cities, incident.label, city, incident.severity, now)
+    return targets
+
+
+def _create_lead(session: Session, incident: Incident, owner: Target, policy: Policy, notified: Release) -> Lead:
+    now = clock.now()
+    kind = _lead_kind(owner.reason)
+    lead = Lead(incident=incident, city=owner.city, officer_id=owner.person.id, kind=kind, status="待签收",
+                created_at=now, notified_at=notified.at, deadline=deadline(policy, incident.project_type, kind, now))
+    session.add(lead)
+    session.flush()
+    session.add(AuditEvent(actor=ACTOR, entity="lead", entity_id=lead.id, action="created",
+                           detail={"officer": lead.officer_id, "city": lead.city, "deadline": lead.deadline.isoformat()}))
+    return lead
+
+
 def plan_alerts(db: Database, config: AppConfig) -> int:
-    """Create the lead and the deliveries of every incident waiting to be alerted."""
+    """Create the lead and the deliveries of every incident waiting to be alerted (first alert or re-alert)."""
     planned = 0
+    policy = config.policy
     with db.session() as session:
         incidents = session.scalars(select(Incident).where(Incident.alert_state == "pending").order_by(Incident.id)).all()
         for incident in incidents:
-            if incident.label == "real" and (incident.severity or 0) < config.policy.alert_min_severity:
-                incident.alert_state = "alerted"
+            first = incident.lead is None
+            if first and incident.label == "real" and (incident.severity or 0) < policy.alert_min_severity:
+                _remember_alerted(session, incident, config)
                 continue
-            now = clock.now()
-            targets = route(config.cities, incident.label, incident.city, incident.severity, now)
-            if not targets:
-                continue
-            lead = incident.lead
-            if lead is None:
-                first = targets[0]
-                lead = Lead(incident_id=incident.id, city=first.city, officer_id=first.person.id,
-                            kind=_lead_kind(incident, first.reason), status="待签收", created_at=now,
-                            deadline=now + timedelta(days=deadline_days(config.policy, incident)))
-                session.add(lead)
-                session.flush()
-                session.add(AuditEvent(actor=ACTOR, entity="lead", entity_id=lead.id, action="created",
-                                       detail={"officer": lead.officer_id, "city": lead.city,
-                                               "deadline": lead.deadline.isoformat()}))
+            targets = _targets(session, incident, config, first)
+            when = release(policy, incident.label, incident.severity, clock.now())
+            if first:
+                lead = _create_lead(session, incident, targets[0], policy, when)
                 session.execute(db.insert_ignore(IndexQueue, {"entity": "lead", "entity_id": lead.id}))
             for target in targets:
-                result = session.execute(db.insert_ignore(AlertDelivery, dict(
-                    incident_id=incident.id, recipient_id=target.person.id, channel=target.person.channels[0].type,
-                    channel_index=0, reason=target.reason, status="pending", attempts=0, next_attempt_at=now,
-                    created_at=now)))
-                planned += result.rowcount or 0
-            incident.alert_state = "alerted"
-            incident.alerted_severity = incident.severity
+                planned += queue_delivery(session, db, incident.id, target.person, target.reason, when)
+            _remember_alerted(session, incident, config)
     return planned
+
+
+def _remember_alerted(session: Session, incident: Incident, config: AppConfig) -> None:
+    """What this alert told people, so that only a real change triggers the next one (alerts.realert)."""
+    incident.alert_state = "alerted"
+    incident.alerted_severity = incident.severity
+    incident.alerted_reach = incident.reach
+    incident.alerted_cities = sorted(_involved_cities(session, incident, set(config.cities.cities))
+                                     | set(incident.alerted_cities or []))
 
 
 def recover_interrupted(db: Database, config: AppConfig) -> int:
@@ -75,15 +116,36 @@ def recover_interrupted(db: Database, config: AppConfig) -> int:
     with db.session() as session:
         stuck = session.scalars(select(AlertDelivery).where(AlertDelivery.status == "sending")).all()
         for delivery in stuck:
-            delivery.status = "unknown"
-            delivery.last_error = "进程在发送过程中中断，是否送达未知；为避免重复发送未自动重发，请人工核实"
-            session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery.id, action="unknown",
-                                   detail={"recipient": delivery.recipient_id, "channel": delivery.channel,
-                                           "ops_contact": config.settings.ops_contact}))
+            _mark_unknown(session, db, config, delivery,
+                          "进程在发送过程中中断，是否送达未知；为避免重复发送未自动重发，请人工核实")
         return len(stuck)
 
 
-def _view(session, incident: Incident, delivery: AlertDelivery, person_name: str, config: AppConfig) -> AlertView:
+def _mark_unknown(session: Session, db: Database, config: AppConfig, delivery: AlertDelivery, why: str) -> None:
+    delivery.status = "unknown"
+    delivery.last_error = why[:2000]
+    session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery.id, action="unknown",
+                           detail={"recipient": delivery.recipient_id, "channel": delivery.channel,
+                                   "error": why[:500], "ops_contact": config.settings.ops_contact}))
+    notify_ops(session, db, config, delivery, "unknown", Release("pending", clock.now()))
+
+
+def _lead_link(config: AppConfig, lead_id: int | None, token: str) -> str:
+    base = config.settings.public_base_url.rstrip("/")
+    return f"{base}/leads/{lead_id}?t={token}" if lead_id else f"{base}/leads?t={token}"
+
+
+def _ops_note(session: Session, reason: str) -> str | None:
+    if not reason.startswith("ops-"):
+        return None
+    failed = session.get(AlertDelivery, int(reason.rsplit("-", 1)[1]))
+    if failed is None:
+        return None
+    return (f"投递#{failed.id}（收件人 {failed.recipient_id}，渠道 {failed.channel}，原因 {failed.reason}，"
+            f"尝试 {failed.attempts} 次）：{failed.last_error or '无错误信息'}")
+
+
+def _view(session: Session, incident: Incident, reason: str, person: Person, link: str) -> AlertView:
     posts = session.scalars(
         select(Post).join(Analysis, Analysis.post_id == Post.id).where(Analysis.incident_id == incident.id)
         .order_by(desc((Post.reposts + Post.comments)), Post.id).limit(3)
@@ -95,63 +157,123 @@ def _view(session, incident: Incident, delivery: AlertDelivery, person_name: str
         explanation=list(incident.explanation or []), company=incident.company, project=incident.project,
         amount_yuan=incident.amount_yuan, workers=incident.workers,
         posts=[PostView(p.source, p.url, p.text, p.published_at) for p in posts],
-        reason=delivery.reason, deadline=lead.deadline if lead else None,
-        link=f"{config.settings.public_base_url.rstrip('/')}/leads/{lead.id if lead else ''}",
-        recipient_name=person_name,
+        reason=reason, deadline=lead.deadline if lead else None, link=link, recipient_name=person.name,
+        note=_ops_note(session, reason),
     )
 
 
-def deliver_pending(db: Database, config: AppConfig) -> int:
-    """Send every due delivery once; returns how many were sent."""
-    sent = 0
+def _claim(session: Session, db: Database, config: AppConfig, deliveries: list[AlertDelivery]) -> Person | None:
+    """Mark the deliveries `sending` (committed by the caller before anything leaves); None if they cannot go."""
+    person = config.cities.person(deliveries[0].recipient_id)
+    index = deliveries[0].channel_index
+    if person is None or index >= len(person.channels):
+        for delivery in deliveries:
+            delivery.status = "dead"
+            delivery.last_error = f"recipient {delivery.recipient_id} or its channel {index} left cities.yaml"
+            notify_ops(session, db, config, delivery, "dead", Release("pending", clock.now()))
+        return None
+    for delivery in deliveries:
+        delivery.status = "sending"
+        delivery.attempts += 1
+    return person
+
+
+def _deliver(db: Database, config: AppConfig, ids: list[int], build: Callable[..., AlertMessage],
+             retry_status: str) -> int:
+    """Claim, send once and record the group of deliveries `ids` (one message); returns how many were sent.
+    `build(session, deliveries, person, token)` renders the message; a retry puts them back in `retry_status`."""
+    now = clock.now()
+    with db.session() as session:  # claim: committed before anything leaves this process
+        deliveries = [d for d in (session.get(AlertDelivery, i) for i in ids)
+                      if d.status in ("pending", "failed", "digest") and d.next_attempt_at <= now]
+        if not deliveries:
+            return 0
+        person = _claim(session, db, config, deliveries)
+        if person is None:
+            return 0
+        token = tokens.mint(session, person.id, now, config.policy.link_valid_hours)
+        message: AlertMessage = build(session, deliveries, person, token)
+        envelope = Envelope(deliveries[0].id, person, person.channels[deliveries[0].channel_index], message)
+        claimed = [d.id for d in deliveries]
+    try:
+        message_id = send(envelope, config)
+    except ChannelError as exc:
+        for delivery_id in claimed:
+            _record_failure(db, config, delivery_id, exc, retry_status)
+        return 0
     with db.session() as session:
-        due_ids = session.scalars(
-            select(AlertDelivery.id).where(AlertDelivery.status.in_(("pending", "failed")),
-                                           AlertDelivery.next_attempt_at <= clock.now()).order_by(AlertDelivery.id)
-        ).all()
-    for delivery_id in due_ids:
-        with db.session() as session:  # claim: committed before anything leaves this process
+        for delivery_id in claimed:
             delivery = session.get(AlertDelivery, delivery_id)
-            if delivery.status not in ("pending", "failed"):
-                continue
-            person = config.cities.person(delivery.recipient_id)
-            if person is None:
-                delivery.status = "dead"
-                delivery.last_error = f"recipient {delivery.recipient_id} no longer in cities.yaml"
-                continue
-            delivery.status = "sending"
-            delivery.attempts += 1
-            incident = session.get(Incident, delivery.incident_id)
-            envelope = Envelope(delivery.id, person, person.channels[delivery.channel_index],
-                                render(_view(session, incident, delivery, person.name, config)))
-        try:
-            message_id = send(envelope, config.settings)
-        except ChannelError as exc:
-            _record_failure(db, config, delivery_id, exc)
-            continue
-        with db.session() as session:
-            delivery = session.get(AlertDelivery, delivery_id)
-            delivery.status = "sent"
-            delivery.sent_at = clock.now()
-            delivery.message_id = message_id
+            delivery.status, delivery.sent_at, delivery.message_id = "sent", clock.now(), message_id
             session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery_id, action="sent",
                                    detail={"recipient": delivery.recipient_id, "channel": delivery.channel}))
-        sent += 1
+    return len(claimed)
+
+
+def _build_alert(config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person,
+                 token: str) -> AlertMessage:
+    delivery = deliveries[0]
+    incident = session.get(Incident, delivery.incident_id)
+    link = _lead_link(config, incident.lead.id if incident.lead else None, token)
+    return render(_view(session, incident, delivery.reason, person, link))
+
+
+def _build_digest(config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person,
+                  token: str) -> AlertMessage:
+    items = []
+    for delivery in deliveries:
+        incident = session.get(Incident, delivery.incident_id)
+        link = _lead_link(config, incident.lead.id if incident.lead else None, token)
+        items.append(_view(session, incident, delivery.reason, person, link))
+    return render_digest(DigestView(person.name, items, _lead_link(config, None, token)))
+
+
+def deliver_pending(db: Database, config: AppConfig) -> int:
+    """Send every due delivery once (digest deliveries grouped per person and channel); returns how many."""
+    now = clock.now()
+    with db.session() as session:
+        due = session.execute(
+            select(AlertDelivery.id, AlertDelivery.status, AlertDelivery.recipient_id, AlertDelivery.channel_index)
+            .where(AlertDelivery.status.in_(("pending", "failed", "digest")), AlertDelivery.next_attempt_at <= now)
+            .order_by(AlertDelivery.id)
+        ).all()
+    digests: dict[tuple[str, int], list[int]] = defaultdict(list)
+    sent = 0
+    for delivery_id, status, recipient, channel_index in due:
+        if status == "digest":
+            digests[(recipient, channel_index)].append(delivery_id)
+            continue
+        sent += _deliver(db, config, [delivery_id], partial(_build_alert, config), "failed")
+    for ids in digests.values():
+        sent += _deliver(db, config, ids, partial(_build_digest, config), "digest")
     return sent
 
 
-def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: ChannelError) -> None:
+def retry_delay(policy: Policy, attempts: int) -> timedelta:
+    """Exponential backoff: retry_base_seconds, then twice as long after each further failure."""
+    return timedelta(seconds=policy.retry_base_seconds * 2 ** max(attempts - 1, 0))
+
+
+def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: ChannelError, retry_status: str) -> None:
     with db.session() as session:
         delivery = session.get(AlertDelivery, delivery_id)
+        now = clock.now()
+        if exc.ambiguous:
+            _mark_unknown(session, db, config, delivery, f"发送时连接中断，是否送达未知：{exc}")
+            return
         delivery.last_error = str(exc)[:2000]
-        if exc.permanent or delivery.attempts >= config.policy.max_send_attempts:
-            delivery.status = "dead"
-            session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery_id, action="dead",
-                                   detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact}))
-        else:
-            delivery.status = "failed"
-            backoff = config.policy.retry_base_seconds * 2 ** (delivery.attempts - 1)
-            delivery.next_attempt_at = clock.now() + timedelta(seconds=backoff)
+        if not exc.permanent and delivery.attempts < config.policy.max_send_attempts:
+            delivery.status = retry_status
+            delivery.next_attempt_at = now + retry_delay(config.policy, delivery.attempts)
+            return
+        delivery.status = "dead"
+        session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery_id, action="dead",
+                               detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact}))
+        notify_ops(session, db, config, delivery, "dead", Release("pending", now))
+        person = config.cities.person(delivery.recipient_id)
+        if person is not None:
+            queue_delivery(session, db, delivery.incident_id, person, delivery.reason, Release("pending", now),
+                           after_channel=delivery.channel_index)
 
 
 def dispatch(db: Database, config: AppConfig) -> dict[str, int]:

@@ -1,17 +1,37 @@
-"""Escalate stage: leads nobody acknowledged move up the chain (deputy, leader, province)."""
+"""Escalate stage: follow every open lead until it is closed.
+
+- Not acknowledged within the configured minutes of the officer being told: deputy, then leader, then the
+  provincial office (one step per limit in policy.escalation.ack_minutes).
+- A severity 3-4 alert not acknowledged within `fallback_minutes`: the same people again on their next
+  channel (e.g. the robot message went unseen: SMS, then email).
+- A reminder to the responsible officer `remind_hours_before_deadline` before the deadline; an open lead
+  past its deadline is flagged overdue and the officer and the city leader are told.
+
+Every message goes through the delivery table's unique key, so running the stage again sends nothing twice.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from alerts.holding import Release, release
+from alerts.queue import queue_delivery
 from wagewatch import clock
-from wagewatch.config import AppConfig
+from wagewatch.config import AppConfig, Person
+from wagewatch.ledger.actions import OPEN, audit
 from wagewatch.store import Database
-from wagewatch.store.models import AlertDelivery, AuditEvent, Lead
+from wagewatch.store.models import AlertDelivery, Incident, Lead
 
+ACTOR = "system:escalate"
 CHAIN = ("deputy", "leader", "triage")
+FOLLOW_UP_PREFIXES = ("ops-", "remind", "overdue")
+
+
+def _chain_people(config: AppConfig, lead: Lead, role: str) -> list[Person]:
+    office = config.cities.cities.get(lead.city) if lead.city else None
+    return (office.with_role(role) if office and role != "triage" else []) or config.cities.province.with_role("triage")
 
 
 def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
@@ -20,22 +40,68 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
     queued = 0
     now = clock.now()
     with db.session() as session:
-        leads = session.scalars(select(Lead).where(Lead.status == "待签收")).all()
-        for lead in leads:
+        rows = session.execute(select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id)
+                               .where(Lead.status == "待签收", Lead.notified_at.is_not(None))).all()
+        for lead, incident in rows:
             level = lead.escalation_level
-            if level >= len(steps) or now < lead.created_at + timedelta(minutes=steps[level]):
+            if level >= len(steps) or now < lead.notified_at + timedelta(minutes=steps[level]):
                 continue
-            role = CHAIN[min(level, len(CHAIN) - 1)]
-            office = config.cities.cities.get(lead.city) if lead.city else None
-            people = (office.with_role(role) if office and role != "triage" else []) or \
-                config.cities.province.with_role("triage")
+            people = _chain_people(config, lead, CHAIN[min(level, len(CHAIN) - 1)])
+            when = release(config.policy, incident.label, incident.severity, now, digest=False)
             for person in people:
-                result = session.execute(db.insert_ignore(AlertDelivery, dict(
-                    incident_id=lead.incident_id, recipient_id=person.id, channel=person.channels[0].type,
-                    channel_index=0, reason=f"escalate-{level + 1}", status="pending", attempts=0,
-                    next_attempt_at=now, created_at=now)))
-                queued += result.rowcount or 0
+                queued += queue_delivery(session, db, lead.incident_id, person, f"escalate-{level + 1}", when)
             lead.escalation_level = level + 1
-            session.add(AuditEvent(actor="system:escalate", entity="lead", entity_id=lead.id, action="escalated",
-                                   detail={"level": level + 1, "to": [p.id for p in people]}))
+            audit(session, ACTOR, lead, "escalated", {"level": level + 1, "to": [p.id for p in people]})
     return queued
+
+
+def fallback_unacknowledged(db: Database, config: AppConfig) -> int:
+    """Severity 3-4 alerts not acknowledged in time reach the same person on their next configured channel."""
+    now = clock.now()
+    limit = now - timedelta(minutes=config.policy.escalation.fallback_minutes)
+    queued = 0
+    with db.session() as session:
+        deliveries = session.scalars(
+            select(AlertDelivery).join(Lead, Lead.incident_id == AlertDelivery.incident_id)
+            .join(Incident, Incident.id == AlertDelivery.incident_id)
+            .where(Lead.status == "待签收", Incident.label == "real", Incident.severity >= 3,
+                   AlertDelivery.status.in_(("sent", "unknown")),
+                   func.coalesce(AlertDelivery.sent_at, AlertDelivery.next_attempt_at) <= limit)
+        ).all()
+        for delivery in deliveries:
+            person = config.cities.person(delivery.recipient_id)
+            if person is None or delivery.reason.startswith(FOLLOW_UP_PREFIXES):
+                continue
+            queued += queue_delivery(session, db, delivery.incident_id, person, delivery.reason,
+                                     Release("pending", now), after_channel=delivery.channel_index)
+    return queued
+
+
+def remind_and_flag_overdue(db: Database, config: AppConfig) -> int:
+    """Remind officers before deadlines; flag overdue leads and tell the officer and the leader."""
+    now = clock.now()
+    remind_from = now + timedelta(hours=config.policy.escalation.remind_hours_before_deadline)
+    queued = 0
+    with db.session() as session:
+        rows = session.execute(select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id)
+                               .where(Lead.status.in_(OPEN), Lead.deadline <= remind_from)).all()
+        for lead, incident in rows:
+            when = release(config.policy, incident.label, incident.severity, now, digest=False)
+            officer = config.cities.person(lead.officer_id)
+            if lead.deadline > now:
+                if officer is not None:
+                    queued += queue_delivery(session, db, lead.incident_id, officer, "remind", when)
+                continue
+            if lead.overdue:
+                continue
+            lead.overdue = True
+            audit(session, ACTOR, lead, "overdue", {"deadline": lead.deadline.isoformat()})
+            people = ([officer] if officer else []) + _chain_people(config, lead, "leader")
+            queued += sum(queue_delivery(session, db, lead.incident_id, p, "overdue", when) for p in people)
+    return queued
+
+
+def follow_up(db: Database, config: AppConfig) -> int:
+    """The whole stage; returns how many messages it queued."""
+    return (escalate_unacknowledged(db, config) + fallback_unacknowledged(db, config)
+            + remind_and_flag_overdue(db, config))

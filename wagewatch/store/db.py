@@ -51,6 +51,12 @@ def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+def insert_ignore(dialect: str, model: type, values: dict[str, Any]):
+    """An INSERT for `dialect` ("sqlite" or "postgresql") that does nothing when a unique key already exists."""
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    return insert(model).values(**values).on_conflict_do_nothing()
+
+
 class Database:
     """The store: one engine and a session factory. Call `upgrade()` once at start."""
 
@@ -71,8 +77,7 @@ class Database:
 
     def insert_ignore(self, model: type, values: dict[str, Any]):
         """An INSERT that does nothing when a unique key already exists (SQLite and PostgreSQL)."""
-        insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
-        return insert(model).values(**values).on_conflict_do_nothing()
+        return insert_ignore(self.engine.dialect.name, model, values)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -128,6 +128,7 @@ class Incident(Base):
     alert_state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     alerted_severity: Mapped[int | None]
     alerted_cities: Mapped[list[Any]] = mapped_column(default=list)
+    alerted_reach: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     analyses: Mapped[list[Analysis]] = relationship(back_populates="incident")
@@ -150,6 +151,9 @@ class Lead(Base):
     acknowledged_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(default=0)
+    # When the responsible officer was (or, for a held alert, will be) told: the acknowledgement clock starts here.
+    notified_at: Mapped[datetime | None]
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     notes: Mapped[str | None] = mapped_column(Text)
     amount_recovered: Mapped[float | None]
     workers_paid: Mapped[int | None]
@@ -197,6 +201,38 @@ class AuditEvent(Base):
     entity_id: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OfficerToken(Base):
+    """A link token an officer's alert carries; only its SHA-256 is stored, so a database leak opens nothing."""
+
+    __tablename__ = "officer_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime]
+
+
+class ReportDelivery(Base):
+    """One emailed report (周调度/月通报) to one person; unique per period, scope and recipient."""
+
+    __tablename__ = "report_deliveries"
+    __table_args__ = (UniqueConstraint("period", "scope", "recipient_id", name="uq_report_delivery"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(16))  # 2026-W48 or 2026-11
+    scope: Mapped[str] = mapped_column(String(32))  # 全省 or a city
+    recipient_id: Mapped[str] = mapped_column(String(64))
+    # pending -> sending -> sent | failed (retry later) | dead | unknown (crashed while sending)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class IndexQueue(Base):

@@ -1,0 +1,34 @@
+"""When a delivery may go out: at once, at the end of quiet hours, or with the next digest.
+
+Only real incidents of low severity wait. Severity 3 and 4 are never held (policy.yaml cannot set a digest
+or quiet-hours threshold above 2), and neither are false claims: the notice asks for prompt clarification
+of 虚假讨薪 rumours before they spread, which matters most at night.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from wagewatch import timewindow
+from wagewatch.config import Policy
+
+
+@dataclass(frozen=True)
+class Release:
+    status: str  # "pending" (sent individually) or "digest" (batched with others for the same person)
+    at: datetime
+
+
+def release(policy: Policy, label: str, severity: int | None, now: datetime, digest: bool = True) -> Release:
+    """When an alert about an incident of this label and severity may be sent; `digest=False` for follow-ups
+    (escalations, reminders) that must stand on their own."""
+    level = severity or 0
+    if label != "real" or not level:
+        return Release("pending", now)
+    if digest and level <= policy.digest.max_severity:
+        return Release("digest", timewindow.next_time(policy.digest.times, now))
+    quiet = policy.quiet_hours
+    if quiet.hours and level <= quiet.max_severity:
+        return Release("pending", timewindow.window_end(quiet.hours, now))
+    return Release("pending", now)

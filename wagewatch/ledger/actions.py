@@ -1,0 +1,171 @@
+"""What an officer can do to a lead: acknowledge, update status with notes and figures, transfer.
+
+Every change writes an AuditEvent naming the officer and the old and new values. Statuses follow the
+ledger: 待签收 → 已签收 → 核查中 → 已办结 | 不属实 | 已转办. A transfer to another Shandong city moves the
+lead there (back to 待签收 with that city's on-duty officer, who is alerted); a transfer out of the
+province or to another department closes it as 已转办 with the destination recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from alerts.holding import release
+from alerts.queue import queue_delivery
+from alerts.routing import route
+from wagewatch import clock
+from wagewatch.config import AppConfig
+from wagewatch.ledger.deadlines import deadline
+from wagewatch.store import Database
+from wagewatch.store.db import insert_ignore
+from wagewatch.store.models import AuditEvent, Incident, IndexQueue, Lead
+
+STATUSES = ("待签收", "已签收", "核查中", "已办结", "不属实", "已转办")
+OPEN = STATUSES[:3]
+FINAL = STATUSES[3:]
+NEXT = {"待签收": ("已签收",), "已签收": ("核查中", "已办结", "不属实"), "核查中": ("已办结", "不属实")}
+VERDICTS = {"real": "属实", "false": "不属实", "irrelevant": "与欠薪无关"}
+KINDS = {"new": "新发线索", "backlog": "存量问题", "complex": "疑难复杂", "clarify": "澄清核实", "transfer": "转办"}
+PROVINCE = "省级"
+
+
+class LedgerError(ValueError):
+    """A change the ledger refuses; the message is Chinese, for the officer's page."""
+
+
+@dataclass(frozen=True)
+class Officer:
+    person_id: str
+    name: str
+    city: str | None  # None: the provincial office, which sees every lead
+
+    @property
+    def actor(self) -> str:
+        return f"officer:{self.person_id}"
+
+    def can_see(self, lead: Lead) -> bool:
+        return self.city is None or lead.city == self.city
+
+
+@dataclass
+class StatusUpdate:
+    status: str
+    notes: str | None = None
+    amount_recovered: float | None = None
+    workers_paid: int | None = None
+    verdict: str | None = None
+    kind: str | None = None
+
+
+def audit(session: Session, actor: str, lead: Lead, action: str, detail: dict) -> None:
+    session.add(AuditEvent(actor=actor, entity="lead", entity_id=lead.id, action=action, detail=detail,
+                           at=clock.now()))
+    # The search index shows the ledger too: queue the lead for the index stage.
+    session.execute(insert_ignore(session.get_bind().dialect.name, IndexQueue, {"entity": "lead", "entity_id": lead.id}))
+
+
+def _require(officer: Officer, lead: Lead) -> None:
+    if not officer.can_see(lead):
+        raise LedgerError("无权操作：该线索不属于您所在的地市")
+
+
+def acknowledge(session: Session, lead: Lead, officer: Officer) -> None:
+    """签收: the officer takes the lead; escalation stops."""
+    _require(officer, lead)
+    if lead.status != "待签收":
+        raise LedgerError(f"该线索当前状态为“{lead.status}”，无需重复签收")
+    now = clock.now()
+    lead.status, lead.acknowledged_at, lead.officer_id = "已签收", now, officer.person_id
+    audit(session, officer.actor, lead, "acknowledged", {"status": ["待签收", "已签收"], "officer": officer.person_id})
+
+
+def update(session: Session, lead: Lead, officer: Officer, change: StatusUpdate, config: AppConfig) -> None:
+    """Move the lead on and record notes, amounts recovered, workers paid and the officer's verdict."""
+    _require(officer, lead)
+    if lead.status in FINAL:
+        raise LedgerError(f"该线索已{lead.status}，不能再修改")
+    if change.status != lead.status and change.status not in NEXT.get(lead.status, ()):
+        allowed = "、".join(NEXT.get(lead.status, ())) or "无"
+        raise LedgerError(f"不能从“{lead.status}”改为“{change.status}”；可选：{allowed}")
+    if change.verdict is not None and change.verdict not in VERDICTS:
+        raise LedgerError("核查结论只能是：属实、不属实、与欠薪无关")
+    if change.kind is not None and change.kind not in KINDS:
+        raise LedgerError("线索类型无效")
+    for value, label in ((change.amount_recovered, "追回金额"), (change.workers_paid, "支付人数")):
+        if value is not None and value < 0:
+            raise LedgerError(f"{label}不能为负数")
+    now = clock.now()
+    verdict = change.verdict or {"已办结": "real", "不属实": "false"}.get(change.status)
+    changes: dict[str, list] = {}
+
+    def assign(attr: str, value) -> None:
+        if value is not None and getattr(lead, attr) != value:
+            changes[attr] = [_plain(getattr(lead, attr)), _plain(value)]
+            setattr(lead, attr, value)
+
+    if change.status == "已签收" and lead.status == "待签收":
+        assign("acknowledged_at", now)
+    assign("status", change.status)
+    assign("amount_recovered", change.amount_recovered)
+    assign("workers_paid", change.workers_paid)
+    assign("verdict", verdict)
+    if change.kind and change.kind != lead.kind:
+        incident = session.get(Incident, lead.incident_id)
+        assign("kind", change.kind)
+        assign("deadline", deadline(config.policy, incident.project_type, change.kind, lead.created_at))
+    if change.status in FINAL:
+        assign("closed_at", now)
+    note = (change.notes or "").strip()
+    if note:
+        stamp = f"[{clock.local(now):%Y-%m-%d %H:%M} {officer.name}] {note}"
+        lead.notes = f"{lead.notes}\n{stamp}" if lead.notes else stamp
+        changes["note"] = [None, note]
+    if not changes:
+        raise LedgerError("没有需要保存的修改")
+    audit(session, officer.actor, lead, "updated", changes)
+
+
+def transfer(session: Session, db: Database, config: AppConfig, lead: Lead, officer: Officer, to: str,
+             note: str | None = None) -> int:
+    """转办. `to` is a Shandong city, 省级 (the provincial office), or any other destination (another province or
+    department), which closes the lead as 已转办. Returns how many alerts were queued for the new owners."""
+    _require(officer, lead)
+    if lead.status in FINAL:
+        raise LedgerError(f"该线索已{lead.status}，不能转办")
+    to = (to or "").strip()
+    if not to:
+        raise LedgerError("请填写转办去向")
+    if to == (lead.city or PROVINCE):
+        raise LedgerError("不能转办给本地市")
+    now = clock.now()
+    detail = {"from": lead.city or PROVINCE, "to": to, "note": (note or "").strip() or None,
+              "status": [lead.status, None]}
+    if to not in config.cities.cities and to != PROVINCE:
+        lead.status, lead.closed_at, lead.transferred_to = "已转办", now, to
+        detail["status"][1] = "已转办"
+        audit(session, officer.actor, lead, "transferred", detail)
+        return 0
+    incident = session.get(Incident, lead.incident_id)
+    transfers = session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id, AuditEvent.action == "transferred"))
+    city = None if to == PROVINCE else to
+    targets = route(config.cities, incident.label, city, incident.severity, now)
+    when = release(config.policy, incident.label, incident.severity, now, digest=False)
+    lead.city, lead.transferred_to = city, to
+    lead.officer_id = targets[0].person.id
+    lead.status, lead.acknowledged_at, lead.escalation_level, lead.notified_at = "待签收", None, 0, when.at
+    lead.deadline, lead.overdue = deadline(config.policy, incident.project_type, lead.kind, now), False
+    incident.city = city or incident.city
+    incident.alerted_cities = sorted({*(incident.alerted_cities or []), *([city] if city else [])})
+    detail["status"][1] = "待签收"
+    detail["officer"] = lead.officer_id
+    audit(session, officer.actor, lead, "transferred", detail)
+    return sum(queue_delivery(session, db, incident.id, t.person, f"transfer-in-{transfers + 1}", when)
+               for t in targets)
+
+
+def _plain(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
