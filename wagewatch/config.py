@@ -8,7 +8,7 @@ environment variable (``*_env`` keys) that holds the secret.
 from __future__ import annotations
 
 import os
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -355,6 +355,10 @@ class Policy(_Strict):
     cluster_similarity: float = Field(0.5, gt=0, le=1)
     max_send_attempts: int = Field(5, ge=1)
     retry_base_seconds: int = Field(60, ge=1)
+
+    def retry_delay(self, attempts: int) -> timedelta:
+        """Exponential backoff after `attempts` failed sends: retry_base_seconds, then twice as long each time."""
+        return timedelta(seconds=self.retry_base_seconds * 2 ** max(attempts - 1, 0))
 
     @model_validator(mode="after")
     def _digest_outside_quiet_hours(self) -> "Policy":

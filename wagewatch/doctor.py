@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import smtplib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
+from alerts.routing import on_duty
+from wagewatch import clock
 from wagewatch.config import AppConfig, ConfigError, load_config
 from wagewatch.store import Database
 
@@ -61,15 +64,33 @@ def check_smtp(config: AppConfig) -> Check:
         return Check("SMTP", False, f"{smtp.host}:{smtp.port} 无法连接 unreachable: {exc.__class__.__name__}: {exc}")
 
 
-def check_webhooks(config: AppConfig) -> Check:
-    missing = sorted({f"{ch.url_env} ({p.id})" for office in [config.cities.province, *config.cities.cities.values()]
-                      for p in office.people for ch in p.channels
-                      if ch.type in ("wecom", "dingtalk", "webhook", "sms") and ch.url_env
-                      and not os.environ.get(ch.url_env)})
-    if missing:
-        return Check("Webhooks", False, "缺少环境变量 missing environment variables: " + ", ".join(missing[:5])
-                     + (" …" if len(missing) > 5 else ""))
-    return Check("Webhooks", True, "所有机器人/网关地址已配置 all robot and gateway URLs set")
+def check_channels(config: AppConfig) -> Check:
+    """Robots and gateways whose URL variable is unset are skipped (the next channel is used); a person left
+    with no usable channel at all is an error."""
+    unset = sorted({ch.url_env for _, p in config.cities.everyone() for ch in p.channels
+                    if ch.url_env and not ch.configured()})
+    unreachable = [p.id for _, p in config.cities.everyone() if p.next_channel() is None]
+    if unreachable:
+        return Check("渠道 channels", False, "以下人员没有可用渠道 nobody can reach: " + ", ".join(unreachable[:5]))
+    if unset:
+        return Check("渠道 channels", True, f"{len(unset)}个机器人/网关地址未设置，改用下一渠道 unset, next channel used: "
+                     + ", ".join(unset[:3]) + (" …" if len(unset) > 3 else ""))
+    return Check("渠道 channels", True, "所有机器人/网关地址已配置 all robot and gateway URLs set")
+
+
+def check_rotas(config: AppConfig) -> Check:
+    """Every hour of the week needs an on-duty officer in every city (otherwise all duty officers are alerted)."""
+    monday = datetime(2024, 1, 1, tzinfo=clock.LOCAL_TZ)  # any Monday
+    gaps = []
+    for city, office in config.cities.cities.items():
+        for hour in range(7 * 24):
+            at = monday + timedelta(hours=hour, minutes=30)
+            if not any(on_duty(p.rota, at) for p in office.with_role("duty")):
+                gaps.append(f"{city} 周{at.isoweekday()} {at:%H}:30")
+                break
+    if gaps:
+        return Check("值班表 rotas", False, "无人值班 nobody on duty: " + "; ".join(gaps[:5]))
+    return Check("值班表 rotas", True, "16市值班全天覆盖 every city covered around the clock")
 
 
 def run_checks(config_dir: str | None) -> list[Check]:
@@ -78,4 +99,5 @@ def run_checks(config_dir: str | None) -> list[Check]:
     except ConfigError as exc:
         return [Check("配置 config", False, str(exc).replace("\n", " | "))]
     checks = [Check("配置 config", True, str(config.directory))]
-    return checks + [check_store(config), check_elasticsearch(config), check_smtp(config), check_webhooks(config)]
+    return checks + [check_store(config), check_elasticsearch(config), check_smtp(config), check_channels(config),
+                     check_rotas(config)]

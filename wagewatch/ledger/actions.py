@@ -98,33 +98,34 @@ def update(session: Session, lead: Lead, officer: Officer, change: StatusUpdate,
         if value is not None and value < 0:
             raise LedgerError(f"{label}不能为负数")
     now = clock.now()
-    verdict = change.verdict or {"已办结": "real", "不属实": "false"}.get(change.status)
-    changes: dict[str, list] = {}
-
-    def assign(attr: str, value) -> None:
-        if value is not None and getattr(lead, attr) != value:
-            changes[attr] = [_plain(getattr(lead, attr)), _plain(value)]
-            setattr(lead, attr, value)
-
+    wanted = {
+        "status": change.status,
+        "amount_recovered": change.amount_recovered,
+        "workers_paid": change.workers_paid,
+        "verdict": change.verdict or {"已办结": "real", "不属实": "false"}.get(change.status),
+    }
     if change.status == "已签收" and lead.status == "待签收":
-        assign("acknowledged_at", now)
-    assign("status", change.status)
-    assign("amount_recovered", change.amount_recovered)
-    assign("workers_paid", change.workers_paid)
-    assign("verdict", verdict)
+        wanted["acknowledged_at"] = now
     if change.kind and change.kind != lead.kind:
         incident = session.get(Incident, lead.incident_id)
-        assign("kind", change.kind)
-        assign("deadline", deadline(config.policy, incident.project_type, change.kind, lead.created_at))
+        wanted["kind"] = change.kind
+        wanted["deadline"] = deadline(config.policy, incident.project_type, change.kind, lead.created_at)
     if change.status in FINAL:
-        assign("closed_at", now)
+        wanted["closed_at"] = now
+    changes = {attr: [_plain(getattr(lead, attr)), _plain(value)] for attr, value in wanted.items()
+               if value is not None and getattr(lead, attr) != value}
     note = (change.notes or "").strip()
     if note:
-        stamp = f"[{clock.local(now):%Y-%m-%d %H:%M} {officer.name}] {note}"
-        lead.notes = f"{lead.notes}\n{stamp}" if lead.notes else stamp
         changes["note"] = [None, note]
     if not changes:
         raise LedgerError("没有需要保存的修改")
+    # Validated: from here on nothing refuses, so a refusal never leaves a half-made change behind.
+    for attr, value in wanted.items():
+        if attr in changes:
+            setattr(lead, attr, value)
+    if note:
+        stamp = f"[{clock.local(now):%Y-%m-%d %H:%M} {officer.name}] {note}"
+        lead.notes = f"{lead.notes}\n{stamp}" if lead.notes else stamp
     audit(session, officer.actor, lead, "updated", changes)
 
 

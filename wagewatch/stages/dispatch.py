@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import desc, select
@@ -249,11 +248,6 @@ def deliver_pending(db: Database, config: AppConfig) -> int:
     return sent
 
 
-def retry_delay(policy: Policy, attempts: int) -> timedelta:
-    """Exponential backoff: retry_base_seconds, then twice as long after each further failure."""
-    return timedelta(seconds=policy.retry_base_seconds * 2 ** max(attempts - 1, 0))
-
-
 def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: ChannelError, retry_status: str) -> None:
     with db.session() as session:
         delivery = session.get(AlertDelivery, delivery_id)
@@ -264,7 +258,7 @@ def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: Chan
         delivery.last_error = str(exc)[:2000]
         if not exc.permanent and delivery.attempts < config.policy.max_send_attempts:
             delivery.status = retry_status
-            delivery.next_attempt_at = now + retry_delay(config.policy, delivery.attempts)
+            delivery.next_attempt_at = now + config.policy.retry_delay(delivery.attempts)
             return
         delivery.status = "dead"
         session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery_id, action="dead",

@@ -1,0 +1,52 @@
+"""Write a period's reports: the province's (all cities) and one per city, each an XLSX and a DOCX."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from wagewatch.config import SHANDONG_CITIES, AppConfig
+from wagewatch.reports import figures
+from wagewatch.reports.circular import write_circular
+from wagewatch.reports.periods import Period
+from wagewatch.reports.workbook import write_workbook
+from wagewatch.store import Database
+
+PROVINCE_SCOPE = "全省"
+
+
+@dataclass
+class ReportFiles:
+    scope: str  # 全省 or a city
+    xlsx: Path
+    docx: Path
+
+
+def report_dir(config: AppConfig, period: Period) -> Path:
+    return Path(config.settings.reports_dir) / period.key
+
+
+def files_for(directory: Path, period: Period, scope: str) -> ReportFiles:
+    stem = f"{scope}-{period.name}-{period.key}"
+    return ReportFiles(scope, directory / f"{stem}-情况表.xlsx", directory / f"{stem}-通报.docx")
+
+
+def build_scope(db: Database, config: AppConfig, period: Period, scope: str, directory: Path) -> ReportFiles:
+    """Compute and write the workbook and circular of one scope."""
+    city = None if scope == PROVINCE_SCOPE else scope
+    names = {p.id: p.name for _, p in config.cities.everyone()}
+    with db.session() as session:
+        rows, totals = figures.compute(session, period, city)
+        leads = figures.open_leads(session, period, city)
+    where = "全省" if city is None else f"{city}市"
+    heading = f"{'山东省' if city is None else where}根治欠薪网络舆情线索办理情况{period.name}"
+    files = files_for(directory, period, scope)
+    write_workbook(files.xlsx, f"{heading}情况表", period, rows, totals, leads, names)
+    write_circular(files.docx, heading, where, period, rows, totals, leads)
+    return files
+
+
+def build_all(db: Database, config: AppConfig, period: Period, directory: Path | None = None) -> list[ReportFiles]:
+    """The province's reports and every city's, written under `directory` (default reports_dir/<period>)."""
+    target = directory or report_dir(config, period)
+    return [build_scope(db, config, period, scope, target) for scope in (PROVINCE_SCOPE, *SHANDONG_CITIES)]

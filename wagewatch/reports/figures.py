@@ -1,0 +1,142 @@
+"""The figures of a report period, per city and for the province, from the ledger.
+
+Definitions (one lead per alerted incident):
+- new: leads created in the period; real / false: of those, incidents judged real wage arrears or false claims;
+  severity mix: of the real ones, by warning colour.
+- closed: leads that reached 已办结, 不属实 or 已转办 in the period; on time: closed by their deadline;
+  verified false: closed as 不属实.
+- overdue: leads still open at the end of the period past their deadline, plus leads closed in the period
+  after it.
+- involved: amount and workers of the new real leads; recovered / paid: of the leads closed in the period.
+- open: leads created before the end of the period and not closed by then (the 动态清零 figure).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wagewatch.config import SHANDONG_CITIES
+from wagewatch.ledger.actions import PROVINCE
+from wagewatch.reports.periods import Period
+from wagewatch.store.models import Incident, Lead
+
+
+@dataclass
+class Row:
+    scope: str
+    new: int = 0
+    real: int = 0
+    false: int = 0
+    red: int = 0
+    orange: int = 0
+    yellow: int = 0
+    blue: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    verified_false: int = 0
+    overdue: int = 0
+    amount_involved: float = 0.0
+    workers_involved: int = 0
+    amount_recovered: float = 0.0
+    workers_paid: int = 0
+    open: int = 0
+
+    def add(self, other: "Row") -> None:
+        for f in fields(self):
+            if f.name != "scope":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.closed_on_time / self.closed if self.closed else None
+
+
+# (attribute, column header) in 情况表 order; amounts are shown in 万元.
+COLUMNS = [
+    ("new", "新增线索"), ("real", "欠薪线索"), ("false", "虚假讨薪"), ("red", "红色"), ("orange", "橙色"),
+    ("yellow", "黄色"), ("blue", "蓝色"), ("closed", "办结"), ("closed_on_time", "按期办结"),
+    ("verified_false", "核实不属实"), ("overdue", "逾期"), ("amount_involved", "涉及金额（万元）"),
+    ("workers_involved", "涉及人数"), ("amount_recovered", "追回金额（万元）"), ("workers_paid", "支付人数"),
+    ("open", "未办结"),
+]
+SEVERITY_ATTR = {4: "red", 3: "orange", 2: "yellow", 1: "blue"}
+
+
+@dataclass
+class OpenLead:
+    lead_id: int
+    scope: str
+    county: str | None
+    title: str
+    severity: int | None
+    label: str
+    status: str
+    officer_id: str
+    created_at: datetime
+    deadline: datetime
+    overdue: bool
+
+
+def _count(row: Row, lead: Lead, incident: Incident, period: Period) -> None:
+    start, end = period.start, period.end
+    if start <= lead.created_at < end:
+        row.new += 1
+        if incident.label == "real":
+            row.real += 1
+            if incident.severity in SEVERITY_ATTR:
+                attr = SEVERITY_ATTR[incident.severity]
+                setattr(row, attr, getattr(row, attr) + 1)
+            row.amount_involved += incident.amount_yuan or 0.0
+            row.workers_involved += incident.workers or 0
+        elif incident.label == "false":
+            row.false += 1
+    closed_in_period = lead.closed_at is not None and start <= lead.closed_at < end
+    open_at_end = lead.closed_at is None or lead.closed_at >= end
+    if closed_in_period:
+        row.closed += 1
+        row.closed_on_time += lead.closed_at <= lead.deadline
+        row.verified_false += lead.status == "不属实"
+        row.amount_recovered += lead.amount_recovered or 0.0
+        row.workers_paid += lead.workers_paid or 0
+    if open_at_end:
+        row.open += 1
+    if (open_at_end and lead.deadline < end) or (closed_in_period and lead.closed_at > lead.deadline):
+        row.overdue += 1
+
+
+def _leads(session: Session, period: Period, city: str | None) -> list[tuple[Lead, Incident]]:
+    query = (select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id)
+             .where(Lead.created_at < period.end).order_by(Lead.id))
+    if city is not None:
+        query = query.where(Lead.city == city)
+    return [(lead, incident) for lead, incident in session.execute(query)]
+
+
+def compute(session: Session, period: Period, city: str | None = None) -> tuple[list[Row], Row]:
+    """One row per city (all 16 and 省级, or only `city`) and the totals row."""
+    scopes = [city] if city else [*SHANDONG_CITIES, PROVINCE]
+    rows = {scope: Row(scope) for scope in scopes}
+    for lead, incident in _leads(session, period, city):
+        if lead.closed_at is not None and lead.closed_at < period.start and lead.created_at < period.start:
+            continue  # finished before the period: nothing of it shows
+        _count(rows[lead.city or PROVINCE], lead, incident, period)
+    totals = Row("合计")
+    for row in rows.values():
+        totals.add(row)
+    return list(rows.values()), totals
+
+
+def open_leads(session: Session, period: Period, city: str | None = None) -> list[OpenLead]:
+    """Leads still open at the end of the period, overdue first."""
+    result = [
+        OpenLead(lead.id, lead.city or PROVINCE, incident.county, incident.title, incident.severity, incident.label,
+                 lead.status if lead.closed_at is None else "（期末未办结）", lead.officer_id, lead.created_at,
+                 lead.deadline, lead.deadline < period.end)
+        for lead, incident in _leads(session, period, city)
+        if lead.closed_at is None or lead.closed_at >= period.end
+    ]
+    return sorted(result, key=lambda o: (not o.overdue, o.deadline))
