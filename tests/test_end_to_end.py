@@ -83,3 +83,19 @@ def test_without_smtp_alerts_land_in_the_outbox(config_files, test_site, tmp_pat
     files = sorted((tmp_path / "outbox").glob("*.eml"))
     mails = [message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
     assert any("临沂" in m["Subject"] and "duty-" in m["To"] for m in mails), [m["Subject"] for m in mails]
+
+
+def test_run_once_records_unreachable_sources_instead_of_failing(config_files, tmp_path):
+    from tests.conftest import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here: connection refused
+    config_files.update("sources.yaml", lambda d: [s.update(base_url=dead, download_delay=0)
+                                                   for s in d["sources"].values()])
+    result = wagewatch(config_files.root, "run", "--once")
+    assert result.returncode == 0, result.stderr[-2000:]
+    db = Database(load_config(config_files.root).settings.database_url)
+    with db.session() as session:
+        from wagewatch.store.models import CrawlRun
+
+        runs = session.scalars(select(CrawlRun)).all()
+    assert runs and all(run.status == "failed" and run.error_message for run in runs)
