@@ -24,10 +24,10 @@ def queue_delivery(session: Session, db: Database, incident_id: int, person: Per
         if after_channel >= 0:
             return 0
         index = 0
-    result = session.execute(db.insert_ignore(AlertDelivery, dict(
+    created = db.insert_ignore(session, AlertDelivery, dict(
         incident_id=incident_id, recipient_id=person.id, channel=person.channels[index].type, channel_index=index,
-        reason=reason, status=release.status, attempts=0, next_attempt_at=release.at, created_at=release.at)))
-    return result.rowcount or 0
+        reason=reason, status=release.status, attempts=0, next_attempt_at=release.at, created_at=release.at))
+    return int(created is not None)
 
 
 def notify_ops(session: Session, db: Database, config: AppConfig, delivery: AlertDelivery, what: str,

@@ -20,7 +20,6 @@ from wagewatch import clock
 from wagewatch.config import AppConfig
 from wagewatch.ledger.deadlines import deadline
 from wagewatch.store import Database
-from wagewatch.store.db import insert_ignore
 from wagewatch.store.models import AuditEvent, Incident, IndexQueue, Lead
 
 STATUSES = ("待签收", "已签收", "核查中", "已办结", "不属实", "已转办")
@@ -60,112 +59,116 @@ class StatusUpdate:
     kind: str | None = None
 
 
-def audit(session: Session, actor: str, lead: Lead, action: str, detail: dict) -> None:
-    session.add(AuditEvent(actor=actor, entity="lead", entity_id=lead.id, action=action, detail=detail,
-                           at=clock.now()))
-    # The search index shows the ledger too: queue the lead for the index stage.
-    session.execute(insert_ignore(session.get_bind().dialect.name, IndexQueue, {"entity": "lead", "entity_id": lead.id}))
-
-
 def _require(officer: Officer, lead: Lead) -> None:
     if not officer.can_see(lead):
         raise LedgerError("无权操作：该线索不属于您所在的地市")
 
 
-def acknowledge(session: Session, lead: Lead, officer: Officer) -> None:
-    """签收: the officer takes the lead; escalation stops."""
-    _require(officer, lead)
-    if lead.status != "待签收":
-        raise LedgerError(f"该线索当前状态为“{lead.status}”，无需重复签收")
-    now = clock.now()
-    lead.status, lead.acknowledged_at, lead.officer_id = "已签收", now, officer.person_id
-    audit(session, officer.actor, lead, "acknowledged", {"status": ["待签收", "已签收"], "officer": officer.person_id})
+class Ledger:
+    """The ledger's changes over one store and configuration."""
 
+    def __init__(self, db: Database, config: AppConfig) -> None:
+        self.db = db
+        self.config = config
 
-def update(session: Session, lead: Lead, officer: Officer, change: StatusUpdate, config: AppConfig) -> None:
-    """Move the lead on and record notes, amounts recovered, workers paid and the officer's verdict."""
-    _require(officer, lead)
-    if lead.status in FINAL:
-        raise LedgerError(f"该线索已{lead.status}，不能再修改")
-    if change.status != lead.status and change.status not in NEXT.get(lead.status, ()):
-        allowed = "、".join(NEXT.get(lead.status, ())) or "无"
-        raise LedgerError(f"不能从“{lead.status}”改为“{change.status}”；可选：{allowed}")
-    if change.verdict is not None and change.verdict not in VERDICTS:
-        raise LedgerError("核查结论只能是：属实、不属实、与欠薪无关")
-    if change.kind is not None and change.kind not in KINDS:
-        raise LedgerError("线索类型无效")
-    for value, label in ((change.amount_recovered, "追回金额"), (change.workers_paid, "支付人数")):
-        if value is not None and value < 0:
-            raise LedgerError(f"{label}不能为负数")
-    now = clock.now()
-    wanted = {
-        "status": change.status,
-        "amount_recovered": change.amount_recovered,
-        "workers_paid": change.workers_paid,
-        "verdict": change.verdict or {"已办结": "real", "不属实": "false"}.get(change.status),
-    }
-    if change.status == "已签收" and lead.status == "待签收":
-        wanted["acknowledged_at"] = now
-    if change.kind and change.kind != lead.kind:
+    def audit(self, session: Session, actor: str, lead: Lead, action: str, detail: dict) -> None:
+        session.add(AuditEvent(actor=actor, entity="lead", entity_id=lead.id, action=action, detail=detail,
+                               at=clock.now()))
+        # The search index shows the ledger too: queue the lead for the index stage.
+        self.db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
+
+    def acknowledge(self, session: Session, lead: Lead, officer: Officer) -> None:
+        """签收: the officer takes the lead; escalation stops."""
+        _require(officer, lead)
+        if lead.status != "待签收":
+            raise LedgerError(f"该线索当前状态为“{lead.status}”，无需重复签收")
+        now = clock.now()
+        lead.status, lead.acknowledged_at, lead.officer_id = "已签收", now, officer.person_id
+        self.audit(session, officer.actor, lead, "acknowledged",
+                   {"status": ["待签收", "已签收"], "officer": officer.person_id})
+
+    def update(self, session: Session, lead: Lead, officer: Officer, change: StatusUpdate) -> None:
+        """Move the lead on and record notes, amounts recovered, workers paid and the officer's verdict."""
+        _require(officer, lead)
+        if lead.status in FINAL:
+            raise LedgerError(f"该线索已{lead.status}，不能再修改")
+        if change.status != lead.status and change.status not in NEXT.get(lead.status, ()):
+            allowed = "、".join(NEXT.get(lead.status, ())) or "无"
+            raise LedgerError(f"不能从“{lead.status}”改为“{change.status}”；可选：{allowed}")
+        if change.verdict is not None and change.verdict not in VERDICTS:
+            raise LedgerError("核查结论只能是：属实、不属实、与欠薪无关")
+        if change.kind is not None and change.kind not in KINDS:
+            raise LedgerError("线索类型无效")
+        for value, label in ((change.amount_recovered, "追回金额"), (change.workers_paid, "支付人数")):
+            if value is not None and value < 0:
+                raise LedgerError(f"{label}不能为负数")
+        now = clock.now()
+        wanted = {
+            "status": change.status,
+            "amount_recovered": change.amount_recovered,
+            "workers_paid": change.workers_paid,
+            "verdict": change.verdict or {"已办结": "real", "不属实": "false"}.get(change.status),
+        }
+        if change.status == "已签收" and lead.status == "待签收":
+            wanted["acknowledged_at"] = now
+        if change.kind and change.kind != lead.kind:
+            incident = session.get(Incident, lead.incident_id)
+            wanted["kind"] = change.kind
+            wanted["deadline"] = deadline(self.config.policy, incident.project_type, change.kind, lead.created_at)
+        if change.status in FINAL:
+            wanted["closed_at"] = now
+        changes = {attr: [_plain(getattr(lead, attr)), _plain(value)] for attr, value in wanted.items()
+                   if value is not None and getattr(lead, attr) != value}
+        note = (change.notes or "").strip()
+        if note:
+            changes["note"] = [None, note]
+        if not changes:
+            raise LedgerError("没有需要保存的修改")
+        # Validated: from here on nothing refuses, so a refusal never leaves a half-made change behind.
+        for attr, value in wanted.items():
+            if attr in changes:
+                setattr(lead, attr, value)
+        if note:
+            stamp = f"[{clock.local(now):%Y-%m-%d %H:%M} {officer.name}] {note}"
+            lead.notes = f"{lead.notes}\n{stamp}" if lead.notes else stamp
+        self.audit(session, officer.actor, lead, "updated", changes)
+
+    def transfer(self, session: Session, lead: Lead, officer: Officer, to: str, note: str | None = None) -> int:
+        """转办. `to` is a Shandong city, 省级 (the provincial office), or any other destination (another province or
+        department), which closes the lead as 已转办. Returns how many alerts were queued for the new owners."""
+        _require(officer, lead)
+        if lead.status in FINAL:
+            raise LedgerError(f"该线索已{lead.status}，不能转办")
+        to = (to or "").strip()
+        if not to:
+            raise LedgerError("请填写转办去向")
+        if to == (lead.city or PROVINCE):
+            raise LedgerError("不能转办给本地市")
+        now = clock.now()
+        detail = {"from": lead.city or PROVINCE, "to": to, "note": (note or "").strip() or None,
+                  "status": [lead.status, None]}
+        if to not in self.config.cities.cities and to != PROVINCE:
+            lead.status, lead.closed_at, lead.transferred_to = "已转办", now, to
+            detail["status"][1] = "已转办"
+            self.audit(session, officer.actor, lead, "transferred", detail)
+            return 0
         incident = session.get(Incident, lead.incident_id)
-        wanted["kind"] = change.kind
-        wanted["deadline"] = deadline(config.policy, incident.project_type, change.kind, lead.created_at)
-    if change.status in FINAL:
-        wanted["closed_at"] = now
-    changes = {attr: [_plain(getattr(lead, attr)), _plain(value)] for attr, value in wanted.items()
-               if value is not None and getattr(lead, attr) != value}
-    note = (change.notes or "").strip()
-    if note:
-        changes["note"] = [None, note]
-    if not changes:
-        raise LedgerError("没有需要保存的修改")
-    # Validated: from here on nothing refuses, so a refusal never leaves a half-made change behind.
-    for attr, value in wanted.items():
-        if attr in changes:
-            setattr(lead, attr, value)
-    if note:
-        stamp = f"[{clock.local(now):%Y-%m-%d %H:%M} {officer.name}] {note}"
-        lead.notes = f"{lead.notes}\n{stamp}" if lead.notes else stamp
-    audit(session, officer.actor, lead, "updated", changes)
-
-
-def transfer(session: Session, db: Database, config: AppConfig, lead: Lead, officer: Officer, to: str,
-             note: str | None = None) -> int:
-    """转办. `to` is a Shandong city, 省级 (the provincial office), or any other destination (another province or
-    department), which closes the lead as 已转办. Returns how many alerts were queued for the new owners."""
-    _require(officer, lead)
-    if lead.status in FINAL:
-        raise LedgerError(f"该线索已{lead.status}，不能转办")
-    to = (to or "").strip()
-    if not to:
-        raise LedgerError("请填写转办去向")
-    if to == (lead.city or PROVINCE):
-        raise LedgerError("不能转办给本地市")
-    now = clock.now()
-    detail = {"from": lead.city or PROVINCE, "to": to, "note": (note or "").strip() or None,
-              "status": [lead.status, None]}
-    if to not in config.cities.cities and to != PROVINCE:
-        lead.status, lead.closed_at, lead.transferred_to = "已转办", now, to
-        detail["status"][1] = "已转办"
-        audit(session, officer.actor, lead, "transferred", detail)
-        return 0
-    incident = session.get(Incident, lead.incident_id)
-    transfers = session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id, AuditEvent.action == "transferred"))
-    city = None if to == PROVINCE else to
-    targets = route(config.cities, incident.label, city, incident.severity, now)
-    when = release(config.policy, incident.label, incident.severity, now, digest=False)
-    lead.city, lead.transferred_to = city, to
-    lead.officer_id = targets[0].person.id
-    lead.status, lead.acknowledged_at, lead.escalation_level, lead.notified_at = "待签收", None, 0, when.at
-    lead.deadline, lead.overdue = deadline(config.policy, incident.project_type, lead.kind, now), False
-    incident.city = city or incident.city
-    incident.alerted_cities = sorted({*(incident.alerted_cities or []), *([city] if city else [])})
-    detail["status"][1] = "待签收"
-    detail["officer"] = lead.officer_id
-    audit(session, officer.actor, lead, "transferred", detail)
-    return sum(queue_delivery(session, db, incident.id, t.person, f"transfer-in-{transfers + 1}", when)
-               for t in targets)
+        transfers = session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id, AuditEvent.action == "transferred"))
+        city = None if to == PROVINCE else to
+        targets = route(self.config.cities, incident.label, city, incident.severity, now)
+        when = release(self.config.policy, incident.label, incident.severity, now, digest=False)
+        lead.city, lead.transferred_to = city, to
+        lead.officer_id = targets[0].person.id
+        lead.status, lead.acknowledged_at, lead.escalation_level, lead.notified_at = "待签收", None, 0, when.at
+        lead.deadline, lead.overdue = deadline(self.config.policy, incident.project_type, lead.kind, now), False
+        incident.city = city or incident.city
+        incident.alerted_cities = sorted({*(incident.alerted_cities or []), *([city] if city else [])})
+        detail["status"][1] = "待签收"
+        detail["officer"] = lead.officer_id
+        self.audit(session, officer.actor, lead, "transferred", detail)
+        return sum(queue_delivery(session, self.db, incident.id, t.person, f"transfer-in-{transfers + 1}", when)
+                   for t in targets)
 
 
 def _plain(value):

@@ -94,7 +94,7 @@ def plan_alerts(db: Database, config: AppConfig) -> int:
             when = release(policy, incident.label, incident.severity, clock.now())
             if first:
                 lead = _create_lead(session, incident, targets[0], policy, when)
-                session.execute(db.insert_ignore(IndexQueue, {"entity": "lead", "entity_id": lead.id}))
+                db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
             for target in targets:
                 planned += queue_delivery(session, db, incident.id, target.person, target.reason, when)
             _remember_alerted(session, incident, config)

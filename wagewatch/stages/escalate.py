@@ -20,7 +20,7 @@ from alerts.holding import Release, release
 from alerts.queue import queue_delivery
 from wagewatch import clock
 from wagewatch.config import AppConfig, Person
-from wagewatch.ledger.actions import OPEN, audit
+from wagewatch.ledger.actions import OPEN, Ledger
 from wagewatch.store import Database
 from wagewatch.store.models import AlertDelivery, Incident, Lead
 
@@ -51,7 +51,7 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
             for person in people:
                 queued += queue_delivery(session, db, lead.incident_id, person, f"escalate-{level + 1}", when)
             lead.escalation_level = level + 1
-            audit(session, ACTOR, lead, "escalated", {"level": level + 1, "to": [p.id for p in people]})
+            Ledger(db, config).audit(session, ACTOR, lead, "escalated", {"level": level + 1, "to": [p.id for p in people]})
     return queued
 
 
@@ -95,7 +95,7 @@ def remind_and_flag_overdue(db: Database, config: AppConfig) -> int:
             if lead.overdue:
                 continue
             lead.overdue = True
-            audit(session, ACTOR, lead, "overdue", {"deadline": lead.deadline.isoformat()})
+            Ledger(db, config).audit(session, ACTOR, lead, "overdue", {"deadline": lead.deadline.isoformat()})
             people = ([officer] if officer else []) + _chain_people(config, lead, "leader")
             queued += sum(queue_delivery(session, db, lead.incident_id, p, "overdue", when) for p in people)
     return queued

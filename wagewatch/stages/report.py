@@ -47,10 +47,9 @@ def queue_period(db: Database, config: AppConfig, period: Period) -> int:
     with db.session() as session:
         for scope in (PROVINCE_SCOPE, *config.cities.cities):
             for person, _ in recipients(config, scope):
-                result = session.execute(db.insert_ignore(ReportDelivery, dict(
+                queued += db.insert_ignore(session, ReportDelivery, dict(
                     period=period.key, scope=scope, recipient_id=person.id, status="pending", attempts=0,
-                    next_attempt_at=clock.now(), created_at=clock.now())))
-                queued += result.rowcount or 0
+                    next_attempt_at=clock.now(), created_at=clock.now())) is not None
     return queued
 
 

@@ -51,12 +51,6 @@ def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-def insert_ignore(dialect: str, model: type, values: dict[str, Any]):
-    """An INSERT for `dialect` ("sqlite" or "postgresql") that does nothing when a unique key already exists."""
-    insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    return insert(model).values(**values).on_conflict_do_nothing()
-
-
 class Database:
     """The store: one engine and a session factory. Call `upgrade()` once at start."""
 
@@ -75,9 +69,14 @@ class Database:
             with session.begin():
                 yield session
 
-    def insert_ignore(self, model: type, values: dict[str, Any]):
-        """An INSERT that does nothing when a unique key already exists (SQLite and PostgreSQL)."""
-        return insert_ignore(self.engine.dialect.name, model, values)
+    def insert_ignore(self, session: Session, model: type, values: dict[str, Any]) -> int | None:
+        """INSERT unless a unique key already exists (SQLite and PostgreSQL); the new row's id, else None.
+
+        RETURNING rather than rowcount: PostgreSQL drivers report -1 rows for such inserts.
+        """
+        insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
+        statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
+        return session.execute(statement).scalar()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -24,8 +24,8 @@ from alerts.markup import safe_url
 from alerts.render import COLOURS, LEVELS
 from wagewatch import clock
 from wagewatch.config import AppConfig
-from wagewatch.ledger import actions, tokens
-from wagewatch.ledger.actions import KINDS, NEXT, PROVINCE, VERDICTS, LedgerError, Officer, StatusUpdate
+from wagewatch.ledger import tokens
+from wagewatch.ledger.actions import KINDS, NEXT, OPEN, PROVINCE, VERDICTS, Ledger, LedgerError, Officer, StatusUpdate
 from wagewatch.store import Database
 from wagewatch.store.models import Analysis, AuditEvent, Incident, Lead, Post
 
@@ -55,6 +55,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
     """The officer web app over `db`, with access rules from `config`'s lead lists."""
     app = FastAPI(title="欠薪舆情哨兵", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(env=_environment())
+    ledger = Ledger(db, config)
     secure_cookie = config.settings.public_base_url.startswith("https://")
 
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
@@ -118,7 +119,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
             if officer.city is not None:
                 query = query.where(Lead.city == officer.city)
             if status == "open":
-                query = query.where(Lead.status.in_(actions.OPEN))
+                query = query.where(Lead.status.in_(OPEN))
             rows = session.execute(query.order_by(Lead.overdue.desc(), Lead.deadline).limit(500)).all()
             return page(request, "leads.html", officer=officer, rows=rows, status=status, now=clock.now(),
                         levels=LEVELS, colours=COLOURS, province=PROVINCE)
@@ -165,16 +166,16 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
 
     @app.post("/leads/{lead_id}/ack")
     def acknowledge(request: Request, lead_id: int) -> Response:
-        return _act(request, lead_id, lambda s, o, lead: actions.acknowledge(s, lead, o), "ack")
+        return _act(request, lead_id, lambda s, o, lead: ledger.acknowledge(s, lead, o), "ack")
 
     @app.post("/leads/{lead_id}/update")
     def update(request: Request, lead_id: int, status: str = Form(...), notes: str = Form(""),
                amount_recovered: str = Form(""), workers_paid: str = Form(""), verdict: str = Form(""),
                kind: str = Form("")) -> Response:
         def change(session: Session, officer: Officer, lead: Lead) -> None:
-            actions.update(session, lead, officer, StatusUpdate(
+            ledger.update(session, lead, officer, StatusUpdate(
                 status=status, notes=notes, amount_recovered=_number(amount_recovered, float, "追回金额"),
-                workers_paid=_number(workers_paid, int, "支付人数"), verdict=verdict or None, kind=kind or None), config)
+                workers_paid=_number(workers_paid, int, "支付人数"), verdict=verdict or None, kind=kind or None))
 
         return _act(request, lead_id, change, "saved")
 
@@ -183,7 +184,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
                  note: str = Form("")) -> Response:
         destination = other.strip() if to == "其他" else to
         return _act(request, lead_id,
-                    lambda s, o, lead: actions.transfer(s, db, config, lead, o, destination, note), "transferred")
+                    lambda s, o, lead: ledger.transfer(s, lead, o, destination, note), "transferred")
 
     return app
 
