@@ -110,7 +110,7 @@ def _wan(value: float | None) -> str:
 def _environment(markdown: bool) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        autoescape=False if markdown else select_autoescape(["html"]),
+        autoescape=False if markdown else select_autoescape(["html.j2"]),
         finalize=escape_markdown if markdown else None,
     )
     env.filters.update(local=_local, wan=_wan, clip=clip, oneline=one_line,
