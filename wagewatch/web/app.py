@@ -58,9 +58,9 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
     ledger = Ledger(db, config)
     secure_cookie = config.settings.public_base_url.startswith("https://")
 
-    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, context, status_code=status,
-                                          headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    def page(request: Request, name: str, code: int = 200, **context) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, context, status_code=code,
+                                          headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
 
     def officer_for(session: Session, token: str | None) -> tuple[Officer, datetime]:
         record = tokens.resolve(session, token or "", clock.now())
@@ -71,7 +71,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
 
     @app.exception_handler(Denied)
     async def denied(request: Request, exc: Denied) -> HTMLResponse:
-        return page(request, "error.html", status=exc.status, message=exc.message, officer=None)
+        return page(request, "error.html", code=exc.status, message=exc.message, officer=None)
 
     @app.middleware("http")
     async def token_to_cookie(request: Request, call_next):
@@ -83,7 +83,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
             try:
                 _, expires = officer_for(session, token)
             except Denied as exc:
-                return page(request, "error.html", status=exc.status, message=exc.message, officer=None)
+                return page(request, "error.html", code=exc.status, message=exc.message, officer=None)
         query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "t"])
         response = RedirectResponse(request.url.path + (f"?{query}" if query else ""), status_code=303)
         response.set_cookie(COOKIE, token, max_age=max(int((expires - clock.now()).total_seconds()), 1),
@@ -132,7 +132,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
                               message=MESSAGES.get(msg or ""))
 
     def _lead_page(request: Request, session: Session, officer: Officer, lead: Lead, message: str | None = None,
-                   error: str | None = None, status: int = 200) -> HTMLResponse:
+                   error: str | None = None, code: int = 200) -> HTMLResponse:
         incident = session.get(Incident, lead.incident_id)
         posts = session.scalars(select(Post).join(Analysis, Analysis.post_id == Post.id)
                                 .where(Analysis.incident_id == incident.id).order_by(Post.published_at)).all()
@@ -140,7 +140,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
                                 .order_by(desc(AuditEvent.at), desc(AuditEvent.id))).all()
         level, colour = LEVELS.get(incident.severity or 0, ("—", "蓝色"))
         owner = config.cities.person(lead.officer_id)
-        return page(request, "lead.html", status=status, officer=officer, lead=lead, incident=incident, posts=posts,
+        return page(request, "lead.html", code=code, officer=officer, lead=lead, incident=incident, posts=posts,
                     trail=trail, level=level, colour=colour, colour_hex=COLOURS[colour], message=message, error=error,
                     owner=owner.name if owner else lead.officer_id, next_statuses=NEXT.get(lead.status, ()),
                     verdicts=VERDICTS, kinds=KINDS, actions_text=ACTIONS, now=clock.now(), province=PROVINCE,
@@ -159,7 +159,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
             try:
                 change(session, officer, lead)  # validates before it changes anything
             except LedgerError as exc:
-                return _lead_page(request, session, officer, session.get(Lead, lead_id), error=str(exc), status=400)
+                return _lead_page(request, session, officer, session.get(Lead, lead_id), error=str(exc), code=400)
             visible = officer.can_see(lead)
         target = f"/leads/{lead_id}?msg={done}" if visible else "/leads"
         return RedirectResponse(target, status_code=303)
