@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -15,7 +16,9 @@ def write_eml(msg: EmailMessage, directory: Path, name: str) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{name}.eml"
     tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(bytes(msg))
+    # UTF-8 headers (RFC 6532) as they are: readable in any mail client, and much faster to write than
+    # RFC 2047 encoded words.
+    tmp.write_bytes(msg.as_bytes(policy=policy.SMTPUTF8))
     os.replace(tmp, target)
     return str(target)
 

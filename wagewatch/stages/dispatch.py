@@ -21,8 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
 
-from sqlalchemy import desc, select
-from sqlalchemy.orm import Session
+from sqlalchemy import desc, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from alerts.channels.base import ChannelError, Envelope
 from alerts.delivery import send
@@ -32,25 +32,36 @@ from alerts.realert import heat_jumped, severity_rose
 from alerts.render import AlertMessage, AlertView, DigestView, PostView, render, render_digest
 from alerts.routing import Target, route
 from wagewatch import clock
-from wagewatch.config import AppConfig, Person, Policy
+from wagewatch.config import SHANDONG_CITIES, AppConfig, Person, Policy
 from wagewatch.ledger import tokens
 from wagewatch.ledger.deadlines import deadline
 from wagewatch.store import Database
 from wagewatch.store.models import AlertDelivery, Analysis, AuditEvent, Incident, IndexQueue, Lead, Post
 
 ACTOR = "system:dispatch"
+PLAN_BATCH = 200
+
+
+def _most_severe_first(severity):
+    """Ordering for backlogs: false claims and unplaced incidents (no severity) rank with severity 2."""
+    return func.coalesce(severity, 2).desc()
 
 
 def _lead_kind(reason: str) -> str:
     return {"clarify": "clarify", "transfer": "transfer"}.get(reason, "new")
 
 
-def _involved_cities(session: Session, incident: Incident, known: set[str]) -> set[str]:
-    cities = set(session.scalars(select(Analysis.city).distinct().where(Analysis.incident_id == incident.id)))
-    return {c for c in cities | {incident.city} if c in known}
+def _involved_cities(session: Session, incidents: list[Incident]) -> dict[int, set[str]]:
+    """The Shandong cities each incident's posts are about, its own city included."""
+    cities: dict[int, set[str]] = {i.id: {i.city} if i.city in SHANDONG_CITIES else set() for i in incidents}
+    rows = session.execute(select(Analysis.incident_id, Analysis.city).distinct()
+                           .where(Analysis.incident_id.in_(list(cities)), Analysis.city.in_(SHANDONG_CITIES)))
+    for incident_id, city in rows:
+        cities[incident_id].add(city)
+    return cities
 
 
-def _targets(session: Session, incident: Incident, config: AppConfig, first: bool) -> list[Target]:
+def _targets(incident: Incident, involved: set[str], config: AppConfig, first: bool) -> list[Target]:
     """Who hears about this incident now: everyone on its route the first time or when its severity rose,
     the same people under a `heat-` reason when its reach jumped, and the route of every newly involved city."""
     now = clock.now()
@@ -61,8 +72,7 @@ def _targets(session: Session, incident: Incident, config: AppConfig, first: boo
         targets = [Target(t.person, f"heat-{incident.reach}", t.city) for t in base]
     else:
         targets = []
-    known = set(config.cities.cities)
-    for city in sorted(_involved_cities(session, incident, known) - set(incident.alerted_cities or []) - {incident.city}):
+    for city in sorted(involved - set(incident.alerted_cities or []) - {incident.city}):
         targets += route(config.cities, incident.label, city, incident.severity, now)
     return targets
 
@@ -79,35 +89,47 @@ def _create_lead(session: Session, incident: Incident, owner: Target, policy: Po
     return lead
 
 
+def plan_batch(db: Database, config: AppConfig) -> tuple[int, int]:
+    """Plan up to PLAN_BATCH waiting incidents, most severe first, in one transaction (so a large backlog never
+    holds the store's write lock for long); returns (incidents, deliveries) planned."""
+    with db.session() as session:
+        incidents = session.scalars(
+            select(Incident).options(selectinload(Incident.lead)).where(Incident.alert_state == "pending")
+            .order_by(_most_severe_first(Incident.severity), Incident.id).limit(PLAN_BATCH)
+        ).all()
+        involved = _involved_cities(session, list(incidents)) if incidents else {}
+        planned = sum(_plan_incident(session, db, config, incident, involved[incident.id]) for incident in incidents)
+        return len(incidents), planned
+
+
 def plan_alerts(db: Database, config: AppConfig) -> int:
     """Create the lead and the deliveries of every incident waiting to be alerted (first alert or re-alert)."""
     planned = 0
+    while True:
+        incidents, deliveries = plan_batch(db, config)
+        planned += deliveries
+        if not incidents:
+            return planned
+
+
+def _plan_incident(session: Session, db: Database, config: AppConfig, incident: Incident, involved: set[str]) -> int:
     policy = config.policy
-    with db.session() as session:
-        incidents = session.scalars(select(Incident).where(Incident.alert_state == "pending").order_by(Incident.id)).all()
-        for incident in incidents:
-            first = incident.lead is None
-            if first and incident.label == "real" and (incident.severity or 0) < policy.alert_min_severity:
-                _remember_alerted(session, incident, config)
-                continue
-            targets = _targets(session, incident, config, first)
-            when = release(policy, incident.label, incident.severity, clock.now())
-            if first:
-                lead = _create_lead(session, incident, targets[0], policy, when)
-                db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
-            for target in targets:
-                planned += queue_delivery(session, db, incident.id, target.person, target.reason, when)
-            _remember_alerted(session, incident, config)
-    return planned
-
-
-def _remember_alerted(session: Session, incident: Incident, config: AppConfig) -> None:
-    """What this alert told people, so that only a real change triggers the next one (alerts.realert)."""
+    first = incident.lead is None
+    planned = 0
+    if not (first and incident.label == "real" and (incident.severity or 0) < policy.alert_min_severity):
+        targets = _targets(incident, involved, config, first)
+        when = release(policy, incident.label, incident.severity, clock.now())
+        if first:
+            lead = _create_lead(session, incident, targets[0], policy, when)
+            db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
+        for target in targets:
+            planned += queue_delivery(session, db, incident.id, target.person, target.reason, when)
+    # What this alert told people, so that only a real change triggers the next one (alerts.realert).
     incident.alert_state = "alerted"
     incident.alerted_severity = incident.severity
     incident.alerted_reach = incident.reach
-    incident.alerted_cities = sorted(_involved_cities(session, incident, set(config.cities.cities))
-                                     | set(incident.alerted_cities or []))
+    incident.alerted_cities = sorted(involved | set(incident.alerted_cities or []))
+    return planned
 
 
 def recover_interrupted(db: Database, config: AppConfig) -> int:
@@ -233,8 +255,9 @@ def deliver_pending(db: Database, config: AppConfig) -> int:
     with db.session() as session:
         due = session.execute(
             select(AlertDelivery.id, AlertDelivery.status, AlertDelivery.recipient_id, AlertDelivery.channel_index)
+            .join(Incident, Incident.id == AlertDelivery.incident_id)
             .where(AlertDelivery.status.in_(("pending", "failed", "digest")), AlertDelivery.next_attempt_at <= now)
-            .order_by(AlertDelivery.id)
+            .order_by(_most_severe_first(Incident.severity), AlertDelivery.id)
         ).all()
     digests: dict[tuple[str, int], list[int]] = defaultdict(list)
     sent = 0
@@ -271,9 +294,12 @@ def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: Chan
 
 
 def dispatch(db: Database, config: AppConfig) -> dict[str, int]:
-    """The whole stage: recover, plan, deliver."""
-    return {
-        "unknown": recover_interrupted(db, config),
-        "planned": plan_alerts(db, config),
-        "sent": deliver_pending(db, config),
-    }
+    """The whole stage: recover, then plan and deliver batch by batch, so that with a backlog the first
+    (most severe) alerts leave before the last incidents are even planned."""
+    result = {"unknown": recover_interrupted(db, config), "planned": 0, "sent": 0}
+    while True:
+        incidents, planned = plan_batch(db, config)
+        result["planned"] += planned
+        result["sent"] += deliver_pending(db, config)
+        if not incidents:
+            return result

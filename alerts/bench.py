@@ -1,0 +1,146 @@
+"""Alert latency benchmark: analysed → delivered, with a backlog of incidents.
+
+    python -m alerts.bench --incidents 10000
+
+Builds a SQLite store in a temporary folder, fills it with `--incidents` analysed incidents spread over the
+16 cities (about 5% of unknown place, 3% false claims, severities 1-4), then measures:
+1. draining the backlog: one dispatch run plans and delivers every alert to the local outbox (most severe
+   first), with the latency per severity;
+2. steady state: with the backlog alerted, `--new` fresh incidents arrive one at a time, each followed by a
+   dispatch run, as the scheduler would do.
+Latency is the time from the analysis being stored to the delivery being recorded as sent. Digests and quiet
+hours are turned off (held alerts wait on purpose); in service the scheduler's dispatch interval adds up to
+that many seconds on top.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+from wagewatch import clock
+from wagewatch.config import SHANDONG_CITIES, AppConfig, load_config
+from wagewatch.stages.dispatch import dispatch
+from wagewatch.store import Database
+from wagewatch.store.models import AlertDelivery, Analysis, Incident, Post
+
+SEVERITIES = [1, 2, 3, 4]
+SEVERITY_WEIGHTS = [40, 35, 20, 5]
+
+
+def bench_config(folder: Path) -> AppConfig:
+    """The shipped config with the store and outbox in `folder`, SMTP off and nothing held."""
+    config = load_config()
+    settings = config.settings.model_copy(update={
+        "database_url": f"sqlite:///{folder / 'bench.db'}", "outbox_dir": str(folder / "outbox"),
+        "smtp": config.settings.smtp.model_copy(update={"host": None})})
+    policy = config.policy.model_copy(update={
+        "digest": config.policy.digest.model_copy(update={"max_severity": 0}),
+        "quiet_hours": config.policy.quiet_hours.model_copy(update={"hours": None})})
+    return config.model_copy(update={"settings": settings, "policy": policy})
+
+
+def add_incidents(db: Database, count: int, rng: random.Random, start: int) -> datetime:
+    """Insert `count` analysed, clustered incidents waiting for dispatch; returns when they were analysed."""
+    analysed = clock.now()
+    incidents, posts, analyses = [], [], []
+    for n in range(start, start + count):
+        roll = rng.random()
+        label = "false" if roll < 0.03 else "real"
+        city = None if 0.03 <= roll < 0.08 else rng.choice(SHANDONG_CITIES)
+        severity = rng.choices(SEVERITIES, SEVERITY_WEIGHTS)[0] if label == "real" else None
+        title = f"{city or '某地'}某建筑工地拖欠{rng.randint(2, 150)}名农民工工资（样本{n}）"
+        incidents.append(dict(id=n, label=label, city=city, severity=severity, severity_score=20.0 * (severity or 0),
+                              title=title, explanation=["基准测试样本"], signature=[], post_count=1, reach=rng.randint(0, 5000),
+                              first_seen=analysed, last_seen=analysed, alert_state="pending", alerted_cities=[],
+                              extreme=False, updated_at=analysed, amount_yuan=float(rng.randint(5, 500) * 1000),
+                              workers=rng.randint(2, 150)))
+        posts.append(dict(id=n, source="bench", external_id=str(n), url=f"https://example.org/post/{n}", text=title,
+                          text_raw=title, fetched_at=analysed, published_at=analysed, reposts=0, comments=0,
+                          state="analyzed"))
+        analyses.append(dict(id=n, post_id=n, label=label, scores={label: 0.9}, severity=severity,
+                             severity_score=20.0 * (severity or 0), city=city, explanation=[], model_version="bench",
+                             created_at=analysed, incident_id=n, clustered=True, extreme=False))
+    with db.session() as session:
+        session.execute(insert(Incident), incidents)
+        session.execute(insert(Post), posts)
+        session.execute(insert(Analysis), analyses)
+    return analysed
+
+
+def latencies(db: Database, first_incident: int) -> dict[int, list[float]]:
+    """Seconds from analysis to sent per severity (0: none), for the deliveries of incidents from `first_incident`."""
+    with db.session() as session:
+        rows = session.execute(
+            select(func.coalesce(Incident.severity, 0), AlertDelivery.sent_at, Analysis.created_at)
+            .join(Analysis, Analysis.incident_id == AlertDelivery.incident_id)
+            .join(Incident, Incident.id == AlertDelivery.incident_id)
+            .where(AlertDelivery.incident_id >= first_incident, AlertDelivery.status == "sent")
+        ).all()
+    result: dict[int, list[float]] = {}
+    for severity, sent, analysed in rows:
+        result.setdefault(severity, []).append((sent - analysed).total_seconds())
+    return result
+
+
+def _summary(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return (f"p50 {statistics.median(ordered):.3f} s, p95 {p95:.3f} s, max {ordered[-1]:.3f} s "
+            f"over {len(ordered)} deliveries")
+
+
+def run(incidents: int, new: int, seed: int, folder: Path) -> None:
+    config = bench_config(folder)
+    db = Database(config.settings.database_url)
+    db.upgrade()
+    rng = random.Random(seed)
+    clock.freeze(None)
+    add_incidents(db, incidents, rng, start=1)
+    print(f"backlog: {incidents} analysed incidents waiting (SQLite file {folder / 'bench.db'}, outbox channel)")
+    started, cpu = time.perf_counter(), time.process_time()
+    result = dispatch(db, config)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"drain: one dispatch run planned {result['planned']} and sent {result['sent']} deliveries in {elapsed:.1f} s "
+          f"({result['sent'] / elapsed:.0f} deliveries/s; {cpu:.1f} s CPU, {1000 * cpu / result['sent']:.1f} ms each)")
+    drain = latencies(db, 1)
+    print(f"drain latency (analysed -> delivered), all: {_summary([v for vs in drain.values() for v in vs])}")
+    for severity in sorted(drain, reverse=True):
+        print(f"  severity {severity or '-'}: {_summary(drain[severity])}")
+    steady: list[float] = []
+    for n in range(new):
+        first = incidents + 1 + n
+        add_incidents(db, 1, rng, start=first)
+        dispatch(db, config)
+        steady.extend(v for vs in latencies(db, first).values() for v in vs)
+    if steady:
+        print(f"steady state, one new incident per dispatch run with {incidents} already alerted: {_summary(steady)}")
+    print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="告警时延基准 / Alert latency benchmark (analysed → delivered).")
+    parser.add_argument("--incidents", type=int, default=10_000, help="backlog size (default 10000)")
+    parser.add_argument("--new", type=int, default=50, help="fresh incidents measured one by one afterwards")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dir", type=Path, default=None, help="keep the store and outbox here (default: a temp dir)")
+    args = parser.parse_args()
+    if args.dir:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        run(args.incidents, args.new, args.seed, args.dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="wagewatch-bench-") as folder:
+        run(args.incidents, args.new, args.seed, Path(folder))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""The latency benchmark runs and prints its figures (the figures themselves are never asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_bench_command_prints_latency_figures(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "alerts.bench", "--incidents", "150", "--new", "2",
+                             "--dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("backlog: 150 analysed incidents")
+    assert any(line.startswith("drain latency (analysed -> delivered), all: p50 ") for line in lines)
+    assert any(line.startswith("steady state, one new incident per dispatch run") for line in lines)
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) > 150
