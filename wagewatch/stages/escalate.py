@@ -30,8 +30,10 @@ FOLLOW_UP_PREFIXES = ("ops-", "remind", "overdue")
 
 
 def _chain_people(config: AppConfig, lead: Lead, role: str) -> list[Person]:
-    office = config.cities.cities.get(lead.city) if lead.city else None
-    return (office.with_role(role) if office and role != "triage" else []) or config.cities.province.with_role("triage")
+    """The people with `role` on the lead's list (its city's, or the province's for a provincial lead); the
+    provincial triage desk when there are none."""
+    office = config.cities.cities.get(lead.city) if lead.city else config.cities.province
+    return (office.with_role(role) if office else []) or config.cities.province.with_role("triage")
 
 
 def escalate_unacknowledged(db: Database, config: AppConfig) -> int:

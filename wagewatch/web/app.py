@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import desc, select
 from sqlalchemy.orm import Session
@@ -73,17 +74,20 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
     async def denied(request: Request, exc: Denied) -> HTMLResponse:
         return page(request, "error.html", code=exc.status, message=exc.message, officer=None)
 
+    def check_token(token: str) -> datetime:
+        with db.session() as session:
+            return officer_for(session, token)[1]
+
     @app.middleware("http")
     async def token_to_cookie(request: Request, call_next):
         """?t=<token> → cookie, then the same URL without it."""
         token = request.query_params.get("t")
         if request.method != "GET" or not token:
             return await call_next(request)
-        with db.session() as session:
-            try:
-                _, expires = officer_for(session, token)
-            except Denied as exc:
-                return page(request, "error.html", code=exc.status, message=exc.message, officer=None)
+        try:
+            expires = await run_in_threadpool(check_token, token)  # the store is synchronous
+        except Denied as exc:
+            return page(request, "error.html", code=exc.status, message=exc.message, officer=None)
         query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "t"])
         response = RedirectResponse(request.url.path + (f"?{query}" if query else ""), status_code=303)
         response.set_cookie(COOKIE, token, max_age=max(int((expires - clock.now()).total_seconds()), 1),
