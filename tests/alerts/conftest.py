@@ -8,18 +8,17 @@ import hashlib
 import hmac
 import json
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, serving
 from wagewatch import clock
 from wagewatch.config import AppConfig, load_config
 from wagewatch.store import Database
@@ -201,12 +200,8 @@ def robots() -> Iterator[RobotServer]:
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", server_state.port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server_state
-    server.shutdown()
-    server.server_close()
+    with serving(server_state.port, Handler):
+        yield server_state
 
 
 def use_robots(monkeypatch, robots: RobotServer, city_slug: str = "jinan", robot: str = "wecom") -> None:

@@ -164,7 +164,20 @@ class Lead(Base):
     incident: Mapped[Incident] = relationship(back_populates="lead")
 
 
-class AlertDelivery(Base):
+class SendState:
+    """How far one outgoing message got: pending -> sending -> sent | failed (retry later) | dead | unknown
+    (crashed while sending). Shared by alert and report deliveries."""
+
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class AlertDelivery(SendState, Base):
     """One message to one person on one channel for one reason; the unique key forbids a second one."""
 
     __tablename__ = "alert_deliveries"
@@ -179,14 +192,6 @@ class AlertDelivery(Base):
     channel: Mapped[str] = mapped_column(String(16))
     channel_index: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(String(64))  # e.g. new, severity-3, escalate-1, transfer
-    # pending -> sending -> sent | failed (retry later) | dead | unknown (crashed while sending)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    sent_at: Mapped[datetime | None]
-    message_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class AuditEvent(Base):
@@ -215,24 +220,19 @@ class OfficerToken(Base):
     expires_at: Mapped[datetime]
 
 
-class ReportDelivery(Base):
+class ReportDelivery(SendState, Base):
     """One emailed report (周调度/月通报) to one person; unique per period, scope and recipient."""
 
     __tablename__ = "report_deliveries"
-    __table_args__ = (UniqueConstraint("period", "scope", "recipient_id", name="uq_report_delivery"),)
+    __table_args__ = (
+        UniqueConstraint("period", "scope", "recipient_id", name="uq_report_delivery"),
+        Index("ix_report_deliveries_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(16))  # 2026-W48 or 2026-11
     scope: Mapped[str] = mapped_column(String(32))  # 全省 or a city
     recipient_id: Mapped[str] = mapped_column(String(64))
-    # pending -> sending -> sent | failed (retry later) | dead | unknown (crashed while sending)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    sent_at: Mapped[datetime | None]
-    message_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class IndexQueue(Base):
