@@ -59,7 +59,8 @@ def add_incidents(db: Database, count: int, rng: random.Random, start: int) -> d
         severity = rng.choices(SEVERITIES, SEVERITY_WEIGHTS)[0] if label == "real" else None
         title = f"{city or '某地'}某建筑工地拖欠{rng.randint(2, 150)}名农民工工资（样本{n}）"
         incidents.append(dict(id=n, label=label, city=city, severity=severity, severity_score=20.0 * (severity or 0),
-                              title=title, explanation=["基准测试样本"], signature=[], post_count=1, reach=rng.randint(0, 5000),
+                              title=title, explanation=["基准测试样本"], signature=[], post_count=1,
+                              reach=rng.randint(0, 5000),
                               first_seen=analysed, last_seen=analysed, alert_state="pending", alerted_cities=[],
                               extreme=False, updated_at=analysed, amount_yuan=float(rng.randint(5, 500) * 1000),
                               workers=rng.randint(2, 150)))
@@ -109,8 +110,9 @@ def run(incidents: int, new: int, seed: int, folder: Path) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     result = dispatch(db, config)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(f"drain: one dispatch run planned {result['planned']} and sent {result['sent']} deliveries in {elapsed:.1f} s "
-          f"({result['sent'] / elapsed:.0f} deliveries/s; {cpu:.1f} s CPU, {1000 * cpu / result['sent']:.1f} ms each)")
+    print(f"drain: one dispatch run planned {result['planned']} and sent {result['sent']} deliveries in "
+          f"{elapsed:.1f} s ({result['sent'] / elapsed:.0f} deliveries/s; {cpu:.1f} s CPU, "
+          f"{1000 * cpu / result['sent']:.1f} ms each)")
     drain = latencies(db, 1)
     print(f"drain latency (analysed -> delivered), all: {_summary([v for vs in drain.values() for v in vs])}")
     for severity in sorted(drain, reverse=True):

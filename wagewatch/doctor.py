@@ -73,8 +73,8 @@ def check_channels(config: AppConfig) -> Check:
     if unreachable:
         return Check("渠道 channels", False, "以下人员没有可用渠道 nobody can reach: " + ", ".join(unreachable[:5]))
     if unset:
-        return Check("渠道 channels", True, f"{len(unset)}个机器人/网关地址未设置，改用下一渠道 unset, next channel used: "
-                     + ", ".join(unset[:3]) + (" …" if len(unset) > 3 else ""))
+        return Check("渠道 channels", True, f"{len(unset)}个机器人/网关地址未设置，改用下一渠道 "
+                     f"unset, next channel used: {', '.join(unset[:3])}" + (" …" if len(unset) > 3 else ""))
     return Check("渠道 channels", True, "所有机器人/网关地址已配置 all robot and gateway URLs set")
 
 

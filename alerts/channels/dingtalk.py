@@ -22,7 +22,7 @@ TRANSIENT = {-1, 130101, 410100}  # system busy; sending too fast
 
 def sign(secret: str, timestamp_ms: int) -> str:
     """The URL-encoded `sign` parameter for `timestamp_ms`."""
-    string_to_sign = f"{timestamp_ms}\n{secret}".encode("utf-8")
+    string_to_sign = f"{timestamp_ms}\n{secret}".encode()
     digest = hmac.new(secret.encode("utf-8"), string_to_sign, hashlib.sha256).digest()
     return quote_plus(base64.b64encode(digest).decode("ascii"))
 

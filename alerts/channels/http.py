@@ -56,7 +56,7 @@ def fit_bytes(text: str, limit: int) -> str:
     data = text.encode("utf-8")
     if len(data) <= limit:
         return text
-    return data[: limit - len("…".encode("utf-8"))].decode("utf-8", errors="ignore") + "…"
+    return data[: limit - len("…".encode())].decode("utf-8", errors="ignore") + "…"
 
 
 def _host(url: str) -> str:

@@ -45,7 +45,7 @@ class Row:
     workers_paid: int = 0
     open: int = 0
 
-    def add(self, other: "Row") -> None:
+    def add(self, other: Row) -> None:
         for f in fields(self):
             if f.name != "scope":
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))

@@ -85,7 +85,8 @@ def _create_lead(session: Session, incident: Incident, owner: Target, policy: Po
     session.add(lead)
     session.flush()
     session.add(AuditEvent(actor=ACTOR, entity="lead", entity_id=lead.id, action="created",
-                           detail={"officer": lead.officer_id, "city": lead.city, "deadline": lead.deadline.isoformat()}))
+                           detail={"officer": lead.officer_id, "city": lead.city,
+                                   "deadline": lead.deadline.isoformat()}))
     return lead
 
 
@@ -169,7 +170,7 @@ def _ops_note(session: Session, reason: str) -> str | None:
 def _view(session: Session, incident: Incident, reason: str, person: Person, link: str) -> AlertView:
     posts = session.scalars(
         select(Post).join(Analysis, Analysis.post_id == Post.id).where(Analysis.incident_id == incident.id)
-        .order_by(desc((Post.reposts + Post.comments)), Post.id).limit(3)
+        .order_by(desc(Post.reposts + Post.comments), Post.id).limit(3)
     ).all()
     lead = incident.lead
     return AlertView(

@@ -53,7 +53,8 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
             for person in people:
                 queued += queue_delivery(session, db, lead.incident_id, person, f"escalate-{level + 1}", when)
             lead.escalation_level = level + 1
-            Ledger(db, config).audit(session, ACTOR, lead, "escalated", {"level": level + 1, "to": [p.id for p in people]})
+            Ledger(db, config).audit(session, ACTOR, lead, "escalated",
+                                     {"level": level + 1, "to": [p.id for p in people]})
     return queued
 
 

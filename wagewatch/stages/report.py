@@ -84,7 +84,8 @@ def deliver_reports(db: Database, config: AppConfig) -> int:
         for stuck in session.scalars(select(ReportDelivery).where(ReportDelivery.status == "sending")):
             stuck.status, stuck.last_error = "unknown", "进程在发送过程中中断，是否送达未知，未自动重发"
             session.add(AuditEvent(actor=ACTOR, entity="report_delivery", entity_id=stuck.id, action="unknown",
-                                   detail={"recipient": stuck.recipient_id, "ops_contact": config.settings.ops_contact}))
+                                   detail={"recipient": stuck.recipient_id,
+                                           "ops_contact": config.settings.ops_contact}))
         due = session.scalars(select(ReportDelivery).where(ReportDelivery.status.in_(("pending", "failed")),
                                                            ReportDelivery.next_attempt_at <= now)
                               .order_by(ReportDelivery.id)).all()

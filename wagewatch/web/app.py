@@ -16,10 +16,10 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import desc, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from alerts.markup import safe_url
 from alerts.render import COLOURS, LEVELS
@@ -32,6 +32,7 @@ from wagewatch.store.models import Analysis, AuditEvent, Incident, Lead, Post
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "wagewatch_token"
+SYSTEM_ACTORS = {"system:dispatch": "系统（推送）", "system:escalate": "系统（督办）"}
 MESSAGES = {"ack": "已签收", "saved": "已保存", "transferred": "已转办"}
 ACTIONS = {"created": "生成线索", "acknowledged": "签收", "updated": "更新", "transferred": "转办",
            "escalated": "升级提醒", "overdue": "标记逾期"}
@@ -152,7 +153,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
 
     def _actor_name(actor: str) -> str:
         person = config.cities.person(actor.split(":", 1)[1]) if actor.startswith("officer:") else None
-        return person.name if person else {"system:dispatch": "系统（推送）", "system:escalate": "系统（督办）"}.get(actor, actor)
+        return person.name if person else SYSTEM_ACTORS.get(actor, actor)
 
     def _act(request: Request, lead_id: int, change, done: str) -> Response:
         """Run one ledger change for the signed-in officer; on refusal show the page with the reason."""
