@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from parsel import Selector
@@ -41,3 +42,8 @@ def to_int(value) -> int | None:
         return int(float(text) * scale)
     except ValueError:
         return None
+
+
+def url_id(url: str) -> str:
+    """An id for sites whose posts have none (news articles): the URL, hashed to fit the store's key."""
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()

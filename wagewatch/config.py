@@ -86,6 +86,7 @@ class Settings(_Strict):
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     crawl_timeout_seconds: int = 600
+    crawl_concurrency: int = Field(3, ge=1)  # sources crawled at the same time, each in its own process
     analyze_batch_size: int = 256
     model_dir: str | None = None
 
@@ -95,15 +96,28 @@ class Settings(_Strict):
 
 class SourceConfig(_Strict):
     enabled: bool = True
+    spider: str | None = None  # the spider that crawls this source; default: the source's own name
     base_url: str
     queries: list[str] | None = None
-    max_pages: int = 5
-    horizon_days: int = 7
-    silence_hours: int = 24
-    download_delay: float = 1.0
+    # Combine each keyword with Shandong places for sites whose search is nationwide:
+    # none = keywords alone, province = "山东 欠薪", cities = "济南 欠薪", "青岛 欠薪", …
+    places: Literal["none", "province", "cities"] = "none"
+    max_pages: int = Field(5, ge=1)
+    horizon_days: int = Field(7, ge=1)
+    silence_hours: int = Field(24, ge=1)
+    failure_alert_after: int = Field(3, ge=1)  # consecutive failed runs that raise an ops alert
+    block_backoff_minutes: int = Field(120, ge=1)  # first wait after a block; doubles per repeated block
+    block_backoff_max_minutes: int = Field(1440, ge=1)
+    download_delay: float = Field(1.0, ge=0)
+    retry_times: int = Field(3, ge=0)
+    retry_backoff_seconds: float = Field(2.0, ge=0)  # wait before the first retry; doubles for each further one
+    concurrency_per_domain: int = Field(1, ge=1)
     cookie_env: str | None = None
     proxy_env: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+
+    def spider_name(self, source: str) -> str:
+        return self.spider or source
 
 
 class SourcesFile(_Strict):
