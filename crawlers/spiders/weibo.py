@@ -22,6 +22,7 @@ from crawlers.state import QueryPass, unfinished_passes
 from crawlers.textutil import html_to_text, to_int
 
 _RENDER_DATA = re.compile(r"var\s+\$render_data\s*=\s*(\[.*?\])\s*\[0\]", re.S)
+_FULL_TEXT_LINK = re.compile(r'<a[^>]*href="/status/\w+"[^>]*>全文</a>')
 _FOLD_LINKS = re.compile(r'<a[^>]*action-type="fl_(?:fold|unfold)"[^>]*>.*?</a>', re.S)
 SLICE_PREFIX = "slice:"
 
@@ -59,7 +60,7 @@ def _region(mblog: dict) -> str | None:
 def _mblog_text(mblog: dict, raw: str | None = None) -> tuple[str, str]:
     """Visible text and raw HTML; a repost carries the original after '//转发原文'."""
     raw = raw if raw is not None else (mblog.get("text") or "")
-    text = html_to_text(raw)
+    text = html_to_text(_FULL_TEXT_LINK.sub("", raw))
     original = mblog.get("retweeted_status")
     if isinstance(original, dict) and original.get("text"):
         user = original.get("user") if isinstance(original.get("user"), dict) else {}
@@ -90,6 +91,9 @@ def _post(mblog: dict, ref: str, raw_text: str | None = None) -> PostItem:
 
 
 def _json(response: Response) -> dict:
+    if response.text.lstrip()[:1] == "<":
+        # An HTML page where the JSON API should answer is the login wall of a missing or expired cookie.
+        raise BlockedError("返回HTML而非JSON（登录Cookie失效）")
     try:
         payload = json.loads(response.text)
     except ValueError as exc:
@@ -191,9 +195,6 @@ class WeiboSpider(WageSpider):
             return detail_page(response)
         if "card-wrap" in body or "card-no-result" in body or "pl_feedlist_index" in body:
             return web_search_page(response)
-        if body.startswith("<"):
-            # An HTML page where the JSON API should answer is the login wall of an expired cookie.
-            raise BlockedError("返回HTML而非JSON（登录Cookie失效）")
         raise MalformedResponse("neither JSON nor a known Weibo page")
 
     @classmethod
@@ -253,7 +254,7 @@ class WeiboSpider(WageSpider):
     # ------------------------------------------------------------------ full text
 
     def full_text_request(self, post: PostItem):
-        return self.request(post.url, self.parse_detail, errback=self.full_text_failed,
+        return self.request(f"{self.base_url}/detail/{post.external_id}", self.parse_detail, errback=self.full_text_failed,
                             cb_kwargs={"post": post}, meta={"post": post})
 
     def parse_detail(self, response: Response, post: PostItem):
