@@ -27,6 +27,7 @@ _PAGE_TITLE_FORUM = re.compile(r"【([^【】]+?)吧】_百度贴吧")
 _DATE_TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}$")
 _FLOOR = re.compile(r"^(\d+)楼$")
 _LOOSE_PAIR = re.compile(r"'(\w+)'\s*:\s*'([^']*)'")
+_IMAGE_TIP = re.compile(r'<div class="replace_tip"[^>]*>.*?</div>', re.S)  # "点击展开，查看完整图片"
 
 
 def _data_field(raw: str | None) -> dict:
@@ -141,7 +142,7 @@ def search_hits(response: Response) -> list[PostItem]:
         author_link = node.css('a[href*="/home/main"]')
         posts.append(PostItem(
             source="tieba", external_id=pid[1], url=f"{SITE}/p/{tid}?pid={pid[1]}#{pid[1]}",
-            title=_titled(" ".join(link.css("::text").getall()).strip(), forum),
+            title=_titled(html_to_text(link[0].get()), forum),
             text=html_to_text(node.css("div.p_content").get()),
             author=" ".join(author_link[0].css("::text").getall()).strip() if author_link else None,
             published_at=parse_site_time((node.css("font.p_date::text").get() or "").strip()),
@@ -171,11 +172,12 @@ def _reply_posts(nodes, tid: str, ref: str) -> list[PostItem]:
         if not spid:
             continue
         posts.append(PostItem(
-            source="tieba", external_id=spid, url=f"{SITE}/p/{tid}?pid={field.get('pid', spid)}#{spid}", title=None,
+            source="tieba", external_id=spid, title=None,
+            url=f"{SITE}/p/{tid}?pid={field.get('pid', spid)}#{spid}" if tid else f"{SITE}/p/comment?pid={field.get('pid')}",
             text=html_to_text(li.css("span.lzl_content_main").get()),
             author=field.get("showname") or field.get("user_name"),
             published_at=parse_site_time(" ".join((li.css("span.lzl_time::text").get() or "").split())),
-            thread_id=tid, raw_ref=ref))
+            thread_id=tid or None, raw_ref=ref))
     return posts
 
 
@@ -206,12 +208,13 @@ def thread_page(response: Response) -> ThreadPage:
         region, when, number = _tail(floor)
         replies = to_int(content.get("comment_num"))
         number = number or to_int(content.get("post_no"))
+        body = floor.css("div.d_post_content").get() or ""
+        shown = " ".join(" ".join(floor.css("a.p_author_name ::text").getall()).split())
         posts.append(PostItem(
             source="tieba", external_id=pid, url=f"{SITE}/p/{tid}?pid={pid}#{pid}",
             title=title if number == 1 else None,
-            text=html_to_text(floor.css("div.d_post_content").get()),
-            text_raw=floor.css("div.d_post_content").get(),
-            author=author.get("user_nickname") or author.get("user_name"),
+            text=html_to_text(_IMAGE_TIP.sub("", body)), text_raw=body,
+            author=shown or author.get("user_name") or author.get("user_nickname"),
             published_at=when, comments=replies, region=region, thread_id=tid, raw_ref=ref))
         inline = floor.css("li.lzl_single_post")
         posts.extend(_reply_posts(inline, tid, ref))

@@ -71,6 +71,7 @@ class Env:
         """Run one real crawl and return the figures it printed."""
         proc = subprocess.run([sys.executable, "-m", "wagewatch", "crawl", source], cwd=ROOT,
                               env={**self.env(), **(extra_env or {})}, capture_output=True, text=True, timeout=120)
+        (self.directory / "last-crawl.log").write_text(proc.stderr, encoding="utf-8")  # to read after a failure
         assert proc.returncode == 0, proc.stderr[-3000:]
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
