@@ -41,7 +41,19 @@ def stop_for_block(crawler, reason: str, url: str) -> None:
         return
     stats.set_value("wagewatch/blocked_reason", f"{reason} ({url})")
     crawler.spider.logger.warning("blocked: %s at %s", reason, url)
+    drop_queued(crawler, None, BlockedRequest(f"blocked: {reason}"))  # no more requests into a block
     close_spider(crawler, "blocked")
+
+
+def drop_queued(crawler, slot_key: str | None, error: Exception) -> None:
+    """Fail the requests already waiting in a download slot (every slot when `slot_key` is None) now:
+    the engine would otherwise send each of them, after its download delay, before it can close."""
+    slots = getattr(crawler.engine.downloader, "slots", {})
+    for key, slot in list(slots.items()):
+        queue = getattr(slot, "queue", None) if slot_key in (None, key) else None
+        while queue:
+            _request, waiting = queue.popleft()
+            waiting.errback(error)
 
 
 def close_spider(crawler, reason: str) -> None:
@@ -142,19 +154,10 @@ class UnreachableHostMiddleware:
         summary = "、".join(f"{h}（{kind}）" for h, kind in sorted(self.unreachable.items()))
         stats.set_value("wagewatch/unreachable", summary)
         self.crawler.spider.logger.error("host unreachable, giving it up for this run: %s (%s)", host, exception)
-        self._drop_queued(request.meta.get("download_slot"), host)
+        drop_queued(self.crawler, request.meta.get("download_slot", host), UnreachableHost(f"host unreachable: {host}"))
         if self.requested <= set(self.unreachable):
             close_spider(self.crawler, "unreachable")
         raise UnreachableHost(f"host unreachable: {host}")
-
-    def _drop_queued(self, slot_key: str | None, host: str) -> None:
-        """Fail the requests already waiting in the host's download slot now, instead of letting each wait
-        out the download delay only to fail the same way (the engine waits for them before closing)."""
-        slot = getattr(self.crawler.engine.downloader, "slots", {}).get(slot_key)
-        queue = getattr(slot, "queue", None)
-        while queue:
-            _request, waiting = queue.popleft()
-            waiting.errback(UnreachableHost(f"host unreachable: {host}"))
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
