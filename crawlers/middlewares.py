@@ -80,15 +80,17 @@ class RotateUserAgentMiddleware:
             request.headers["User-Agent"] = next(self._agents)
 
 
-class BlockDetectionMiddleware:
-    """A block, captcha or login page (by status, URL, title or short body) closes this source's crawl."""
-
+class _CrawlerMiddleware:
     def __init__(self, crawler) -> None:
         self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
+
+
+class BlockDetectionMiddleware(_CrawlerMiddleware):
+    """A block, captcha or login page (by status, URL, title or short body) closes this source's crawl."""
 
     def process_response(self, request, response, spider=None):
         body = response.text if hasattr(response, "text") else ""
@@ -99,15 +101,8 @@ class BlockDetectionMiddleware:
         raise BlockedRequest(f"blocked: {reason}")
 
 
-class LoginRedirectMiddleware:
+class LoginRedirectMiddleware(_CrawlerMiddleware):
     """Sits before RedirectMiddleware: a redirect to a captcha or login page is a block, not a page to follow."""
-
-    def __init__(self, crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_response(self, request, response, spider=None):
         if response.status not in (301, 302, 303, 307, 308):
@@ -120,20 +115,16 @@ class LoginRedirectMiddleware:
         raise BlockedRequest(f"blocked: {reason}")
 
 
-class UnreachableHostMiddleware:
+class UnreachableHostMiddleware(_CrawlerMiddleware):
     """A host that has not answered once in this run and fails to connect (DNS failure, refused, timed
     out) is given up at once instead of retrying every request; when every host the spider tried is
     unreachable the spider closes, so an offline machine finishes a crawl in seconds."""
 
     def __init__(self, crawler) -> None:
-        self.crawler = crawler
+        super().__init__(crawler)
         self.requested: set[str] = set()
         self.answered: set[str] = set()
         self.unreachable: dict[str, str] = {}
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_request(self, request, spider=None):
         host = _host(request.url)

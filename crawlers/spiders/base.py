@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -22,6 +23,17 @@ from wagewatch.store.models import Post
 
 class MalformedResponse(Exception):
     """The response is not in the shape the parser expects (logged with its URL and counted)."""
+
+
+def json_object(response: Response) -> dict:
+    """The response's JSON object; anything else is a malformed answer."""
+    try:
+        payload = json.loads(response.text)
+    except ValueError as exc:
+        raise MalformedResponse(f"not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise MalformedResponse("JSON is not an object")
+    return payload
 
 
 class SpiderOptions(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from urllib.parse import urlencode
 
@@ -14,7 +13,7 @@ from crawlers.dates import from_unix
 from crawlers.items import PostItem
 from crawlers.pipelines import raw_reference
 from crawlers.signing import heimao_signature, random_token
-from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider
+from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, json_object
 from crawlers.state import QueryPass
 from crawlers.textutil import html_to_text
 
@@ -30,14 +29,9 @@ def complaint_url(sn: str) -> str:
 
 
 def _data(response: Response) -> dict:
-    body = response.text.lstrip()
-    if body[:1] == "<":
+    if response.text.lstrip()[:1] == "<":
         raise BlockedError("返回HTML登录页而非JSON（需要登录Cookie）")
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise MalformedResponse(f"not JSON: {exc}") from exc
-    result = payload.get("result") if isinstance(payload, dict) else None
+    result = json_object(response).get("result")
     if not isinstance(result, dict):
         raise MalformedResponse("missing result object")
     status = result.get("status") if isinstance(result.get("status"), dict) else {}

@@ -4,7 +4,6 @@ detail with the official reply and its handling status (sources.md §3)."""
 
 from __future__ import annotations
 
-import json
 import re
 
 from pydantic import Field
@@ -15,7 +14,7 @@ from crawlers.dates import from_unix
 from crawlers.items import PostItem
 from crawlers.pipelines import raw_reference
 from crawlers.signing import liuyan_body
-from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider
+from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, json_object
 from crawlers.state import QueryPass
 from crawlers.textutil import html_to_text
 
@@ -47,12 +46,7 @@ def board_place(forum: str | None) -> str | None:
 
 
 def _payload(response: Response) -> dict:
-    try:
-        payload = json.loads(response.text)
-    except ValueError as exc:
-        raise MalformedResponse(f"not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise MalformedResponse("JSON is not an object")
+    payload = json_object(response)
     code = str(payload.get("code", "200"))
     if code.startswith("SN"):
         # The signature or envelope was refused: the appCode or the signing rule changed.

@@ -17,7 +17,7 @@ from crawlers.blocks import BlockedError
 from crawlers.dates import from_unix, parse_site_time
 from crawlers.items import PostItem
 from crawlers.pipelines import raw_reference
-from crawlers.spiders.base import MalformedResponse
+from crawlers.spiders.base import MalformedResponse, json_object
 from crawlers.textutil import html_to_text, to_int
 
 SITE = "https://tieba.baidu.com"
@@ -242,12 +242,7 @@ def reply_fragment(response: Response) -> tuple[list[PostItem], int]:
 
 
 def _api_payload(response: Response) -> dict:
-    try:
-        payload = json.loads(response.text)
-    except ValueError as exc:
-        raise MalformedResponse(f"not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise MalformedResponse("JSON is not an object")
+    payload = json_object(response)
     code = payload.get("error_code", payload.get("no", 0))
     if str(code) not in ("0", "None"):
         message = str(payload.get("error_msg") or payload.get("error") or "")

@@ -17,7 +17,7 @@ from crawlers.blocks import BlockedError
 from crawlers.dates import CST, parse_site_time
 from crawlers.items import PostItem
 from crawlers.pipelines import raw_reference
-from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider
+from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, json_object
 from crawlers.state import QueryPass, unfinished_passes
 from crawlers.textutil import html_to_text, to_int
 
@@ -94,13 +94,7 @@ def _json(response: Response) -> dict:
     if response.text.lstrip()[:1] == "<":
         # An HTML page where the JSON API should answer is the login wall of a missing or expired cookie.
         raise BlockedError("返回HTML而非JSON（登录Cookie失效）")
-    try:
-        payload = json.loads(response.text)
-    except ValueError as exc:
-        raise MalformedResponse(f"not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise MalformedResponse("JSON is not an object")
-    return payload
+    return json_object(response)
 
 
 def search_page(response: Response) -> list[tuple[PostItem, bool]]:

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import func, select
 
 from alerts.channels.base import ChannelError, Envelope
-from alerts.delivery import send
+from alerts.delivery import record_failed_send, send
 from alerts.render import AlertMessage
 from wagewatch import clock
 from wagewatch.config import AppConfig, Channel, Person
@@ -209,15 +209,9 @@ def deliver_ops_alerts(config: AppConfig, db: Database, report: list[SourceHealt
 def _record_failure(db: Database, config: AppConfig, alert_id: int, exc: ChannelError) -> None:
     with db.session() as session:
         alert = session.get(OpsAlert, alert_id)
-        alert.last_error = str(exc)[:2000]
-        if exc.permanent or alert.attempts >= config.policy.max_send_attempts:
-            alert.status = "dead"
+        if record_failed_send(alert, exc, config.policy):
             session.add(AuditEvent(actor=ACTOR, entity="ops_alert", entity_id=alert_id, action="dead",
                                    detail={"error": str(exc)[:500]}))
-        else:
-            alert.status = "failed"
-            alert.next_attempt_at = clock.now() + timedelta(
-                seconds=config.policy.retry_base_seconds * 2 ** (alert.attempts - 1))
 
 
 def check_sources(config: AppConfig, db: Database) -> dict[str, int]:
