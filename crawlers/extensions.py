@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scrapy import signals
+from sqlalchemy import select
 
 from crawlers.state import clear_block, record_block
 from wagewatch import clock
@@ -77,6 +78,11 @@ class CrawlRunRecorder:
 
     def opened(self, spider) -> None:
         with spider.db.session() as session:
+            # A run still marked running was killed; its unfinished query passes resume (crawlers.state).
+            for stale in session.scalars(select(CrawlRun).where(CrawlRun.source == spider.name,
+                                                                CrawlRun.status == "running")):
+                stale.status = "interrupted"
+                stale.finished_at = clock.now()
             run = CrawlRun(source=spider.name, started_at=clock.now(), status="running")
             session.add(run)
             session.flush()

@@ -141,10 +141,10 @@ def open_episodes(config: AppConfig, db: Database, report: list[SourceHealth]) -
                     values = dict(source=health.source, kind=problem.kind, episode=problem.episode,
                                   recipient_id=person.id, channel=person.channels[0].type, summary=problem.summary,
                                   opened_at=now, status="pending", attempts=0, next_attempt_at=now)
-                    result = session.execute(db.insert_ignore(OpsAlert, values))
-                    if result.rowcount:
+                    alert_id = db.insert_ignore(session, OpsAlert, values)
+                    if alert_id is not None:
                         opened += 1
-                        session.add(AuditEvent(actor=ACTOR, entity="ops_alert", entity_id=result.inserted_primary_key[0],
+                        session.add(AuditEvent(actor=ACTOR, entity="ops_alert", entity_id=alert_id,
                                                action="opened", detail={"source": health.source, "kind": problem.kind,
                                                                         "summary": problem.summary,
                                                                         "recipient": person.id}))
