@@ -25,6 +25,17 @@ class MalformedResponse(Exception):
     """The response is not in the shape the parser expects (logged with its URL and counted)."""
 
 
+_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
+
+
+def guarded(parser: Callable[[Response], Any], response: Response) -> Any:
+    """Run a parser; fields of unexpected types in an answer make it malformed, never a crash."""
+    try:
+        return parser(response)
+    except _SHAPE_ERRORS as exc:
+        raise MalformedResponse(f"unexpected shape: {type(exc).__name__}: {exc}") from exc
+
+
 def json_object(response: Response) -> dict:
     """The response's JSON object; anything else is a malformed answer."""
     try:
@@ -95,7 +106,7 @@ class WageSpider(scrapy.Spider):
         reason = block_reason(response.status, response.url, response.text)
         if reason:
             raise BlockedError(reason)
-        return cls.posts_from_response(response)
+        return guarded(cls.posts_from_response, response)
 
     # ------------------------------------------------------------------ helpers for subclasses
 
@@ -138,7 +149,7 @@ class WageSpider(scrapy.Spider):
         """What `parser` (default: `posts_from_response`) reads from the response, or None after a block
         (the crawl stops) or a malformed response (logged with its URL and counted)."""
         try:
-            return (parser or self.posts_from_response)(response)
+            return guarded(parser or self.posts_from_response, response)
         except BlockedError as exc:
             stop_for_block(self.crawler, exc.reason, response.url)
         except MalformedResponse as exc:

@@ -16,7 +16,7 @@ from crawlers.pipelines import raw_reference
 from crawlers.signing import liuyan_body
 from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, json_object
 from crawlers.state import QueryPass
-from crawlers.textutil import html_to_text
+from crawlers.textutil import as_text, html_to_text
 
 SEARCH_PATH = "/v2/threads/search"
 LIST_PATH = "/v1/threads/list/df"
@@ -41,7 +41,7 @@ def thread_url(tid: str) -> str:
 
 def board_place(forum: str | None) -> str | None:
     """The place a board belongs to: '山东省济南市委书记' → '山东省济南市'."""
-    match = _PLACE.match(forum or "")
+    match = _PLACE.match(as_text(forum))
     return match[1] if match and match[1] else None
 
 

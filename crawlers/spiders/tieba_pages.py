@@ -254,10 +254,10 @@ def _api_payload(response: Response) -> dict:
 
 def _content_text(content) -> str:
     """The client API's content list ([{type: 0, text: …}, {type: 2, c: '[表情]'}, …]) as text."""
-    if isinstance(content, str):
+    if not isinstance(content, list):
         return html_to_text(content)
     parts = []
-    for part in content or []:
+    for part in content:
         if isinstance(part, dict):
             parts.append(str(part.get("text") or part.get("c") or ""))
     return "".join(parts).strip()

@@ -19,7 +19,7 @@ from crawlers.items import PostItem
 from crawlers.pipelines import raw_reference
 from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, json_object
 from crawlers.state import QueryPass, unfinished_passes
-from crawlers.textutil import html_to_text, to_int
+from crawlers.textutil import as_text, html_to_text, to_int
 
 _RENDER_DATA = re.compile(r"var\s+\$render_data\s*=\s*(\[.*?\])\s*\[0\]", re.S)
 _FULL_TEXT_LINK = re.compile(r'<a[^>]*href="/status/\w+"[^>]*>全文</a>')
@@ -53,13 +53,13 @@ def _mblogs(cards: list) -> list[dict]:
 
 
 def _region(mblog: dict) -> str | None:
-    region = (mblog.get("region_name") or "").strip()
+    region = as_text(mblog.get("region_name")).strip()
     return region.removeprefix("发布于").strip() or None
 
 
 def _mblog_text(mblog: dict, raw: str | None = None) -> tuple[str, str]:
     """Visible text and raw HTML; a repost carries the original after '//转发原文'."""
-    raw = raw if raw is not None else (mblog.get("text") or "")
+    raw = raw if raw is not None else as_text(mblog.get("text"))
     text = html_to_text(_FULL_TEXT_LINK.sub("", raw))
     original = mblog.get("retweeted_status")
     if isinstance(original, dict) and original.get("text"):

@@ -81,3 +81,13 @@ def test_day_slices_cover_the_window_newest_first():
     end = datetime(2026, 11, 20, 21, 10, tzinfo=CST)
     assert [(a.strftime("%d %H"), b.strftime("%d %H")) for a, b in _day_slices(start, end)] == [
         ("20 00", "20 22"), ("19 14", "20 00")]
+
+
+def test_fields_of_unexpected_types_make_an_answer_malformed_not_a_crash():
+    from scrapy.http import Request, TextResponse
+
+    from crawlers.spiders.base import MalformedResponse, guarded
+
+    response = TextResponse(url="https://m.weibo.cn/x", body=b"{}", request=Request("https://m.weibo.cn/x"))
+    with pytest.raises(MalformedResponse, match="unexpected shape: KeyError"):
+        guarded(lambda r: {}["cards"], response)
