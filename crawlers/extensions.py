@@ -28,7 +28,7 @@ class RunFigures:
     setup_error: str | None
 
     @classmethod
-    def from_stats(cls, stats) -> "RunFigures":
+    def from_stats(cls, stats) -> RunFigures:
         value = lambda key: int(stats.get_value(key, 0) or 0)  # noqa: E731
         return cls(
             requests=value("downloader/request_count"),

@@ -86,7 +86,7 @@ class WageSpider(scrapy.Spider):
             raise ConfigError("\n".join(lines)) from None
 
     @classmethod
-    def for_source(cls, source: str, source_config: SourceConfig) -> type["WageSpider"]:
+    def for_source(cls, source: str, source_config: SourceConfig) -> type[WageSpider]:
         """The spider of a source that names it with `spider:`; only YAML-driven spiders serve other names,
         since a site spider's posts carry its own name."""
         if source == cls.name:

@@ -64,7 +64,7 @@ class GenericOptions(SpiderOptions):
     keyword_in: Literal["none", "list", "detail"] = "none"  # where a keyword must appear for a post to be kept
 
     @model_validator(mode="after")
-    def _locatable(self) -> "GenericOptions":
+    def _locatable(self) -> GenericOptions:
         if not (self.fields.url or self.url_template):
             raise ValueError("fields.url or url_template is needed to link each post")
         if self.keyword_in == "detail" and self.detail is None:
@@ -103,7 +103,7 @@ class GenericSpider(WageSpider):
     spec: ClassVar[GenericOptions | None] = None
 
     @classmethod
-    def for_source(cls, source: str, source_config: SourceConfig) -> type["GenericSpider"]:
+    def for_source(cls, source: str, source_config: SourceConfig) -> type[GenericSpider]:
         return type(f"GenericSpider_{source}", (cls,), {"name": source, "spec": cls.load_options(source, source_config)})
 
     # ------------------------------------------------------------------ parsing

@@ -96,7 +96,7 @@ class Site:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def start(self) -> "Site":
+    def start(self) -> Site:
         self.thread.start()
         return self
 
