@@ -40,7 +40,8 @@ def subject(path) -> str:
 
 
 def test_blocked_source_alerts_ops_once_and_waits_out_its_back_off(web, env):
-    # With a download delay (as in production) the queries waiting behind the blocked one are never sent.
+    # With a download delay (as in production) the queries waiting behind the blocked one are not sent; at
+    # most one already on its way when the block was recognised still arrives.
     env.write_sources({"weibo": source_config(f"{web.base}/weibo", block_backoff_minutes=60, download_delay=0.5)})
     web.route("GET", "/weibo/api/container/getIndex", lambda r: Reply(432, b""))
     config, db = load_config(env.directory), env.db()
@@ -52,12 +53,13 @@ def test_blocked_source_alerts_ops_once_and_waits_out_its_back_off(web, env):
     assert subject(mail) == "【数据源告警】weibo：被封禁/需验证"
     body = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default).get_body(("plain",)).get_content()
     assert "HTTP 432 微博要求登录Cookie" in body and "cookie_env" in body
-    assert len(web.log) == 1
+    crawled = len(web.log)
+    assert crawled <= 2  # of five queries
 
     second = crawl_stage(config, db)
     assert second["sources"][0]["message"].startswith("被封禁后退避中")
     assert second["ops_alerts"] == {"opened": 0, "sent": 0}
-    assert len(web.log) == 1  # the backed-off source was not crawled
+    assert len(web.log) == crawled  # the backed-off source was not crawled
     with db.session() as session:
         actions = [e.action for e in session.scalars(select(AuditEvent).where(AuditEvent.entity == "ops_alert"))]
     assert actions == ["opened", "sent"]
