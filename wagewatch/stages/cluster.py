@@ -94,6 +94,7 @@ def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
                 analysis.incident_id = incident.id
                 analysis.clustered = True
                 db.insert_ignore(session, IndexQueue, {"entity": "incident", "entity_id": incident.id})
+                db.insert_ignore(session, IndexQueue, {"entity": "post", "entity_id": post.id})
             done += len(rows)
 
 
