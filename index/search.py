@@ -96,8 +96,9 @@ def _text_clause(kind: str, text: str) -> Q:
     for term in text.split():
         should = []
         for field in TEXT_FIELDS[kind]:
-            should.append(Q("match_phrase", **{field: {"query": term, "boost": 2.0}}))
-            should.append(Q("match_phrase", **{f"{field}.std": {"query": term}}))
+            # A term of punctuation only (`*`) analyses to nothing; it then matches all rather than none.
+            should.append(Q("match_phrase", **{field: {"query": term, "boost": 2.0, "zero_terms_query": "all"}}))
+            should.append(Q("match_phrase", **{f"{field}.std": {"query": term, "zero_terms_query": "all"}}))
         must.append(Q("bool", should=should, minimum_should_match=1))
     return Q("bool", must=must)
 

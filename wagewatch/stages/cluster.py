@@ -27,7 +27,7 @@ def signature(text: str) -> MinHash:
 def _similar(sig: MinHash, incident: Incident) -> float:
     if not incident.signature:
         return 0.0
-    other = MinHash(num_perm=NUM_PERM, seed=7, hashvalues=incident.signature)
+    other = MinHash(num_perm=NUM_PERM, seed=7, hashvalues=incident.signature, scheme=sig.scheme)
     return sig.jaccard(other)
 
 
