@@ -114,7 +114,7 @@ def metric_chart(ids: Ids, name: str, title: str, kind: str, column: dict[str, A
 
 def bar_chart(ids: Ids, name: str, title: str, kind: str, x: dict[str, Any], y: dict[str, Any], *,
               split: dict[str, Any] | None = None, series: str = "bar", kql: str = "") -> dict[str, Any]:
-    columns = {"x": x, "m": y} | ({"s": split} if split else {})
+    columns = {"x": x} | ({"s": split} if split else {}) | {"m": y}  # buckets first: Lens nests them in order
     layer = {"layerId": LAYER, "layerType": "data", "seriesType": series, "xAccessor": "x", "accessors": ["m"]}
     if split:
         layer["splitAccessor"] = "s"

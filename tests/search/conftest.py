@@ -112,7 +112,7 @@ def search_config(tmp_path, es_cluster, prefix, monkeypatch) -> AppConfig:
     return write_search_config(tmp_path, es_cluster.url, prefix)
 
 
-def _seeded(config: AppConfig) -> Database:
+def seeded(config: AppConfig) -> Database:
     db = Database(config.settings.database_url)
     db.upgrade()
     clock.freeze(SEEDED_AT)
@@ -123,7 +123,7 @@ def _seeded(config: AppConfig) -> Database:
 @pytest.fixture
 def seeded_db(search_config) -> Iterator[Database]:
     """The store after analyse, cluster and dispatch ran over tests/search/data.py's posts."""
-    db = _seeded(search_config)
+    db = seeded(search_config)
     clock.freeze(AFTER_SEEDING)
     yield db
     db.dispose()
@@ -143,7 +143,7 @@ def indexed_store(es_cluster, tmp_path_factory) -> Iterator[IndexedStore]:
     """Seeded store fed into Elasticsearch once per module, for tests that only read."""
     prefix = _new_prefix()
     config = write_search_config(tmp_path_factory.mktemp("search"), es_cluster.url, prefix)
-    db = _seeded(config)
+    db = seeded(config)
     clock.freeze(AFTER_SEEDING)
     client = es_cluster.client()
     try:
