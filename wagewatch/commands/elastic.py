@@ -179,8 +179,9 @@ def search(ctx: AppContext, text: str | None, as_json: bool, **filters) -> None:
                             **{k: list(v) if isinstance(v, tuple) else v for k, v in filters.items()})
     except (ValidationError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
+    client = _client(ctx)
     try:
-        page = run_search(_client(ctx), ctx.config.settings.elasticsearch.index_prefix, query)
+        page = run_search(client, ctx.config.settings.elasticsearch.index_prefix, query)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     if as_json:
