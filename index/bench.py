@@ -33,8 +33,8 @@ class BenchResult:
         return self.documents / self.seconds if self.seconds else 0.0
 
     def line(self) -> str:
-        return (f"批量写入 bulk indexing: {self.documents} docs in {self.seconds:.2f}s = {self.docs_per_second:,.0f} docs/s "
-                f"(batch {self.batch_size}, rejected {self.rejected})")
+        return (f"批量写入 bulk indexing: {self.documents} docs in {self.seconds:.2f}s = "
+                f"{self.docs_per_second:,.0f} docs/s (batch {self.batch_size}, rejected {self.rejected})")
 
 
 def synthetic_posts(count: int, seed: int = 7) -> list[dict]:

@@ -13,7 +13,8 @@ from wagewatch.store.models import Analysis, Incident, Lead, Post
 LABEL_NAMES = {"real": "真实欠薪", "false": "虚假讨薪", "irrelevant": "无关信息"}
 PROJECT_TYPE_NAMES = {"government": "政府投资项目", "soe": "国有企业项目", "real_estate": "房地产项目",
                       "factory": "加工制造企业", "other": "其他"}
-LEAD_KIND_NAMES = {"new": "新发现", "backlog": "存量问题", "complex": "疑难复杂", "clarify": "澄清核实", "transfer": "转办"}
+LEAD_KIND_NAMES = {"new": "新发现", "backlog": "存量问题", "complex": "疑难复杂", "clarify": "澄清核实",
+                   "transfer": "转办"}
 STAGE_OPEN, STAGE_ACKNOWLEDGED, STAGE_OVERDUE, STAGE_CLOSED = "待签收", "已签收", "已逾期", "已办结"
 
 

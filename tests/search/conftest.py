@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,15 +52,22 @@ def es_cluster() -> Iterator[SearchCluster]:
             pytest.skip(f"WAGEWATCH_ES_URL={outside} is not a healthy Elasticsearch: {exc}")
         yield SearchCluster(outside.rstrip("/"), None)
         return
+    with private_node("no Elasticsearch for the search tests") as node:
+        yield SearchCluster(node.url, node)
+
+
+@contextmanager
+def private_node(purpose: str) -> Iterator[EsNode]:
+    """A node of the test's own in a temporary folder, removed afterwards; skips saying why if none starts."""
     home = Path(tempfile.mkdtemp(prefix="wagewatch-es-test-"))
     node = EsNode(home)
     try:
         node.start()
     except NodeUnavailable as exc:
         shutil.rmtree(home, ignore_errors=True)
-        pytest.skip(f"no Elasticsearch for the search tests: {exc}")
+        pytest.skip(f"{purpose}: {exc}")
     try:
-        yield SearchCluster(node.url, node)
+        yield node
     finally:
         node.stop()
         shutil.rmtree(home, ignore_errors=True)

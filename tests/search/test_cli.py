@@ -30,7 +30,8 @@ def test_setup_status_reindex_and_search(search_config, seeded_db, prefix):
 
     status = run(root, "index", "status")
     assert status.exit_code == 0, status.output
-    assert f"{prefix}-posts → {prefix}-posts-v1-" in status.output and f"{posts} 文档 docs / 库中 store {posts}" in status.output
+    assert f"{prefix}-posts → {prefix}-posts-v1-" in status.output
+    assert f"{posts} 文档 docs / 库中 store {posts}" in status.output
 
     reindexed = run(root, "reindex", "--kind", "posts")
     assert reindexed.exit_code == 0, reindexed.output

@@ -3,17 +3,12 @@ catches up with nothing lost and nothing twice."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
 from elasticsearch import Elasticsearch
 from sqlalchemy import func, select
 
 import index.feed
-from index.testing.es_runner import EsNode, NodeUnavailable
-from tests.search.conftest import seeded, es_reachable, write_search_config
+from tests.search.conftest import es_reachable, private_node, seeded, write_search_config
 from tests.search.data import insert_posts
 from wagewatch.pipeline import run_stage
 from wagewatch.store.models import Incident, IndexQueue, Lead, Post
@@ -30,15 +25,8 @@ def stoppable(es_cluster):
         if es_cluster.node.process is None:
             es_cluster.node.start()
         return
-    home = Path(tempfile.mkdtemp(prefix="wagewatch-es-outage-"))
-    node = EsNode(home)
-    try:
-        node.start()
-    except NodeUnavailable as exc:
-        pytest.skip(f"the outage test needs a node it may stop: {exc}")
-    yield node
-    node.stop()
-    shutil.rmtree(home, ignore_errors=True)
+    with private_node("the outage test needs a node it may stop") as node:
+        yield node
 
 
 def _store_counts(db) -> dict[str, int]:

@@ -112,7 +112,7 @@ def test_filters_sorting_and_paging(store):
 
 
 def test_query_syntax_and_markup_are_plain_text(store):
-    search_config, seeded_db, prefix = store.config, store.db, store.prefix
+    search_config, prefix = store.config, store.prefix
     client = make_client(search_config.settings.elasticsearch)
     literal = search(client, prefix, SearchQuery(kind="posts", text="city:济南 OR *"))
     assert literal.total == 1  # only the post that contains those very characters

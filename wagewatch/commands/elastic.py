@@ -64,8 +64,8 @@ def index_group() -> None:
     pass
 
 
-@index_group.command(name="setup", help="创建索引模板、索引与别名，映射变化时迁移 / Create templates, indices and aliases; "
-                                        "migrate when a mapping changed.")
+@index_group.command(name="setup", help="创建索引模板、索引与别名，映射变化时迁移 / "
+                                        "Create templates, indices and aliases; migrate when a mapping changed.")
 @click.pass_obj
 def index_setup(ctx: AppContext) -> None:
     from index.provision import ensure_kind
@@ -232,7 +232,8 @@ def kibana_setup(ctx: AppContext) -> None:
     if not settings.kibana.url:
         raise click.UsageError("settings.yaml: key 'kibana.url' is not set (or set WAGEWATCH_KIBANA_URL)")
     try:
-        report = import_objects(settings.kibana, settings.elasticsearch, build_objects(settings.elasticsearch.index_prefix))
+        objects = build_objects(settings.elasticsearch.index_prefix)
+        report = import_objects(settings.kibana, settings.elasticsearch, objects)
     except KibanaError as exc:
         _fail(exc)
     for line in report.lines():
