@@ -6,7 +6,7 @@ codelibs cluster runner is not published there for 8.x). `esnode/` holds a small
 one node from those jars; this module resolves the jars with Maven (cached in ~/.m2), compiles the program
 once into a cache folder and runs it as a child process.
 
-    python -m index.testing.es_runner            # start a node, print its URL, stop on Ctrl-C
+    python -m index.testing.es_runner --port 9200   # start a node, print its URL; Ctrl-C or SIGTERM stops it
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -178,12 +179,16 @@ def main() -> None:
     home = args.home or Path(tempfile.mkdtemp(prefix="wagewatch-es-"))
     node = EsNode(home=home, port=args.port).start()
     print(f"Elasticsearch {node.url} ready in {node.started_in:.1f}s (data: {home}); Ctrl-C stops it", flush=True)
+    # Background jobs ignore SIGINT, so SIGTERM (kill, CI, docker stop) must also stop the node cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         node.process.wait()
     except KeyboardInterrupt:
         pass
     finally:
         node.stop()
+        if args.home is None:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
