@@ -49,8 +49,13 @@ def _ensure_indices(client: Elasticsearch, db: Database, config: AppConfig) -> d
     es = config.settings.elasticsearch
     found = layouts(es.index_prefix, es.chinese_analyzer)
     for layout in found.values():
-        if not alias_targets(client, layout.write_alias):
+        targets = alias_targets(client, layout.write_alias)
+        if not targets:
             ensure_kind(client, db, layout, migrate=False, batch_size=es.bulk_batch_size, retries=es.retries)
+            log.info("created %s; if the store already held %s, run `wagewatch reindex`", layout.index, layout.kind)
+        elif targets != {layout.index}:
+            log.warning("%s writes to %s but this version defines %s: run `wagewatch index setup` to migrate",
+                        layout.write_alias, ", ".join(sorted(targets)), layout.index)
     return found
 
 

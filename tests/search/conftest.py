@@ -104,7 +104,13 @@ def write_search_config(root: Path, url: str, prefix: str) -> AppConfig:
                     raw_dir=str(root / "raw"))
     settings["elasticsearch"].update(url=url, index_prefix=prefix, bulk_batch_size=50, retries=1)
     settings_file.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
-    return load_config(config_dir)
+    return with_es(load_config(config_dir), url=url)  # `url` even where WAGEWATCH_ES_URL names another
+
+
+def with_es(config: AppConfig, **changes) -> AppConfig:
+    """The config with some elasticsearch settings changed."""
+    es = config.settings.elasticsearch.model_copy(update=changes)
+    return config.model_copy(update={"settings": config.settings.model_copy(update={"elasticsearch": es})})
 
 
 @pytest.fixture
@@ -115,8 +121,7 @@ def prefix(es_client) -> Iterator[str]:
 
 
 @pytest.fixture
-def search_config(tmp_path, es_cluster, prefix, monkeypatch) -> AppConfig:
-    monkeypatch.delenv("WAGEWATCH_ES_URL", raising=False)
+def search_config(tmp_path, es_cluster, prefix) -> AppConfig:
     return write_search_config(tmp_path, es_cluster.url, prefix)
 
 

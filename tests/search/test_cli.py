@@ -53,6 +53,7 @@ def test_bench_prints_throughput(search_config):
     assert "docs/s" in done.output and "400 docs" in done.output and "rejected 0" in done.output
 
 
-def test_without_elasticsearch_url_commands_say_what_to_set(config_files):
+def test_without_elasticsearch_url_commands_say_what_to_set(config_files, monkeypatch):
+    monkeypatch.delenv("WAGEWATCH_ES_URL", raising=False)
     done = wagewatch(config_files.root, "search", "欠薪")
     assert done.returncode == 2 and "elasticsearch.url" in done.stderr

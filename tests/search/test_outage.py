@@ -8,7 +8,7 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import func, select
 
 import index.feed
-from tests.search.conftest import es_reachable, private_node, seeded, write_search_config
+from tests.search.conftest import es_reachable, private_node, seeded, with_es, write_search_config
 from tests.search.data import insert_posts
 from wagewatch.pipeline import run_stage
 from wagewatch.store.models import Incident, IndexQueue, Lead, Post
@@ -43,9 +43,8 @@ def _index_ids(client, alias: str) -> list[str]:
 
 
 def test_outage_mid_feed_loses_nothing(stoppable, tmp_path, monkeypatch, prefix):
-    config = write_search_config(tmp_path, stoppable.url, prefix)
-    es = config.settings.elasticsearch.model_copy(update={"bulk_batch_size": 4, "retries": 1})
-    config = config.model_copy(update={"settings": config.settings.model_copy(update={"elasticsearch": es})})
+    config = with_es(write_search_config(tmp_path, stoppable.url, prefix), bulk_batch_size=4)
+    es = config.settings.elasticsearch
     db = seeded(config)
     assert run_stage("index", config, db)["error"] is None
 
