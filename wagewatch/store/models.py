@@ -200,15 +200,21 @@ class AuditEvent(Base):
 
 
 class IndexQueue(Base):
-    """Outbox of rows whose search documents must be (re)written to Elasticsearch."""
+    """Outbox of rows whose search documents must be (re)written to Elasticsearch.
+
+    One row per change (no unique key): the feed deletes the rows it read once their documents are
+    written, so a change made while it was sending stays queued.
+    """
 
     __tablename__ = "index_queue"
-    __table_args__ = (UniqueConstraint("entity", "entity_id", name="uq_index_queue"),)
+    __table_args__ = (Index("ix_index_queue_entity", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entity: Mapped[str] = mapped_column(String(16))  # post|incident|lead
     entity_id: Mapped[int] = mapped_column(Integer)
     enqueued_at: Mapped[datetime] = mapped_column(default=clock.now)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class SourceState(Base):

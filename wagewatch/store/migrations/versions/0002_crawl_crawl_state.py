@@ -1,7 +1,7 @@
 """crawl state
 
 Revision ID: 0002_crawl
-Revises: 0001_initial
+Revises: 0002_index
 Create Date: 2026-11-27 15:07:39.624482
 """
 from alembic import op
@@ -10,7 +10,7 @@ import wagewatch.store.types
 
 
 revision = '0002_crawl'
-down_revision = '0001_initial'
+down_revision = '0002_index'  # chained after the index outbox migration
 branch_labels = None
 depends_on = None
 
