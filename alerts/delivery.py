@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alerts.channels.base import ChannelError, Envelope
 from alerts.channels.dingtalk import send_dingtalk
@@ -10,7 +11,8 @@ from alerts.channels.email import send_email
 from alerts.channels.outbox import write_outbox
 from alerts.channels.webhook import send_webhook
 from alerts.channels.wecom import send_wecom
-from wagewatch.config import AppConfig
+from wagewatch import clock
+from wagewatch.config import AppConfig, Policy
 
 
 def send(envelope: Envelope, config: AppConfig) -> str:
@@ -31,3 +33,23 @@ def send(envelope: Envelope, config: AppConfig) -> str:
             raise ChannelError(f"webhook template {envelope.channel.template!r} is not defined", permanent=True)
         return send_webhook(envelope, template, settings.webhook_timeout_seconds)
     raise ChannelError(f"channel type {kind!r} is not supported", permanent=True)
+
+
+def record_failed_send(row: Any, exc: ChannelError, policy: Policy, retry_status: str = "failed") -> bool:
+    """Update a message row (status, attempts, last_error, next_attempt_at) after a failed send and say whether
+    someone must be told (True: it will not be tried again on this channel).
+
+    Ambiguous errors (the request may have arrived) make it `unknown`, never retried, like a crash mid-send;
+    permanent errors and used-up attempts make it `dead`; anything else is tried again after an exponential
+    back-off, back in `retry_status`.
+    """
+    row.last_error = str(exc)[:2000]
+    if exc.ambiguous:
+        row.status = "unknown"
+        return True
+    if exc.permanent or row.attempts >= policy.max_send_attempts:
+        row.status = "dead"
+        return True
+    row.status = retry_status
+    row.next_attempt_at = clock.now() + policy.retry_delay(row.attempts)
+    return False

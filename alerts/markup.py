@@ -36,6 +36,11 @@ def escape_markdown(value: object) -> str:
     return one_line(value).translate(_MARKDOWN_ACTIVE)
 
 
+def escape_markdown_block(text: str) -> str:
+    """Plain text as inert markdown, each non-empty line its own paragraph (markdown joins single lines)."""
+    return "\n\n".join(escape_markdown(line) for line in text.splitlines() if line.strip())
+
+
 def safe_url(url: str | None) -> str:
     """An http(s) URL with every character that could end a markdown link or an HTML attribute
     percent-encoded; anything else (javascript:, data:, garbage) becomes an empty string."""

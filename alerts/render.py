@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from alerts.markup import SafeMarkdown, clip, escape_markdown, one_line, safe_url
+from alerts.markup import SafeMarkdown, clip, escape_markdown, escape_markdown_block, one_line, safe_url
 from wagewatch import clock
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -92,9 +92,15 @@ class AlertMessage:
     subject: str
     text: str
     html: str
-    short: str  # one line for SMS
-    markdown: dict[str, str] = field(default_factory=dict)  # per robot flavour
+    short: str = ""  # one line for SMS; the subject when not given
+    markdown: dict[str, str] = field(default_factory=dict)  # per robot flavour; the plain text when not given
     facts: dict[str, object] = field(default_factory=dict)  # incident_id, severity, level, colour, link
+
+    def __post_init__(self) -> None:
+        # Messages built elsewhere (e.g. the crawlers' source-health alerts) give only subject, text and html.
+        self.short = self.short or one_line(self.subject)
+        for flavour in MARKDOWN_FLAVOURS:
+            self.markdown.setdefault(flavour, escape_markdown_block(self.text))
 
 
 def _local(dt: datetime | None) -> str:

@@ -26,7 +26,7 @@ def new_email(sender: str, to_name: str, to_address: str, subject: str, message_
 
 def build_email(envelope: Envelope, sender: str) -> EmailMessage:
     msg = new_email(sender, envelope.person.name, envelope.channel.to or "", envelope.message.subject,
-                    f"<delivery-{envelope.delivery_id}@wagewatch>")
+                    f"<{envelope.kind}-{envelope.delivery_id}@wagewatch>")
     msg.set_content(envelope.message.text)
     msg.add_alternative(envelope.message.html, subtype="html")
     return msg

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -16,13 +15,11 @@ def write_eml(msg: EmailMessage, directory: Path, name: str) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{name}.eml"
     tmp = target.with_suffix(".tmp")
-    # UTF-8 headers (RFC 6532) as they are: readable in any mail client, and much faster to write than
-    # RFC 2047 encoded words.
-    tmp.write_bytes(msg.as_bytes(policy=policy.SMTPUTF8))
+    tmp.write_bytes(bytes(msg))
     os.replace(tmp, target)
     return str(target)
 
 
 def write_outbox(envelope: Envelope, directory: Path, sender: str) -> str:
     return write_eml(build_email(envelope, sender), directory,
-                     f"delivery-{envelope.delivery_id:08d}-{envelope.channel.type}")
+                     f"{envelope.kind}-{envelope.delivery_id:08d}-{envelope.channel.type}")

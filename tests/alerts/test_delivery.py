@@ -140,7 +140,7 @@ def test_connection_dropped_after_sending_is_not_retried(store, robots, monkeypa
     later(hours=1)
     dispatch(store.db, config)
     [robot] = _deliveries(store, channel="wecom")
-    assert robot.status == "unknown" and robot.attempts == 1 and "连接中断" in robot.last_error
+    assert robot.status == "unknown" and robot.attempts == 1 and "connection broke after sending" in robot.last_error
     assert len(robots.received) == 1
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from alerts.channels.base import ChannelError, Envelope
-from alerts.delivery import send
+from alerts.delivery import record_failed_send, send
 from alerts.holding import Release, release
 from alerts.queue import notify_ops, queue_delivery
 from alerts.realert import heat_jumped, severity_rose
@@ -138,17 +138,17 @@ def recover_interrupted(db: Database, config: AppConfig) -> int:
     with db.session() as session:
         stuck = session.scalars(select(AlertDelivery).where(AlertDelivery.status == "sending")).all()
         for delivery in stuck:
-            _mark_unknown(session, db, config, delivery,
-                          "进程在发送过程中中断，是否送达未知；为避免重复发送未自动重发，请人工核实")
+            delivery.status = "unknown"
+            delivery.last_error = "进程在发送过程中中断，是否送达未知；为避免重复发送未自动重发，请人工核实"
+            _report_unknown(session, db, config, delivery)
         return len(stuck)
 
 
-def _mark_unknown(session: Session, db: Database, config: AppConfig, delivery: AlertDelivery, why: str) -> None:
-    delivery.status = "unknown"
-    delivery.last_error = why[:2000]
+def _report_unknown(session: Session, db: Database, config: AppConfig, delivery: AlertDelivery) -> None:
     session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery.id, action="unknown",
                            detail={"recipient": delivery.recipient_id, "channel": delivery.channel,
-                                   "error": why[:500], "ops_contact": config.settings.ops_contact}))
+                                   "error": (delivery.last_error or "")[:500],
+                                   "ops_contact": config.settings.ops_contact}))
     notify_ops(session, db, config, delivery, "unknown", Release("pending", clock.now()))
 
 
@@ -275,16 +275,12 @@ def deliver_pending(db: Database, config: AppConfig) -> int:
 def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: ChannelError, retry_status: str) -> None:
     with db.session() as session:
         delivery = session.get(AlertDelivery, delivery_id)
+        if not record_failed_send(delivery, exc, config.policy, retry_status):
+            return
+        if delivery.status == "unknown":
+            _report_unknown(session, db, config, delivery)
+            return
         now = clock.now()
-        if exc.ambiguous:
-            _mark_unknown(session, db, config, delivery, f"发送时连接中断，是否送达未知：{exc}")
-            return
-        delivery.last_error = str(exc)[:2000]
-        if not exc.permanent and delivery.attempts < config.policy.max_send_attempts:
-            delivery.status = retry_status
-            delivery.next_attempt_at = now + config.policy.retry_delay(delivery.attempts)
-            return
-        delivery.status = "dead"
         session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery_id, action="dead",
                                detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact}))
         notify_ops(session, db, config, delivery, "dead", Release("pending", now))

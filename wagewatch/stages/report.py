@@ -18,6 +18,7 @@ from sqlalchemy import exists, select
 from alerts.channels.base import ChannelError
 from alerts.channels.email import new_email, smtp_send
 from alerts.channels.outbox import write_eml
+from alerts.delivery import record_failed_send
 from wagewatch import clock
 from wagewatch.config import AppConfig, Person
 from wagewatch.reports import periods
@@ -116,15 +117,10 @@ def _deliver_one(db: Database, config: AppConfig, delivery_id: int, period: Peri
     except ChannelError as exc:
         with db.session() as session:
             delivery = session.get(ReportDelivery, delivery_id)
-            delivery.last_error = str(exc)[:2000]
-            if exc.ambiguous or exc.permanent or delivery.attempts >= config.policy.max_send_attempts:
-                delivery.status = "unknown" if exc.ambiguous else "dead"
+            if record_failed_send(delivery, exc, config.policy):
                 session.add(AuditEvent(actor=ACTOR, entity="report_delivery", entity_id=delivery_id,
                                        action=delivery.status,
                                        detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact}))
-            else:
-                delivery.status = "failed"
-                delivery.next_attempt_at = clock.now() + config.policy.retry_delay(delivery.attempts)
         return 0
     with db.session() as session:
         delivery = session.get(ReportDelivery, delivery_id)

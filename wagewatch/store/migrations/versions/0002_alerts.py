@@ -1,7 +1,7 @@
 """alerts: re-alert reach, acknowledgement clock, overdue flag, officer tokens, report deliveries
 
 Revision ID: 0002_alerts
-Revises: 0001_initial
+Revises: 0002_crawl
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import wagewatch.store.types
 
 
 revision = "0002_alerts"
-down_revision = "0001_initial"
+down_revision = "0002_crawl"  # chained after the crawl-state migration
 branch_labels = None
 depends_on = None
 
