@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import free_port, serving
+from tests.conftest import free_port, send_json, serving
 from wagewatch import clock
 from wagewatch.config import AppConfig, load_config
 from wagewatch.store import Database
@@ -190,12 +190,7 @@ def robots() -> Iterator[RobotServer]:
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
-            data = json.dumps(received.answer, ensure_ascii=False).encode()
-            self.send_response(received.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, received.status, received.answer)
 
         def log_message(self, *args):
             pass

@@ -18,6 +18,7 @@ import pytest
 
 from index.kibana.builder import build_objects
 from index.kibana.importer import KibanaError, import_objects
+from tests.conftest import send_json
 from tests.helpers import wagewatch
 from wagewatch.config import ElasticsearchSettings, KibanaSettings
 
@@ -92,12 +93,7 @@ def kibana() -> Iterator[FakeKibana]:
             })
 
         def _answer(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, payload)
 
         def log_message(self, *args):
             pass
