@@ -1,0 +1,1 @@
+"""Scrapy crawlers: one spider per platform, wired by settings like any Scrapy project."""

@@ -1,0 +1,26 @@
+"""The objects a command needs, created once per process on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from wagewatch.config import AppConfig, load_config
+from wagewatch.store import Database
+
+
+@dataclass
+class AppContext:
+    config_dir: str | None = None
+    _upgraded: bool = field(default=False, init=False)
+
+    @cached_property
+    def config(self) -> AppConfig:
+        return load_config(self.config_dir)
+
+    @cached_property
+    def db(self) -> Database:
+        """The store, migrated to the newest schema on first use."""
+        database = Database(self.config.settings.database_url)
+        database.upgrade()
+        return database

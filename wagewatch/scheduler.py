@@ -1,0 +1,60 @@
+"""The main job: APScheduler runs every stage on its interval, jobs persisted in the store's database."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from functools import lru_cache
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from wagewatch.config import AppConfig, load_config
+from wagewatch.pipeline import STAGES, run_stage
+from wagewatch.store import Database
+
+log = logging.getLogger("wagewatch.scheduler")
+
+
+@lru_cache(maxsize=2)
+def _context(config_dir: str) -> tuple[AppConfig, Database]:
+    config = load_config(config_dir)
+    return config, Database(config.settings.database_url)
+
+
+def scheduled_stage(stage: str, config_dir: str) -> None:
+    """Job entry point; takes only plain arguments so the persistent job store can keep it."""
+    config, db = _context(config_dir)
+    try:
+        run_stage(stage, config, db)
+    except Exception:  # noqa: BLE001 - log and wait for the next interval
+        log.exception("stage %s failed; it runs again at its next interval", stage)
+
+
+def build_scheduler(config: AppConfig) -> BlockingScheduler:
+    sched = config.settings.scheduler
+    scheduler = BlockingScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=config.settings.database_url, tablename="scheduler_jobs")},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": sched.misfire_grace_seconds},
+        timezone="Asia/Shanghai",
+    )
+    for stage in STAGES:
+        seconds = sched.intervals_seconds.get(stage)
+        if not seconds:
+            continue
+        scheduler.add_job(scheduled_stage, "interval", seconds=seconds, id=f"stage-{stage}", name=stage,
+                          args=[stage, str(config.directory)], replace_existing=True)
+    return scheduler
+
+
+def run_forever(config: AppConfig) -> None:
+    """Run until SIGTERM or SIGINT; a running stage finishes its transaction before exit."""
+    scheduler = build_scheduler(config)
+
+    def stop(signum, _frame):
+        log.info("signal %s: shutting down after running jobs finish", signum)
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler.start()

@@ -1,0 +1,49 @@
+"""Analyse stage: classify new posts and store their analyses."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from classifier import Classifier
+from wagewatch.store import Database
+from wagewatch.store.models import Analysis, Post
+
+
+def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256) -> int:
+    """Analyse every post in state `new`; returns how many were analysed.
+
+    Each batch commits its analyses and the posts' new state together, so a crash mid-way leaves the
+    remaining posts `new` for the next run and never creates a second analysis of a post.
+    """
+    done = 0
+    while True:
+        with db.session() as session:
+            posts = session.scalars(
+                select(Post).where(Post.state == "new").order_by(Post.id).limit(batch_size)
+            ).all()
+            if not posts:
+                return done
+            texts = [f"{p.title}\n{p.text}" if p.title else p.text for p in posts]
+            reach = [(p.reposts or 0) + (p.comments or 0) for p in posts]
+            for post, result in zip(posts, classifier.analyze(texts, reach=reach)):
+                session.add(Analysis(
+                    post_id=post.id,
+                    label=result.label,
+                    scores=result.scores,
+                    severity=result.severity,
+                    severity_score=result.severity_score,
+                    province=result.province,
+                    city=result.city,
+                    county=result.county,
+                    amount_yuan=result.amount_yuan,
+                    workers=result.workers,
+                    company=result.company,
+                    project=result.project,
+                    project_type=result.project_type,
+                    extreme=result.extreme,
+                    explanation=result.explanation,
+                    model_version=result.model_version,
+                    clustered=result.label == "irrelevant",  # irrelevant posts never form incidents
+                ))
+                post.state = "analyzed"
+            done += len(posts)
