@@ -14,6 +14,7 @@ Definitions (kept here so the card and the command cannot disagree):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -152,3 +153,49 @@ def render(report: Report, title: str) -> str:
     lines.append(f"人数 workers accuracy：全部 {report.workers_accuracy:.3f}，"
                  f"有标注人数的 {report.workers_stated_n} 条 {report.workers_stated_accuracy:.3f}")
     return "\n".join(lines)
+
+
+def predict(classifier: Any, examples: list[Example], batch_size: int = 256) -> list[Prediction]:
+    """Run the full pipeline (normalise, model, facts, places, severity) over the examples' texts."""
+    predictions: list[Prediction] = []
+    for start in range(0, len(examples), batch_size):
+        batch = examples[start:start + batch_size]
+        for item in classifier.assess([e.text for e in batch]):
+            a = item.analysis
+            predictions.append(Prediction(a.label, a.scores, item.severity_if_real.level, a.city,
+                                          a.amount_yuan, a.workers))
+    return predictions
+
+
+def component_model(model_dir: Path, component: str):
+    """The text model to score: the saved model as shipped, its transformer alone, or its TF-IDF baseline.
+
+    A directory saved without a baseline (transformer only) gets a baseline trained here on the training
+    files with the same seed and validation split, so the comparison is always on the same data.
+    """
+    from classifier.baseline import BaselineModel, train_baseline
+    from classifier.corpus import load_training, split_validation, training_files
+    from classifier.ensemble import load_text_model
+    from classifier.neural import ModelMeta, TransformerTextModel
+    from classifier.normalize import normalize
+    from classifier.settings import load_settings
+
+    if component == "model":
+        return load_text_model(model_dir)
+    if component == "transformer":
+        return TransformerTextModel.load(model_dir, threads=load_settings().inference.threads)
+    if BaselineModel.exists(model_dir):
+        return BaselineModel.load(model_dir)
+    settings = load_settings()
+    seed = int((ModelMeta.load(model_dir).extra or {}).get("seed", settings.train.seed))
+    examples = [Example(**{**e.__dict__, "text": normalize(e.text)}) for e in load_training(training_files())]
+    train, valid = split_validation(examples, settings.train.validation_fraction, seed)
+    return train_baseline(train, valid, settings.baseline)
+
+
+def evaluate_files(model_dir: Path, component: str, files: dict[str, list[Example]]) -> dict[str, Report]:
+    """Score one model component on each named list of examples."""
+    from classifier.api import Classifier
+
+    classifier = Classifier(component_model(model_dir, component))
+    return {name: score(examples, predict(classifier, examples)) for name, examples in files.items()}
