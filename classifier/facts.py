@@ -5,19 +5,40 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "仨": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+           "八": 8, "九": 9}
 _UNITS = {"十": 10, "百": 100, "千": 1000}
 _BIG = {"万": 10_000, "亿": 100_000_000}
 
-_NUM = r"[0-9]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千]+"
+_CN = "零〇一二两俩三仨四五六七八九十百千"
+# "数十名", "几百人": a leading 数/几 before a unit is read as one of that unit (the lower bound)
+_NUM = rf"[0-9]+(?:\.[0-9]+)?|[几数](?=[十百千])[{_CN}]*|[{_CN}]+"
+_APPROX = r"多|余|几|来"
 _AMOUNT = re.compile(
-    rf"(?P<num>{_NUM})(?P<approx>多|余|几)?(?P<big>[万亿])?(?P<rest>[0-9一二三四五六七八九千]{{0,2}})?"
-    rf"(?P<approx2>多|余)?(?P<unit>元|块钱|块)"
-    rf"|(?P<num2>{_NUM})(?P<approx3>多|余|几)?(?P<big2>[万亿])(?P<approx4>多|余)?(?![人名个位户])"
+    # 3万6, 8万3千, 60余万元, 十几万, 七八万, 4.5万元, 3千块
+    rf"(?<![0-9.])(?P<num>{_NUM})(?P<approx>{_APPROX})?(?P<big>[万亿])(?P<rest>[0-9]{{1,4}}(?![0-9])|[{_CN}]{{1,3}})?"
+    rf"(?P<approx2>多|余)?(?P<unit>元|块钱|块)?"
+    # 3200元, 两千多块钱, 一千八百元
+    rf"|(?<![0-9.])(?P<num2>{_NUM})(?P<approx3>{_APPROX})?(?P<unit2>元|块钱|块)"
 )
+# An Arabic number with no unit counts only next to words about money owed ("欠我4600", "一共27000").
+_BARE = re.compile(r"(?<![0-9.\-/:])(?P<num>[1-9][0-9]{2,6})(?![0-9.\-/:%])(?!\s*(?:年|月|日|号|人|名|个|位|天|次|米|平|"
+                   r"吨|件|台|辆|楼|层|路|期|栋|届|岁|斤|公里|小时|分|秒|户|套|间|亩|棵|头|只|条|张|元|块|万|千|余|多))")
+_BARE_CN = re.compile(rf"(?<![{_CN}0-9])(?P<num>[一二两三四五六七八九][千百][一二两三四五六七八九]?)(?P<approx>多)?"
+                      r"(?![人名个位天次年月号元块万千百十多余])")
+_MONEY_CONTEXT = re.compile(r"欠|共|工资|工钱|薪|说好|底薪|月薪|差|拖|剩|应发|报酬|给|结|一分|没拿|没发|拿不到|没了")
+_PAID_BEFORE = re.compile(r"(给了|发了|只给|付了|结了|领了|预支|支付了|已支付|退了|罚金|罚款|处罚金|每人|人均|每个人|"
+                          r"每月|一人|补偿|生活费|扣了|赔|返费|一天|日薪|时薪|每天)[^，。,；;]{0,3}$")
+_HOTLINES = {"12345", "12333", "12315", "110", "120", "119"}
 _WORKERS = re.compile(
-    rf"(?P<num>{_NUM})(?P<approx>多|余|几)?(?:个|名|位)?(?P<who>农民工|工人|民工|员工|工友|兄弟|人|名|位)"
+    rf"(?P<num>{_NUM})(?P<approx>{_APPROX})?(?:个|名|位|号)?"
+    r"(?P<who>农民工|工人|民工|员工|工友|人(?![民社大力才口])|(?<=[个名位号])[\u4e00-\u9fa5]{0,4}?"
+    r"(?:工|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|爷|娘|师))"
 )
+_GROUP_COUNT = re.compile(rf"(?:我们|俺们|咱们|他们|她们)(?P<num>{_NUM})(?P<approx>{_APPROX})?(?:个|人|口子)?")
+_COMPANIONS = re.compile(rf"(?:我|俺|楼主|本人)[^，。,；;和跟与]{{0,3}}[和跟与同](?P<num>[{_CN}0-9]{{1,3}})(?:个|名|位)?"
+                         r"(?=[\u4e00-\u9fa5]{0,4}?(?:工|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|邻居|朋友|人|老乡))")
+_PLURAL = re.compile(r"我们|俺们|咱们|大家|大伙|们|我和|我跟|俺和|一群|一帮|几个|众多|多名|多人|不少人|好多人|一些人")
 _MONTHS = re.compile(rf"(?P<num>{_NUM})(?:多|余|个)*月")
 _COMPANY = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9（）()]{2,24}?(?:有限责任公司|股份有限公司|有限公司|集团|公司|工程处|项目部|建筑队|劳务队))")
 _PROJECT = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9#号期]{2,24}?(?:项目|工程|工地|小区|楼盘|大厦|广场|花园|学校|医院|道路|大桥|安置房))")
@@ -33,20 +54,31 @@ FACTORY_CUES = ("工厂", "厂里", "车间", "厂子", "纺织", "服装厂", "
 
 
 def chinese_number(text: str) -> float | None:
-    """'8' -> 8, '3.5' -> 3.5, '三十' -> 30, '一百二十' -> 120, '十几' handled by callers."""
+    """'8' -> 8, '3.5' -> 3.5, '三十' -> 30, '一千八' -> 1800, '七八' -> 7 (a range: its lower bound)."""
     if not text:
         return None
+    if text[0] in "几数":
+        text = "一" + text[1:]
     if text[0].isdigit():
-        return float(text)
-    total, current = 0, 0
-    for ch in text:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    # "七八万", "一二十个": two neighbouring digits are a range; keep the lower one
+    chars = [c for i, c in enumerate(text)
+             if not (i and c in _DIGITS and text[i - 1] in _DIGITS and _DIGITS[c] == _DIGITS[text[i - 1]] + 1)]
+    total, current, last_unit, after_zero = 0, 0, 0, False
+    for ch in chars:
         if ch in _DIGITS:
             current = _DIGITS[ch]
+            after_zero = ch in "零〇"
         elif ch in _UNITS:
             total += (current or 1) * _UNITS[ch]
-            current = 0
+            current, last_unit = 0, _UNITS[ch]
         else:
             return None
+    if current and last_unit >= 100 and not after_zero and "零" not in chars[-2:-1]:
+        current *= last_unit // 10  # colloquial "一千八" = 1800, "三百五" = 350
     return float(total + current)
 
 
@@ -78,33 +110,88 @@ def _amount_from_match(m: re.Match[str]) -> Amount | None:
     value = chinese_number(num)
     if value is None:
         return None
-    big = m.group("big") or m.group("big2")
-    approx = bool(m.group("approx") or m.group("approx2") or (m.groupdict().get("approx3")) or m.group("approx4"))
+    big = m.group("big")
+    approx = bool(m.group("approx") or m.group("approx2") or m.group("approx3"))
     if big:
         value *= _BIG[big]
         rest = m.group("rest")
-        if rest:  # "8万3" = 83,000; "8万3千" = 83,000
-            tail = chinese_number(rest.rstrip("千")) or 0
-            value += tail * (1000 if rest.endswith("千") or len(rest) == 1 else 1)
+        if rest:  # "8万3" = 83,000; "8万3千" = 83,000; "3万25" is not a thing, "3万2500" is
+            tail = chinese_number(rest.rstrip("千"))
+            if tail is not None:
+                if rest.endswith("千") or (len(rest) == 1 and tail < 10):
+                    value += tail * _BIG[big] / 10
+                elif tail < _BIG[big]:
+                    value += tail
     return Amount(yuan=value, approximate=approx, evidence=m.group())
 
 
+def _amounts(text: str) -> list[Amount]:
+    found: list[Amount] = []
+    taken: list[tuple[int, int]] = []
+    for m in _AMOUNT.finditer(text):
+        taken.append(m.span())
+        if _PAID_BEFORE.search(text[max(0, m.start() - 8): m.start()]):
+            continue
+        amount = _amount_from_match(m)
+        if amount and amount.yuan >= 50:
+            found.append(amount)
+    for pattern in (_BARE, _BARE_CN):
+        for m in pattern.finditer(text):
+            if any(a <= m.start() < b for a, b in taken) or m.group("num") in _HOTLINES:
+                continue
+            before, after = text[max(0, m.start() - 6): m.start()], text[m.end(): m.end() + 6]
+            if not (_MONEY_CONTEXT.search(before) or _MONEY_CONTEXT.search(after)):
+                continue
+            if _PAID_BEFORE.search(text[max(0, m.start() - 8): m.start()]):
+                continue
+            value = chinese_number(m.group("num"))
+            if value is None or value < 100 or (1990 <= value <= 2035 and pattern is _BARE):
+                continue
+            approx = bool(m.groupdict().get("approx"))
+            found.append(Amount(yuan=value, approximate=approx, evidence=m.group()))
+    return found
+
+
 def extract_amount(text: str) -> Amount | None:
-    """The largest stated sum in yuan: wage totals are usually the biggest number in the text."""
-    found = [a for m in _AMOUNT.finditer(text) if (a := _amount_from_match(m)) and a.yuan >= 50]
+    """The largest sum owed, in yuan: wage totals are usually the biggest number in the text.
+
+    Sums paid, fines and per-person or per-day rates are skipped ("只给了200块", "每人1万元").
+    """
+    found = _amounts(text)
     return max(found, key=lambda a: a.yuan) if found else None
 
 
 def extract_workers(text: str) -> int | None:
-    best = None
+    """How many workers are owed: "30多个农民工" → 30, "我们仨" → 3, "我和两个老乡" → 3, "我…" → 1."""
+    counts: list[int] = []
     for m in _WORKERS.finditer(text):
         value = chinese_number(m.group("num"))
-        if value is None or value < 1 or value > 100_000:
+        if value is None or value < 2 or value > 100_000:
+            continue  # a lone "一名男子" in a notice is not annotated as a headcount
+        if m.group("who") in ("人",) and value > 5000:
             continue
-        if m.group("who") in ("人", "名", "位") and value > 5000:
+        if text[max(0, m.start() - 1): m.start()] in ("第", "前", "近") and m.group("who") == "人":
             continue
-        best = max(best or 0, int(value))
-    return best
+        counts.append(int(value))
+    for m in _GROUP_COUNT.finditer(text):
+        value = chinese_number(m.group("num"))
+        if value and 2 <= value <= 100_000:
+            counts.append(int(value))
+    for m in _COMPANIONS.finditer(text):
+        value = chinese_number(m.group("num"))
+        if value and 1 <= value <= 50:
+            counts.append(int(value) + 1)
+    if counts:
+        return max(counts)
+    if text and not _PLURAL.search(text):
+        return 1  # a case told without any plural ("老板欠我2400", "一名男子爬上塔吊") is one worker
+    return None
+
+
+def workers_stated(text: str) -> bool:
+    """Whether the text states a headcount, as opposed to `extract_workers` inferring one worker."""
+    return extract_workers(text) not in (None, 1) or bool(_WORKERS.search(text) or _GROUP_COUNT.search(text)
+                                                          or _COMPANIONS.search(text))
 
 
 def extract_months(text: str) -> int | None:
