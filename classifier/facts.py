@@ -30,13 +30,18 @@ _MONEY_CONTEXT = re.compile(r"欠|共|工资|工钱|薪|说好|底薪|月薪|差
 _PAID_BEFORE = re.compile(r"(给了|发了|只给|付了|结了|领了|预支|支付了|已支付|退了|罚金|罚款|处罚金|每人|人均|每个人|"
                           r"每月|一人|补偿|生活费|扣了|赔|返费|一天|日薪|时薪|每天)[^，。,；;]{0,3}$")
 _HOTLINES = {"12345", "12333", "12315", "110", "120", "119"}
+_PERSON = r"(?:工(?![资钱程地作期厂具])|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|爷|娘|师|人(?![民社大力才口]))"
+_FILLER = r"(?:(?![月天年日次项套间个店家处块元万千])[\u4e00-\u9fa5]){0,4}?"
 _WORKERS = re.compile(
-    rf"(?P<num>{_NUM})(?P<approx>{_APPROX})?(?:个|名|位|号)?"
-    r"(?P<who>农民工|工人|民工|员工|工友|人(?![民社大力才口])|(?<=[个名位号])[\u4e00-\u9fa5]{0,4}?"
-    r"(?:工|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|爷|娘|师))"
+    rf"(?P<num>{_NUM})(?P<approx>{_APPROX})?"
+    rf"(?:(?P<who>[名位])|(?:个|号)?(?P<who2>农民工|工人|民工|员工|工友|人(?![民社大力才口]))|(?:个|号){_FILLER}{_PERSON})"
 )
-_GROUP_COUNT = re.compile(rf"(?:我们|俺们|咱们|他们|她们)(?P<num>{_NUM})(?P<approx>{_APPROX})?(?:个|人|口子)?")
-_COMPANIONS = re.compile(rf"(?:我|俺|楼主|本人)[^，。,；;和跟与]{{0,3}}[和跟与同](?P<num>[{_CN}0-9]{{1,3}})(?:个|名|位)?"
+_GROUP_COUNT = re.compile(rf"(?:我们|俺们|咱们|他们|她们)(?P<num>{_NUM})(?P<approx>{_APPROX})?(?:个|人|口子)?"
+                          r"(?![月天年日小星礼工项])")
+_PARTNER = re.compile(r"(?:我|俺)[和跟与](?:我|俺)?(?:爸爸?|妈妈?|老公|老婆|媳妇|丈夫|妻子|弟弟?|哥哥?|姐姐?|妹妹?|表哥|表弟|"
+                      r"表姐|表妹|室友|同事|朋友|老乡|对象|儿子|女儿|父亲|母亲|同伴|爱人|叔叔?|舅舅?)"
+                      r"(?![们0-9一二两三四五六七八九十])")
+_COMPANIONS = re.compile(rf"(?:我|俺|楼主|本人)[^，。,；;和跟与]{{0,3}}[和跟与同](?:另外|另)?(?P<num>[{_CN}0-9]{{1,3}})(?:个|名|位)?"
                          r"(?=[\u4e00-\u9fa5]{0,4}?(?:工|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|邻居|朋友|人|老乡))")
 _PLURAL = re.compile(r"我们|俺们|咱们|大家|大伙|们|我和|我跟|俺和|一群|一帮|几个|众多|多名|多人|不少人|好多人|一些人")
 _MONTHS = re.compile(rf"(?P<num>{_NUM})(?:多|余|个)*月")
@@ -168,9 +173,9 @@ def extract_workers(text: str) -> int | None:
         value = chinese_number(m.group("num"))
         if value is None or value < 2 or value > 100_000:
             continue  # a lone "一名男子" in a notice is not annotated as a headcount
-        if m.group("who") in ("人",) and value > 5000:
+        if m.group("who2") == "人" and value > 5000:
             continue
-        if text[max(0, m.start() - 1): m.start()] in ("第", "前", "近") and m.group("who") == "人":
+        if text[max(0, m.start() - 1): m.start()] in ("第", "前", "近"):
             continue
         counts.append(int(value))
     for m in _GROUP_COUNT.finditer(text):
@@ -181,6 +186,8 @@ def extract_workers(text: str) -> int | None:
         value = chinese_number(m.group("num"))
         if value and 1 <= value <= 50:
             counts.append(int(value) + 1)
+    if not counts and _PARTNER.search(text):
+        counts.append(2)  # "我和我爸", "我和同事"
     if counts:
         return max(counts)
     if text and not _PLURAL.search(text):
