@@ -7,8 +7,9 @@ Definitions (kept here so the card and the command cannot disagree):
 - city: over items labelled real (the ones alerts are routed by), the predicted city (one of the 16,
   `out_of_province`, or none) against the annotation; `city_all` also counts false/irrelevant items in
   files that annotate a city for every item (the corpus does, real_dev does not);
-- amount/workers: over all items, a prediction matches when both are empty or within 1% (amount) /
-  equal (workers); `*_stated` restricts to items whose annotation states a value.
+- amount/workers: over items labelled real (the labelling guide leaves them empty for irrelevant items
+  and the severity of alerts depends on them for real ones), a prediction matches when both are empty
+  or within 1% (amount) / equal (workers); `*_stated` restricts to items whose annotation states a value.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Report:
     city_accuracy: float
     city_all_n: int
     city_all_accuracy: float | None
+    amount_n: int
     amount_accuracy: float
     amount_stated_n: int
     amount_stated_accuracy: float
@@ -95,11 +97,11 @@ def score(examples: list[Example], predictions: list[Prediction]) -> Report:
     sev = [(e.severity, p.severity) for e, p in zip(examples, predictions) if e.label == "real" and e.severity]
     real = [(e, p) for e, p in zip(examples, predictions) if e.label == "real" and e.has_city]
     city_all = [(e, p) for e, p in zip(examples, predictions) if e.has_city]
-    amounts = [_amount_match(e.amount_yuan, p.amount_yuan) for e, p in zip(examples, predictions)]
-    amounts_stated = [_amount_match(e.amount_yuan, p.amount_yuan) for e, p in zip(examples, predictions)
-                      if e.amount_yuan is not None]
-    workers = [e.workers == p.workers for e, p in zip(examples, predictions)]
-    workers_stated = [e.workers == p.workers for e, p in zip(examples, predictions) if e.workers is not None]
+    real_pairs = [(e, p) for e, p in zip(examples, predictions) if e.label == "real"]
+    amounts = [_amount_match(e.amount_yuan, p.amount_yuan) for e, p in real_pairs]
+    amounts_stated = [_amount_match(e.amount_yuan, p.amount_yuan) for e, p in real_pairs if e.amount_yuan is not None]
+    workers = [e.workers == p.workers for e, p in real_pairs]
+    workers_stated = [e.workers == p.workers for e, p in real_pairs if e.workers is not None]
     errors = [{"id": e.id, "gold": e.label, "pred": p.label, "probs": {k: round(v, 3) for k, v in p.probs.items()}}
               for e, p in zip(examples, predictions) if e.label != p.label]
     # real_dev annotates route_city for real items only, so `city_all` is reported only for corpus-style files
@@ -118,10 +120,11 @@ def score(examples: list[Example], predictions: list[Prediction]) -> Report:
         city_accuracy=_ratio(sum(e.city == p.city for e, p in real), len(real)),
         city_all_n=len(city_all) if all_annotated else 0,
         city_all_accuracy=_ratio(sum(e.city == p.city for e, p in city_all), len(city_all)) if all_annotated else None,
-        amount_accuracy=_ratio(sum(amounts), n),
+        amount_n=len(amounts),
+        amount_accuracy=_ratio(sum(amounts), len(amounts)),
         amount_stated_n=len(amounts_stated),
         amount_stated_accuracy=_ratio(sum(amounts_stated), len(amounts_stated)),
-        workers_accuracy=_ratio(sum(workers), n),
+        workers_accuracy=_ratio(sum(workers), len(workers)),
         workers_stated_n=len(workers_stated),
         workers_stated_accuracy=_ratio(sum(workers_stated), len(workers_stated)),
         errors=errors,
@@ -148,9 +151,9 @@ def render(report: Report, title: str) -> str:
     lines.append(f"城市 city accuracy（{report.city_n} 条真实欠薪）：{report.city_accuracy:.3f}")
     if report.city_all_accuracy is not None:
         lines.append(f"城市 city accuracy（全部 {report.city_all_n} 条）：{report.city_all_accuracy:.3f}")
-    lines.append(f"金额 amount accuracy：全部 {report.amount_accuracy:.3f}，"
+    lines.append(f"金额 amount accuracy（{report.amount_n} 条真实欠薪）：{report.amount_accuracy:.3f}，"
                  f"有标注金额的 {report.amount_stated_n} 条 {report.amount_stated_accuracy:.3f}")
-    lines.append(f"人数 workers accuracy：全部 {report.workers_accuracy:.3f}，"
+    lines.append(f"人数 workers accuracy（{report.amount_n} 条真实欠薪）：{report.workers_accuracy:.3f}，"
                  f"有标注人数的 {report.workers_stated_n} 条 {report.workers_stated_accuracy:.3f}")
     return "\n".join(lines)
 

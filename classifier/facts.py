@@ -36,24 +36,50 @@ _WORKERS = re.compile(
     rf"(?P<num>{_NUM})(?P<approx>{_APPROX})?"
     rf"(?:(?P<who>[名位])|(?:个|号)?(?P<who2>农民工|工人|民工|员工|工友|人(?![民社大力才口]))|(?:个|号){_FILLER}{_PERSON})"
 )
-_GROUP_COUNT = re.compile(rf"(?:我们|俺们|咱们|他们|她们)(?P<num>{_NUM})(?P<approx>{_APPROX})?(?:个|人|口子)?"
+_GROUP_COUNT = re.compile(rf"(?:我们|俺们|咱们|他们|她们|俺)(?P<num>{_NUM})(?P<approx>{_APPROX})?(?:个|人|口子)?"
                           r"(?![个月天年日小星礼工项])")
 _PARTNER = re.compile(r"(?:我|俺)[和跟与](?:我|俺)?(?:爸爸?|妈妈?|老公|老婆|媳妇|丈夫|妻子|弟弟?|哥哥?|姐姐?|妹妹?|表哥|表弟|"
                       r"表姐|表妹|室友|同事|朋友|老乡|对象|儿子|女儿|父亲|母亲|同伴|爱人|叔叔?|舅舅?)"
                       r"(?![们0-9一二两三四五六七八九十])")
 _COMPANIONS = re.compile(rf"(?:我|俺|楼主|本人)[^，。,；;和跟与]{{0,3}}[和跟与同](?:另外|另)?(?P<num>[{_CN}0-9]{{1,3}})(?:个|名|位)?"
-                         r"(?=[\u4e00-\u9fa5]{0,4}?(?:工|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|邻居|朋友|人|老乡))")
+                         r"(?=[\u4e00-\u9fa5]{0,4}?(?:工|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|邻居|朋友|人|老乡|村|同事))")
 _PLURAL = re.compile(r"我们|俺们|咱们|大家|大伙|们|我和|我跟|俺和|一群|一帮|几个|众多|多名|多人|不少人|好多人|一些人")
-_MONTHS = re.compile(rf"(?P<num>{_NUM})(?:多|余|个)*月")
+# Months or years *unpaid* (not merely worked): the duration must sit next to an arrears word.
+_MONTHS = re.compile(rf"(?:拖欠|欠了?|拖了|压了|没发|没给|未发)[^，。,；]{{0,4}}?(?P<num>{_NUM}|俩|半)(?:多|余)?个?(?:多)?(?P<unit>月|年)"
+                     rf"|(?P<num2>{_NUM}|俩|半)(?:多|余)?个?(?:多)?(?P<unit2>月|年)[^，。,；]{{0,3}}(?:工资|工钱|没发|没给|未发|没拿|拿不到)")
 _COMPANY = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9（）()]{2,24}?(?:有限责任公司|股份有限公司|有限公司|集团|公司|工程处|项目部|建筑队|劳务队))")
 _PROJECT = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9#号期]{2,24}?(?:项目|工程|工地|小区|楼盘|大厦|广场|花园|学校|医院|道路|大桥|安置房))")
 
-EXTREME_CUES = ("跳楼", "要跳", "爬上塔吊", "塔吊上", "爬塔吊", "上了塔吊", "爬上楼顶", "楼顶", "自残", "自杀", "割腕",
-                "喝农药", "堵路", "拦路", "堵住道路", "围堵", "打人", "殴打", "被打", "持刀", "轻生", "爬上高压", "铁塔")
-GROUP_CUES = ("拉横幅", "横幅", "聚集", "上访", "信访", "集体", "围堵", "静坐", "市政府门口", "政府门前", "讨说法")
-GOVERNMENT_CUES = ("政府投资", "市政", "财政", "公立", "学校", "医院", "安置房", "保障房", "棚改", "道路", "桥梁",
-                   "污水", "管网", "政府工程", "街道办", "城投", "水利")
-SOE_CUES = ("国企", "央企", "中建", "中铁", "中交", "中冶", "中国电建", "中国铁建", "中化", "国有", "城建集团", "高速集团")
+# Escalation signals, each a named pattern so the explanation can say which one fired.
+_HIGH_PLACE = (r"(塔吊|楼顶|屋顶|房顶|楼上|吊机|门机|吊篮|龙门吊|灯塔|铁塔|高压|广告牌|脚手架|升降机|烟囱|电线杆|桥|楼外|外架|护栏外|"
+               r"栏杆外|窗台|顶层|\d+楼|高处)")
+EXTREME_PATTERNS: dict[str, re.Pattern[str]] = {
+    "跳楼或登高": re.compile(rf"跳楼|跳桥|要跳|就跳|想跳|往下跳|扬言跳|爬楼|上塔吊|塔吊上|(爬|登|站|坐|攀|上)[^，。,；]{{0,6}}{_HIGH_PLACE}"
+                         rf"|{_HIGH_PLACE}[^，。,；]{{0,4}}(坐|站|待|呆|不下来|挂)"),
+    "轻生或自伤": re.compile(r"轻生|不想活|寻死|自杀|自残|割腕|农药|汽油|自焚|上吊|服毒|划伤自己|伤害自己|绑在"),
+    "堵路": re.compile(r"(堵|拦|挡|封|阻断|阻拦|阻碍|阻塞|坐在|躺在|横在)[^，。,；]{0,5}(路|道|马路|交通|车辆|高速|桥头|路口)"
+                     r"|(路|马路|道路|交通|桥头)[^，。,；]{0,4}(堵|拦|挡|阻断|中断|瘫痪)|卧轨|拦车|不让(车)?走"
+                     r"|躺在[^，。,；]{0,8}(车|路)|(路口|路上|马路|公路|路中间)[^，。,；]{0,4}(坐|躺|站)"),
+    "暴力冲突": re.compile(r"打起来|打了起来|动手|动了手|动刀|打伤|打人|殴打|被打|打了|伤人|持械|持刀|持棍|钢管|棍子|砍伤|刺伤|"
+                       r"推倒|推下|推搡|推人|砸了|砸坏|砸车|撞伤|撞到人|群殴|头破|流血|受伤|轻伤|重伤|打断|菜刀|持锤|拿着刀|失控"),
+}
+GROUP_PATTERNS: dict[str, re.Pattern[str]] = {
+    "拉横幅": re.compile(r"横幅|条幅|举牌|举着牌子|标语"),
+    "到政府部门聚集或上访": re.compile(r"上访|信访|(政府|人社局|住建局|劳动局|城管局|卫健局|交通局|办事处|街道办|镇政府|县政府|区政府|市政府)"
+                              r"[^，。,；]{0,4}(门口|门前|大院|讨|要|坐|反映|聚集)|(去|到|在)[^，。,；]{0,3}(政府|人社局|信访局)"),
+    "聚集": re.compile(r"聚集|静坐|围堵|集体讨|一起去|大家伙|全体工友|堵[^，。,；]{0,2}门"),
+}
+
+
+# Public buildings count only as the work site ("学校扩建工程"), not in passing ("送医院了").
+_PUBLIC_BUILDING = r"(学校|小学|中学|幼儿园|医院|卫生院|敬老院|体育馆|图书馆|公园|办公楼|政府大楼|派出所|法院|养老院)"
+_GOVERNMENT = re.compile(
+    r"政府投资|政府项目|政府的项目|政府工程|政府出钱|财政|市政|公立|棚改|棚户区|安置房|保障房|城投|水利|河道|水渠|修路|修桥|"
+    r"道路(工程|改造|施工|建设)|公路|桥梁|管网|污水|雨污|乡村振兴|美丽乡村|景观提升|老旧小区改造|城中村改造|街道办"
+    rf"|{_PUBLIC_BUILDING}[^，。,；]{{0,6}}(项目|工程|工地|扩建|新建|改造|建设|施工|装修)"
+    rf"|(修|建|盖|改造|扩建|新建|装修)[^，。,；]{{0,4}}{_PUBLIC_BUILDING}")
+SOE_CUES = ("国企", "央企", "中建", "中铁", "中交", "中冶", "电建", "铁建", "中化", "国有", "城建集团", "高速集团", "油田",
+            "中石油", "中石化", "国家电网", "电力公司", "国资")
 REAL_ESTATE_CUES = ("楼盘", "小区", "房地产", "地产", "置业", "开发商", "售楼")
 FACTORY_CUES = ("工厂", "厂里", "车间", "厂子", "纺织", "服装厂", "电子厂", "化工厂", "加工厂", "厂房")
 
@@ -104,6 +130,9 @@ class Facts:
     project_type: str | None = None
     extreme_signals: list[str] = field(default_factory=list)
     group_signals: list[str] = field(default_factory=list)
+
+    workers_approximate: bool = False  # "百余名", "30多个": the count is a lower bound
+    several_workers: bool = False  # a plural ("我们几个", "这些工人") without a number
 
     @property
     def extreme(self) -> bool:
@@ -195,6 +224,16 @@ def extract_workers(text: str) -> int | None:
     return None
 
 
+def workers_approximate(text: str) -> bool:
+    """Whether the largest headcount is a lower bound ("百余名" is more than 100, "一百名" exactly 100)."""
+    best, approx = 0, False
+    for m in _WORKERS.finditer(text):
+        value = chinese_number(m.group("num")) or 0
+        if value > best or (value == best and m.group("approx")):
+            best, approx = value, bool(m.group("approx")) or m.group("num")[0] in "几数"
+    return approx
+
+
 def workers_stated(text: str) -> bool:
     """Whether the text states a headcount, as opposed to `extract_workers` inferring one worker."""
     return extract_workers(text) not in (None, 1) or bool(_WORKERS.search(text) or _GROUP_COUNT.search(text)
@@ -202,14 +241,26 @@ def workers_stated(text: str) -> bool:
 
 
 def extract_months(text: str) -> int | None:
-    values = [chinese_number(m.group("num")) for m in _MONTHS.finditer(text)]
-    values = [v for v in values if v and v <= 120]
+    """Months of pay owed ("拖欠三个月工资" → 3, "欠了两年" → 24); durations merely worked do not count."""
+    values = []
+    for m in _MONTHS.finditer(text):
+        raw = m.group("num") or m.group("num2")
+        value = 0.5 if raw == "半" else 2.0 if raw == "俩" else chinese_number(raw)
+        if value is None:
+            continue
+        if (m.group("unit") or m.group("unit2")) == "年":
+            value *= 12
+        if 1 <= value <= 120:
+            values.append(value)
     return int(max(values)) if values else None
 
 
 def project_type(text: str) -> str | None:
-    for kind, cues in (("soe", SOE_CUES), ("government", GOVERNMENT_CUES), ("real_estate", REAL_ESTATE_CUES),
-                       ("factory", FACTORY_CUES)):
+    if any(cue in text for cue in SOE_CUES):
+        return "soe"
+    if _GOVERNMENT.search(text):
+        return "government"
+    for kind, cues in (("real_estate", REAL_ESTATE_CUES), ("factory", FACTORY_CUES)):
         if any(cue in text for cue in cues):
             return kind
     if re.search(r"装修|饭店|餐馆|物流|快递|外卖|家政|保洁|物业|农场|养殖", text):
@@ -227,6 +278,8 @@ def extract(text: str) -> Facts:
         company=company.group(1) if company else None,
         project=project.group(1) if project else None,
         project_type=project_type(text),
-        extreme_signals=[c for c in EXTREME_CUES if c in text],
-        group_signals=[c for c in GROUP_CUES if c in text],
+        workers_approximate=workers_approximate(text),
+        several_workers=bool(_PLURAL.search(text)),
+        extreme_signals=[name for name, pattern in EXTREME_PATTERNS.items() if pattern.search(text)],
+        group_signals=[name for name, pattern in GROUP_PATTERNS.items() if pattern.search(text)],
     )

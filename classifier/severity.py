@@ -23,8 +23,8 @@ def _level_from_rules(facts: Facts) -> tuple[int, list[str]]:
     reasons: list[str] = []
     if facts.extreme_signals:
         reasons.append(f"出现极端行为信号：{'、'.join(facts.extreme_signals[:3])}")
-    if workers and workers > 100:
-        reasons.append(f"涉及工人超过100人（{workers}人）")
+    if workers and (workers > 100 or (workers == 100 and facts.workers_approximate)):
+        reasons.append(f"涉及工人超过100人（{workers}{'余' if facts.workers_approximate else ''}人）")
     if amount and amount >= 1_000_000:
         reasons.append(f"涉及金额100万元以上（约{amount / 10_000:g}万元）")
     if reasons:
@@ -41,9 +41,11 @@ def _level_from_rules(facts: Facts) -> tuple[int, list[str]]:
         return 3, reasons
     if workers and workers >= 2:
         reasons.append(f"涉及多名工人（{workers}人）")
+    elif facts.several_workers and not workers:
+        reasons.append("涉及多名工人")
     if amount and amount >= 20_000:
         reasons.append(f"金额较大（约{amount / 10_000:g}万元）")
-    if facts.months_unpaid and facts.months_unpaid >= 2:
+    if facts.months_unpaid and facts.months_unpaid >= 3:
         reasons.append(f"拖欠{facts.months_unpaid}个月")
     if reasons:
         return 2, reasons
