@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from scrapy import signals
+from sqlalchemy import select
 
 from wagewatch import clock
 from wagewatch.store.models import CrawlRun
@@ -20,6 +21,14 @@ class CrawlRunRecorder:
 
     def opened(self, spider) -> None:
         with spider.db.session() as session:
+            previous = session.scalars(select(CrawlRun).where(CrawlRun.source == spider.name)
+                                       .order_by(CrawlRun.id.desc())).first()
+            # A run still marked running was killed: this run resumes its work.
+            spider.resuming = previous is not None and previous.status in ("running", "interrupted")
+            for stale in session.scalars(select(CrawlRun).where(CrawlRun.source == spider.name,
+                                                                CrawlRun.status == "running")):
+                stale.status = "interrupted"
+                stale.finished_at = clock.now()
             run = CrawlRun(source=spider.name, started_at=clock.now(), status="running")
             session.add(run)
             session.flush()

@@ -48,12 +48,10 @@ class StorePipeline:
             state="new",
         )
         with db.session() as session:
-            result = session.execute(db.insert_ignore(Post, values))
-            inserted = bool(result.rowcount)
-            if inserted:
-                post_id = result.inserted_primary_key[0]
-                session.execute(db.insert_ignore(IndexQueue, {"entity": "post", "entity_id": post_id}))
-        stats.inc_value("wagewatch/posts_new" if inserted else "wagewatch/duplicates")
+            post_id = db.insert_ignore(session, Post, values)
+            if post_id is not None:
+                db.insert_ignore(session, IndexQueue, {"entity": "post", "entity_id": post_id})
+        stats.inc_value("wagewatch/posts_new" if post_id is not None else "wagewatch/duplicates")
         return item
 
 

@@ -32,6 +32,9 @@ class WageSpider(scrapy.Spider):
         self.keywords = keywords
         self.db = db
         self.crawl_run_id: int | None = None
+        # Set by CrawlRunRecorder: after an interrupted run, known posts do not end paging, so the pages
+        # the interrupted run never reached are still fetched.
+        self.resuming = False
 
     # ------------------------------------------------------------------ parsing contract
 
@@ -72,6 +75,8 @@ class WageSpider(scrapy.Spider):
         """Keep paging while the page brought a post that is new to the store and inside the horizon."""
         if not posts:
             return False
+        if self.resuming:
+            return True
         known = self.known_ids(p.external_id for p in posts)
         horizon = self.horizon()
         return any(p.external_id not in known and (p.published_at is None or p.published_at >= horizon)

@@ -93,7 +93,7 @@ def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
                 _merge(incident, analysis, post) if incident.post_count else _first_post(incident, post)
                 analysis.incident_id = incident.id
                 analysis.clustered = True
-                session.execute(db.insert_ignore(IndexQueue, {"entity": "incident", "entity_id": incident.id}))
+                db.insert_ignore(session, IndexQueue, {"entity": "incident", "entity_id": incident.id})
             done += len(rows)
 
 

@@ -58,13 +58,13 @@ def plan_alerts(db: Database, config: AppConfig) -> int:
                 session.add(AuditEvent(actor=ACTOR, entity="lead", entity_id=lead.id, action="created",
                                        detail={"officer": lead.officer_id, "city": lead.city,
                                                "deadline": lead.deadline.isoformat()}))
-                session.execute(db.insert_ignore(IndexQueue, {"entity": "lead", "entity_id": lead.id}))
+                db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
             for target in targets:
-                result = session.execute(db.insert_ignore(AlertDelivery, dict(
+                created = db.insert_ignore(session, AlertDelivery, dict(
                     incident_id=incident.id, recipient_id=target.person.id, channel=target.person.channels[0].type,
                     channel_index=0, reason=target.reason, status="pending", attempts=0, next_attempt_at=now,
-                    created_at=now)))
-                planned += result.rowcount or 0
+                    created_at=now))
+                planned += created is not None
             incident.alert_state = "alerted"
             incident.alerted_severity = incident.severity
     return planned

@@ -30,11 +30,11 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
             people = (office.with_role(role) if office and role != "triage" else []) or \
                 config.cities.province.with_role("triage")
             for person in people:
-                result = session.execute(db.insert_ignore(AlertDelivery, dict(
+                created = db.insert_ignore(session, AlertDelivery, dict(
                     incident_id=lead.incident_id, recipient_id=person.id, channel=person.channels[0].type,
                     channel_index=0, reason=f"escalate-{level + 1}", status="pending", attempts=0,
-                    next_attempt_at=now, created_at=now)))
-                queued += result.rowcount or 0
+                    next_attempt_at=now, created_at=now))
+                queued += created is not None
             lead.escalation_level = level + 1
             session.add(AuditEvent(actor="system:escalate", entity="lead", entity_id=lead.id, action="escalated",
                                    detail={"level": level + 1, "to": [p.id for p in people]}))

@@ -69,10 +69,14 @@ class Database:
             with session.begin():
                 yield session
 
-    def insert_ignore(self, model: type, values: dict[str, Any]):
-        """An INSERT that does nothing when a unique key already exists (SQLite and PostgreSQL)."""
+    def insert_ignore(self, session: Session, model: type, values: dict[str, Any]) -> int | None:
+        """INSERT unless a unique key already exists (SQLite and PostgreSQL); the new row's id, else None.
+
+        RETURNING rather than rowcount: PostgreSQL drivers report -1 rows for such inserts.
+        """
         insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
-        return insert(model).values(**values).on_conflict_do_nothing()
+        statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
+        return session.execute(statement).scalar()
 
     def dispose(self) -> None:
         self.engine.dispose()

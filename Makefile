@@ -1,0 +1,26 @@
+# The two set-up commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test install install-test system-test-deps
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+
+install: $(VENV)/bin/python
+	$(PY) -m pip install -e .
+
+install-test: $(VENV)/bin/python
+	$(PY) -m pip install -e '.[test]'
+
+# Test-only system packages: PostgreSQL server, Chromium for browser tests, Java + Maven for Elasticsearch.
+system-test-deps:
+	bash scripts/install-test-deps.sh
+
+run: install
+	$(VENV)/bin/wagewatch run
+
+test: system-test-deps install-test
+	$(PY) -m pytest
