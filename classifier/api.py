@@ -118,7 +118,8 @@ class Classifier:
             county=place.county,
             amount_yuan=found.amount.yuan if found.amount else None,
             amount_approximate=bool(found.amount and found.amount.approximate),
-            workers=found.workers,
+            # one worker is inferred only for a real case; elsewhere a singular telling says nothing
+            workers=found.workers if label == "real" or not found.workers_inferred else None,
             company=found.company,
             project=found.project,
             project_type=found.project_type,

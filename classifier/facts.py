@@ -133,6 +133,7 @@ class Facts:
 
     workers_approximate: bool = False  # "百余名", "30多个": the count is a lower bound
     several_workers: bool = False  # a plural ("我们几个", "这些工人") without a number
+    workers_inferred: bool = False  # one worker assumed from a singular telling, no number in the text
 
     @property
     def extreme(self) -> bool:
@@ -271,14 +272,16 @@ def project_type(text: str) -> str | None:
 def extract(text: str) -> Facts:
     company = _COMPANY.search(text)
     project = _PROJECT.search(text)
+    workers = extract_workers(text)
     return Facts(
         amount=extract_amount(text),
-        workers=extract_workers(text),
+        workers=workers,
         months_unpaid=extract_months(text),
         company=company.group(1) if company else None,
         project=project.group(1) if project else None,
         project_type=project_type(text),
         workers_approximate=workers_approximate(text),
+        workers_inferred=workers == 1 and not workers_stated(text),
         several_workers=bool(_PLURAL.search(text)),
         extreme_signals=[name for name, pattern in EXTREME_PATTERNS.items() if pattern.search(text)],
         group_signals=[name for name, pattern in GROUP_PATTERNS.items() if pattern.search(text)],
