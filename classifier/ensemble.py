@@ -23,7 +23,7 @@ class EnsembleModel:
         self.transformer = transformer
         self.baseline = baseline
         self.weight = weight
-        self.version = f"{transformer.version}+lr{weight:g}"
+        self.version = transformer.version  # the saved version names the whole directory
 
     def probabilities(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         t_label, t_sev = self.transformer.probabilities(texts)

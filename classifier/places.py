@@ -88,6 +88,9 @@ def gazetteer() -> dict[str, PlaceEntry]:
             elif len(short) >= 2:
                 # Tieba boards are named by the short form: "平原吧", "东港吧"
                 shandong.setdefault(short + "吧", PlaceEntry(short + "吧", city, county, 1.2))
+            # "济南市中区", "青岛市北区": without these the city name would swallow the county's first character
+            for prefix in (city, city + "市"):
+                shandong.setdefault(prefix + county, PlaceEntry(prefix + county, city, county, 1.2))
         for alias, county in (spec.get("aliases") or {}).items():
             shandong[alias] = PlaceEntry(alias, city, county, 1.2 if county else 1.0)
     for city in SHANDONG_CITIES:

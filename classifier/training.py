@@ -77,6 +77,17 @@ def _pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor
     return ids, mask
 
 
+def _length_bucketed_batches(ids: list[list[int]], batch_size: int, generator: torch.Generator) -> list[list[int]]:
+    """Shuffled batches of similar-length texts (less padding, faster epochs), drawn from `generator` only."""
+    order = torch.randperm(len(ids), generator=generator).tolist()
+    chunk = batch_size * 16
+    batches: list[list[int]] = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start:start + chunk], key=lambda i: (len(ids[i]), i))
+        batches += [part[j:j + batch_size] for j in range(0, len(part), batch_size)]
+    return [batches[k] for k in torch.randperm(len(batches), generator=generator).tolist()]
+
+
 def _severity_target(example: Example) -> int:
     """Index 0–3 for levels 1–4; -100 (ignored by the loss) where the example carries no severity."""
     if example.label != "real" or example.severity not in (1, 2, 3, 4):
@@ -117,7 +128,8 @@ def train_transformer(
     label_y = torch.tensor([LABELS.index(e.label) for e in train_set])
     severity_y = torch.tensor([_severity_target(e) for e in train_set])
 
-    steps_per_epoch = math.ceil(len(train_set) / hp.batch_size)
+    # bucketing can leave one short batch per chunk of 16 batches: an upper bound on steps per epoch
+    steps_per_epoch = math.ceil(len(train_set) / hp.batch_size) + math.ceil(len(train_set) / (hp.batch_size * 16))
     total_steps = steps_per_epoch * hp.epochs
     warmup = max(1, int(total_steps * hp.warmup_ratio))
     decay, no_decay = [], []
@@ -133,10 +145,9 @@ def train_transformer(
 
     model.train()
     for epoch in range(hp.epochs):
-        order = torch.randperm(len(train_set), generator=generator).tolist()
         running = 0.0
-        for start in range(0, len(order), hp.batch_size):
-            batch = order[start:start + hp.batch_size]
+        batches = _length_bucketed_batches(ids, hp.batch_size, generator)
+        for batch in batches:
             rows = [list(ids[i]) for i in batch]
             if hp.char_dropout > 0:
                 for row in rows:
@@ -156,7 +167,7 @@ def train_transformer(
             optimizer.step()
             scheduler.step()
             running += loss.item()
-        say(f"epoch {epoch + 1}/{hp.epochs} loss {running / steps_per_epoch:.4f}")
+        say(f"epoch {epoch + 1}/{hp.epochs} loss {running / len(batches):.4f}")
     model.eval()
     meta = ModelMeta(version="pending", max_length=max_length, temperature=1.0, dropout=spec.dropout)
     return TransformerTextModel(model, tokenizer, meta, batch_size=settings.inference.batch_size)
