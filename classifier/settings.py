@@ -42,6 +42,7 @@ class TrainSettings(_Strict):
     validation_fraction: float = Field(0.15, gt=0, lt=1)
     threads: int = Field(2, ge=1)
     char_dropout: float = Field(0.05, ge=0, lt=1)
+    crop_probability: float = Field(0.0, ge=0, le=1)
 
 
 class InferenceSettings(_Strict):

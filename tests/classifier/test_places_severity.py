@@ -60,7 +60,8 @@ def test_severity_levels(text: str, level: int) -> None:
 
 def test_model_level_raises_only_when_the_facts_are_silent() -> None:
     silent = facts.extract("老板一直拖着不给钱")
-    assert severity.score(silent, model_level=3).level == 3
+    assert severity.score(silent, model_level=4).level == 2  # one level up at most
+    assert severity.score(silent, model_level=1).level == 1
     explicit = facts.extract("帮厨二十天，1600元不给")
     assert severity.score(explicit, model_level=3).level == 1
 
