@@ -160,12 +160,21 @@ def _amount_from_match(m: re.Match[str]) -> Amount | None:
     return Amount(yuan=value, approximate=approx, evidence=m.group())
 
 
-def _amounts(text: str) -> list[Amount]:
+_AGREED_BEFORE = re.compile(r"(说好|讲好|谈好|约定|答应)[的了]?[^，。,；;]{0,4}$")
+_PART_PAID_BEFORE = re.compile(r"(给了|发了|付了|结了|只给了?|领了|预支了?|先给了?)[^，。,；;]{0,2}$")
+
+
+def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
+    """Sums owed in `text`; sums paid are skipped and, when `paid` is a list, collected into it."""
     found: list[Amount] = []
     taken: list[tuple[int, int]] = []
     for m in _AMOUNT.finditer(text):
         taken.append(m.span())
         if _PAID_BEFORE.search(text[max(0, m.start() - 8): m.start()]):
+            if paid is not None and _PART_PAID_BEFORE.search(text[max(0, m.start() - 6): m.start()]):
+                amount = _amount_from_match(m)
+                if amount:
+                    paid.append(amount.yuan)
             continue
         amount = _amount_from_match(m)
         if amount and amount.yuan >= 50:
@@ -178,6 +187,10 @@ def _amounts(text: str) -> list[Amount]:
             if not (_MONEY_CONTEXT.search(before) or _MONEY_CONTEXT.search(after)):
                 continue
             if _PAID_BEFORE.search(text[max(0, m.start() - 8): m.start()]):
+                if paid is not None and _PART_PAID_BEFORE.search(text[max(0, m.start() - 6): m.start()]):
+                    value = chinese_number(m.group("num"))
+                    if value:
+                        paid.append(value)
                 continue
             value = chinese_number(m.group("num"))
             if value is None or value < 100 or (1990 <= value <= 2035 and pattern is _BARE):
@@ -192,8 +205,16 @@ def extract_amount(text: str) -> Amount | None:
 
     Sums paid, fines and per-person or per-day rates are skipped ("只给了200块", "每人1万元").
     """
-    found = _amounts(text)
-    return max(found, key=lambda a: a.yuan) if found else None
+    paid: list[float] = []
+    found = _amounts(text, paid)
+    if not found:
+        return None
+    best = max(found, key=lambda a: a.yuan)
+    start = text.find(best.evidence)
+    if paid and start >= 0 and _AGREED_BEFORE.search(text[max(0, start - 8): start]) and sum(paid) < best.yuan:
+        # "说好三千五，给了一千" owes 2,500: the agreed pay less what was paid
+        return Amount(yuan=best.yuan - sum(paid), approximate=best.approximate, evidence=best.evidence)
+    return best
 
 
 def extract_workers(text: str) -> int | None:

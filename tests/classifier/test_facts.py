@@ -20,6 +20,7 @@ from classifier import facts
         ("班组被欠了七八万", 70_000, False),
         ("老板欠我4600，说下个月", 4_600, False),
         ("8万3千元的工钱", 83_000, False),
+        ("说好三千五，给了一千，剩下的不给", 2_500, False),
     ],
 )
 def test_amounts(text: str, yuan: float, approximate: bool) -> None:

@@ -52,11 +52,13 @@ def train(base_model: Path | None, seed: int | None, out: Path, feedback_files: 
                f"温度 temperature {report.temperature:g}；验证集 ECE {report.ece_before:.3f} → {report.ece_after:.3f}；"
                f"验证集准确率 {report.validation_accuracy:.3f}；集成权重 {report.ensemble_weight:g}")
     click.echo(f"权重 SHA-256: {report.weights_sha256}")
-    shipped = DEFAULT_MODEL_DIR / "model.safetensors"
-    if shipped.exists() and out.resolve() != DEFAULT_MODEL_DIR.resolve():
-        same = weights_digest(shipped) == report.weights_sha256
-        click.echo("与随附模型逐位一致 identical to the shipped model" if same
-                   else "与随附模型不同 differs from the shipped model (other data, settings, seed or CPU)")
+    if (DEFAULT_MODEL_DIR / "model.safetensors").exists() and out.resolve() != DEFAULT_MODEL_DIR.resolve():
+        names = sorted({p.name for p in DEFAULT_MODEL_DIR.iterdir()} | {p.name for p in out.iterdir()})
+        differing = [n for n in names if not (DEFAULT_MODEL_DIR / n).exists() or not (out / n).exists()
+                     or weights_digest(DEFAULT_MODEL_DIR / n) != weights_digest(out / n)]
+        click.echo("与随附模型逐位一致 identical to the shipped model (all files)" if not differing
+                   else f"与随附模型不同 differs from the shipped model: {', '.join(differing)} "
+                        "(other data, settings, seed, feedback or CPU)")
 
 
 @click.command(help="在带标注的JSONL上评估模型 / Evaluate on labelled JSONL (default: the test split).")
