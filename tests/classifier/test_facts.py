@@ -50,6 +50,7 @@ def test_not_amounts(text: str) -> None:
         ("我和我爸给人家盖了三间房", 2),
         ("数十名工人聚在门口", 10),
         ("一二十个人干了半年", 10),
+        ("包工头欠了我们二十多万", None),     # a sum after 我们 is not a headcount
         ("涉及拖欠农民工112人", 112),
         ("老板欠我2400，一直拖着", 1),          # told in the singular: one worker
         ("我们三个月没拿到工资", None),          # "三个月" is a duration, and 我们 is a plural
