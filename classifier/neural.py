@@ -68,7 +68,19 @@ def pretrained_encoder(base_dir: str | Path) -> nn.Module:
     """A local checkpoint's encoder (e.g. a Chinese RoBERTa on disk); refuses to touch the network."""
     from transformers import AutoModel
 
-    return AutoModel.from_pretrained(str(base_dir), local_files_only=True)
+    try:  # BERT-family encoders carry a pooler the heads do not use; leave it out so saved weights match
+        return AutoModel.from_pretrained(str(base_dir), local_files_only=True, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_pretrained(str(base_dir), local_files_only=True)
+
+
+def _encoder_from_config(config: Any) -> nn.Module:
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_config(config, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_config(config)
 
 
 @dataclass
@@ -112,13 +124,12 @@ def save_model(model: LabelSeverityModel, tokenizer: Any, meta: ModelMeta, direc
 def load_model(directory: str | Path) -> tuple[LabelSeverityModel, Any, ModelMeta]:
     """The inverse of `save_model`; the encoder is rebuilt from its config, then the weights are loaded."""
     from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
 
     directory = Path(directory)
     meta = ModelMeta.load(directory)
     config = AutoConfig.from_pretrained(str(directory), local_files_only=True)
-    kwargs = {"add_pooling_layer": False} if config.model_type in ("bert", "roberta") else {}
-    encoder = AutoModel.from_config(config, **kwargs)
+    encoder = _encoder_from_config(config)
     model = LabelSeverityModel(encoder, config.hidden_size, meta.dropout)
     model.load_state_dict(load_file(str(directory / WEIGHTS_FILE)), strict=True)
     model.eval()

@@ -140,3 +140,23 @@ def test_later_files_override_labels(tmp_path: Path) -> None:
     corpus.write_text('{"id": "1", "text": "x", "label": "maybe"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="label"):
         load_training([corpus])
+
+
+@pytest.mark.slow
+def test_fine_tuning_a_local_checkpoint(tmp_path: Path) -> None:
+    """`--base-model DIR` starts from a local Hugging Face checkpoint (here a tiny one made on the spot)."""
+    from transformers import BertConfig, BertModel
+
+    checkpoint = tmp_path / "checkpoint"
+    tokenizer = make_tokenizer(build_vocabulary([e.text for e in _examples()], 6000, 6100), max_length=64)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64)
+    BertModel(config).save_pretrained(str(checkpoint))  # with a pooler, as published checkpoints have
+    tokenizer.save_pretrained(str(checkpoint))
+
+    report = train_model(_examples(), tmp_path / "out", _tiny_settings(), seed=1, base_model=checkpoint,
+                         progress=lambda _: None, ensemble=False)
+    assert report.version.startswith("finetuned-") and report.ensemble_weight == 1.0
+    assert not (tmp_path / "out" / "baseline.safetensors").exists()
+    result = load_classifier(tmp_path / "out").analyze(["老板欠我们三个月工资不给"])[0]
+    assert result.model_version == report.version and result.label in {"real", "false", "irrelevant"}
