@@ -16,9 +16,15 @@ from classifier.feedback import DEFAULT_FEEDBACK_DIR
 
 
 def _model_dir(ctx, model: Path | None) -> Path:
+    """--model, else settings.model_dir, else the shipped model (no config needed to evaluate or bench)."""
+    from wagewatch.config import ConfigError
+
     if model:
         return model
-    configured = getattr(getattr(getattr(ctx, "config", None), "settings", None), "model_dir", None) if ctx else None
+    try:
+        configured = ctx.config.settings.model_dir if ctx is not None else None
+    except (ConfigError, OSError):
+        configured = None
     return Path(configured) if configured else DEFAULT_MODEL_DIR
 
 
