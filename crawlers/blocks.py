@@ -1,21 +1,40 @@
-"""Recognise block, captcha and login pages so a blocked source never looks like a quiet day."""
+"""Recognise block, captcha and login pages so a blocked source never looks like a quiet day.
+
+Markers are looked for where a block page puts them (status, URL, redirect target, page title, or the
+whole body of a short answer), never anywhere in a long page: a post that merely quotes "请先登录" must
+not stop a crawl.
+"""
 
 from __future__ import annotations
 
+import re
+
 BLOCK_STATUSES = {403: "HTTP 403 禁止访问", 418: "HTTP 418 反爬拦截", 429: "HTTP 429 请求过于频繁",
                   432: "HTTP 432 微博要求登录Cookie"}
-_BODY_MARKERS = (
-    ("百度安全验证", "百度安全验证码页面"),
+_URL_MARKERS = (
     ("wappass.baidu.com/static/captcha", "百度验证码跳转"),
     ("passport.baidu.com", "百度登录跳转"),
     ("passport.weibo.com", "微博登录跳转"),
+    ("passport.weibo.cn", "微博登录跳转"),
+    ("login.sina.com.cn", "新浪登录跳转"),
+)
+_TITLE_MARKERS = (
+    ("百度安全验证", "百度安全验证码页面"),
     ("Sina Visitor System", "微博访客验证页面"),
+    ("新浪通行证", "新浪登录页面"),
+)
+_SHORT_BODY_MARKERS = (
+    ("百度安全验证", "百度安全验证码页面"),
     ("请输入验证码", "验证码页面"),
     ("访问过于频繁", "访问过于频繁"),
     ("操作过于频繁", "操作过于频繁"),
     ("请求过于频繁", "请求过于频繁"),
+    ("频率过快", "请求过于频繁"),
     ("请先登录", "需要登录"),
+    ("未登录", "需要登录"),
 )
+SHORT_BODY = 4000  # block and rate-limit answers are small; content pages are not
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 
 class BlockedError(Exception):
@@ -26,11 +45,29 @@ class BlockedError(Exception):
         self.reason = reason
 
 
+def redirect_block_reason(location: str) -> str | None:
+    """Why a redirect to `location` is a block (captcha or login), or None for an ordinary redirect."""
+    for marker, reason in _URL_MARKERS:
+        if marker in location:
+            return reason
+    return None
+
+
 def block_reason(status: int, url: str, body: str) -> str | None:
     """Why this response is a block, or None if it looks like content."""
     if status in BLOCK_STATUSES:
         return BLOCK_STATUSES[status]
-    for marker, reason in _BODY_MARKERS:
-        if marker in url or marker in body[:20000]:
-            return reason
+    if reason := redirect_block_reason(url):
+        return reason
+    head = body[:SHORT_BODY * 4]
+    if title := _TITLE.search(head):
+        for marker, reason in _TITLE_MARKERS:
+            if marker in title[1]:
+                return reason
+    if 200 <= status < 300 and not body.strip():
+        return "空响应（疑似限流）"
+    if len(body) <= SHORT_BODY:
+        for marker, reason in _SHORT_BODY_MARKERS:
+            if marker in body:
+                return reason
     return None

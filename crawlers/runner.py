@@ -20,36 +20,61 @@ class UnknownSource(Exception):
 
 
 def scrapy_settings(config: AppConfig, source: str) -> Settings:
+    """Project settings with this source's politeness, cookie and proxy applied."""
     settings = Settings()
     settings.setmodule(default_settings, priority="project")
     source_config = config.sources.sources[source]
-    settings.set("DOWNLOAD_DELAY", source_config.download_delay, priority="cmdline")
+    delay = source_config.download_delay
+    settings.set("DOWNLOAD_DELAY", delay, priority="cmdline")
+    settings.set("AUTOTHROTTLE_START_DELAY", delay, priority="cmdline")
+    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", source_config.concurrency_per_domain, priority="cmdline")
     settings.set("WAGEWATCH_USER_AGENTS", config.sources.user_agents, priority="cmdline")
+    settings.set("RETRY_TIMES", source_config.retry_times, priority="cmdline")
+    settings.set("RETRY_BACKOFF_BASE", source_config.retry_backoff_seconds, priority="cmdline")
     headers = dict(settings.getdict("DEFAULT_REQUEST_HEADERS"))
     if source_config.cookie_env and os.environ.get(source_config.cookie_env):
         headers["Cookie"] = os.environ[source_config.cookie_env]
     settings.set("DEFAULT_REQUEST_HEADERS", headers, priority="cmdline")
     if source_config.proxy_env and os.environ.get(source_config.proxy_env):
-        # HttpProxyMiddleware reads the standard variables.
+        # HttpProxyMiddleware reads the standard variables; each source crawls in its own process.
         os.environ["http_proxy"] = os.environ["https_proxy"] = os.environ[source_config.proxy_env]
     return settings
 
 
-def spider_class(name: str):
-    loader = SpiderLoader.from_settings(Settings({"SPIDER_MODULES": default_settings.SPIDER_MODULES}))
+def _loader() -> SpiderLoader:
+    return SpiderLoader.from_settings(Settings({"SPIDER_MODULES": default_settings.SPIDER_MODULES}))
+
+
+def builtin_spiders() -> set[str]:
+    """Site spiders, usable by their name without configuration (the generic one needs a source's options)."""
+    return set(_loader().list()) - {"generic"}
+
+
+def spider_class(source: str, config: AppConfig | None = None):
+    """The spider class of `source`: a built-in spider of that name, or the spider its config names
+    (a YAML-driven generic spider gets a subclass carrying the source's name and options)."""
+    loader = _loader()
+    source_config = config.sources.sources.get(source) if config else None
+    name = source_config.spider_name(source) if source_config else source
     try:
-        return loader.load(name)
+        cls = loader.load(name)
     except KeyError:
-        raise UnknownSource(f"unknown source {name!r}; known: {', '.join(sorted(loader.list()))}") from None
+        known = ", ".join(sorted(builtin_spiders()))
+        raise UnknownSource(f"unknown source {source!r}; built-in spiders: {known}; "
+                            f"YAML-driven sources are configured in sources.yaml") from None
+    return cls.for_source(source, source_config) if source_config is not None else cls
 
 
 def run_crawl(config: AppConfig, db: Database, source: str) -> CrawlRun:
     """Crawl `source` once and return its recorded run."""
     if source not in config.sources.sources:
         raise UnknownSource(f"source {source!r} is not configured in {config.directory / 'sources.yaml'}")
-    cls = spider_class(source)
-    process = CrawlerProcess(scrapy_settings(config, source), install_root_handler=True)
-    process.crawl(cls, source_config=config.sources.sources[source], keywords=config.sources.keywords, db=db)
+    source_config = config.sources.sources[source]
+    cls = spider_class(source, config)
+    cls.load_options(source, source_config)  # a config mistake stops here with file and key, not in Twisted
+    process = CrawlerProcess(scrapy_settings(config, source))
+    process.crawl(cls, source_config=source_config, keywords=config.sources.keywords,
+                  places=config.sources.shandong_places, db=db)
     process.start()
     with db.session() as session:
         return session.scalars(select(CrawlRun).where(CrawlRun.source == source).order_by(CrawlRun.id.desc())).first()

@@ -8,7 +8,7 @@ COOKIES_ENABLED = False  # a configured login cookie is sent verbatim as a heade
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 1.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # ±50% around the delay, so requests do not tick like a clock
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
@@ -16,14 +16,22 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+RETRY_BACKOFF_BASE = 2.0  # seconds before the first retry; doubles for each further attempt (per source in sources.yaml)
+RETRY_BACKOFF_MAX = 60.0
 DOWNLOAD_TIMEOUT = 30
-DNS_TIMEOUT = 15
+DNS_TIMEOUT = 10
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # no listening port in a crawl process
 LOG_LEVEL = "INFO"
+LOG_INSTALL_ROOT_HANDLER = True
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.RotateUserAgentMiddleware": 400,
-    "crawlers.middlewares.BlockDetectionMiddleware": 590,  # before RetryMiddleware (550) sees the response
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.BackoffRetryMiddleware": 550,
+    "crawlers.middlewares.UnreachableHostMiddleware": 560,  # sees connection errors before the retry does
+    "crawlers.middlewares.BlockDetectionMiddleware": 585,  # after decompression (590), before retry (550)
+    "crawlers.middlewares.LoginRedirectMiddleware": 610,  # sees a 302 before RedirectMiddleware (600) follows it
 }
 ITEM_PIPELINES = {
     "crawlers.pipelines.StorePipeline": 300,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from parsel import Selector
@@ -10,9 +11,12 @@ _BR = re.compile(r"<br\s*/?>", re.I)
 _BLANKS = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 
 
-def html_to_text(html: str | None) -> str:
-    """Visible text of an HTML fragment; emoji images become their alt text ([doge]), <br> a newline."""
-    if not html:
+def html_to_text(html) -> str:
+    """Visible text of an HTML fragment; emoji images become their alt text ([doge]), <br> a newline.
+    Sites sometimes send a number where text belongs; anything else that is not text counts as none."""
+    if isinstance(html, (int, float)) and not isinstance(html, bool):
+        html = str(html)
+    if not html or not isinstance(html, str):
         return ""
     html = _BR.sub("\n", html)
     sel = Selector(text=f"<div>{html}</div>")
@@ -41,3 +45,15 @@ def to_int(value) -> int | None:
         return int(float(text) * scale)
     except ValueError:
         return None
+
+
+def url_id(url: str) -> str:
+    """An id for sites whose posts have none (news articles): the URL, hashed to fit the store's key."""
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()
+
+
+def as_text(value) -> str:
+    """A field the site should send as text: numbers become text, anything else not text becomes ''."""
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else ""

@@ -7,7 +7,7 @@ import sys
 import click
 
 from wagewatch import __version__
-from wagewatch.commands import contracts, model, pipeline
+from wagewatch.commands import contracts, elastic, model, pipeline, sources
 from wagewatch.config import ConfigError
 from wagewatch.context import AppContext
 
@@ -42,7 +42,7 @@ def doctor(ctx: AppContext) -> None:
     sys.exit(0 if all(c.ok for c in checks) else 1)
 
 
-for command in [*pipeline.COMMANDS, *contracts.COMMANDS, *model.COMMANDS]:
+for command in [*pipeline.COMMANDS, *contracts.COMMANDS, *elastic.COMMANDS, *sources.COMMANDS, *model.COMMANDS]:
     cli.add_command(command)
 
 

@@ -53,9 +53,31 @@ class ElasticsearchSettings(_Strict):
     url: str | None = None
     username: str | None = None
     password_env: str = "WAGEWATCH_ES_PASSWORD"
-    index_prefix: str = "wagewatch"
+    index_prefix: str = Field("wagewatch", pattern=r"^[a-z0-9][a-z0-9_-]*$")
     verify_certs: bool = True
     ca_certs: str | None = None
+    # cjk needs no plugin; smartcn and ik need the analysis-smartcn or IK plugin on every node.
+    chinese_analyzer: Literal["cjk", "smartcn", "ik"] = "cjk"
+    bulk_batch_size: int = Field(500, ge=1, le=10000)
+    retries: int = Field(3, ge=0, le=10)
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env)
+
+
+class KibanaSettings(_Strict):
+    url: str | None = None
+    space: str = Field("default", pattern=r"^[a-z0-9_-]+$")
+    username: str | None = None  # None: log in as the Elasticsearch user
+    password_env: str = "WAGEWATCH_KIBANA_PASSWORD"
+    verify_certs: bool = True
+    timeout_seconds: float = Field(60.0, gt=0)
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env)
 
 
 class SchedulerSettings(_Strict):
@@ -84,8 +106,10 @@ class Settings(_Strict):
     ops_contact: str = "ops@example.org"
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    kibana: KibanaSettings = Field(default_factory=KibanaSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     crawl_timeout_seconds: int = 600
+    crawl_concurrency: int = Field(3, ge=1)  # sources crawled at the same time, each in its own process
     analyze_batch_size: int = 256
     model_dir: str | None = None
 
@@ -95,15 +119,28 @@ class Settings(_Strict):
 
 class SourceConfig(_Strict):
     enabled: bool = True
+    spider: str | None = None  # the spider that crawls this source; default: the source's own name
     base_url: str
     queries: list[str] | None = None
-    max_pages: int = 5
-    horizon_days: int = 7
-    silence_hours: int = 24
-    download_delay: float = 1.0
+    # Combine each keyword with Shandong places for sites whose search is nationwide:
+    # none = keywords alone, province = "山东 欠薪", cities = "济南 欠薪", "青岛 欠薪", …
+    places: Literal["none", "province", "cities"] = "none"
+    max_pages: int = Field(5, ge=1)
+    horizon_days: int = Field(7, ge=1)
+    silence_hours: int = Field(24, ge=1)
+    failure_alert_after: int = Field(3, ge=1)  # consecutive failed runs that raise an ops alert
+    block_backoff_minutes: int = Field(120, ge=1)  # first wait after a block; doubles per repeated block
+    block_backoff_max_minutes: int = Field(1440, ge=1)
+    download_delay: float = Field(1.0, ge=0)
+    retry_times: int = Field(3, ge=0)
+    retry_backoff_seconds: float = Field(2.0, ge=0)  # wait before the first retry; doubles for each further one
+    concurrency_per_domain: int = Field(1, ge=1)
     cookie_env: str | None = None
     proxy_env: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+
+    def spider_name(self, source: str) -> str:
+        return self.spider or source
 
 
 class SourcesFile(_Strict):
@@ -283,6 +320,13 @@ def config_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit or os.environ.get(CONFIG_DIR_ENV) or DEFAULT_CONFIG_DIR)
 
 
+_ENV_OVERRIDES = (
+    ("WAGEWATCH_ES_URL", "elasticsearch", "url"),
+    ("WAGEWATCH_ES_USERNAME", "elasticsearch", "username"),
+    ("WAGEWATCH_KIBANA_URL", "kibana", "url"),
+)
+
+
 def load_config(directory: str | os.PathLike[str] | None = None) -> AppConfig:
     """Load and validate settings, sources, cities and policy from `directory` (default: config/).
 
@@ -292,9 +336,10 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AppConfig:
     settings: Settings = _parse(Settings, root / "settings.yaml")
     if os.environ.get("WAGEWATCH_DATABASE_URL"):
         settings = settings.model_copy(update={"database_url": os.environ["WAGEWATCH_DATABASE_URL"]})
-    if os.environ.get("WAGEWATCH_ES_URL"):
-        es = settings.elasticsearch.model_copy(update={"url": os.environ["WAGEWATCH_ES_URL"]})
-        settings = settings.model_copy(update={"elasticsearch": es})
+    for variable, section, key in _ENV_OVERRIDES:
+        if os.environ.get(variable):
+            part = getattr(settings, section).model_copy(update={key: os.environ[variable]})
+            settings = settings.model_copy(update={section: part})
     return AppConfig(
         directory=root,
         settings=settings,

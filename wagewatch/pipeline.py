@@ -21,9 +21,9 @@ def _classifier(model_dir: str | None):
 
 
 def stage_crawl(config: AppConfig, db: Database) -> Any:
-    from wagewatch.stages.crawl import crawl_all
+    from wagewatch.stages.crawl import crawl_stage
 
-    return [o.__dict__ for o in crawl_all(config, db)]
+    return crawl_stage(config, db)
 
 
 def stage_analyze(config: AppConfig, db: Database) -> Any:

@@ -22,3 +22,5 @@ class Envelope:
     person: Person
     channel: Channel
     message: AlertMessage
+    # Names the Message-ID and outbox file; ops alerts ("ops") number their messages apart from deliveries.
+    kind: str = "delivery"

@@ -18,7 +18,7 @@ def build_email(envelope: Envelope, sender: str) -> EmailMessage:
     msg["To"] = formataddr((envelope.person.name, envelope.channel.to or ""))
     msg["Date"] = formatdate(localtime=False)
     # A stable id lets a mail server or client drop a duplicate should one ever slip through.
-    msg["Message-ID"] = f"<delivery-{envelope.delivery_id}@wagewatch>"
+    msg["Message-ID"] = f"<{envelope.kind}-{envelope.delivery_id}@wagewatch>"
     msg.set_content(envelope.message.text)
     msg.add_alternative(envelope.message.html, subtype="html")
     return msg

@@ -13,7 +13,7 @@ def write_outbox(envelope: Envelope, directory: Path, sender: str) -> str:
     """Write the message atomically as `<delivery id>.eml`; writing it again replaces the same file."""
     directory.mkdir(parents=True, exist_ok=True)
     msg = build_email(envelope, sender)
-    target = directory / f"delivery-{envelope.delivery_id:08d}-{envelope.channel.type}.eml"
+    target = directory / f"{envelope.kind}-{envelope.delivery_id:08d}-{envelope.channel.type}.eml"
     tmp = target.with_suffix(".tmp")
     tmp.write_bytes(bytes(msg))
     os.replace(tmp, target)

@@ -1,18 +1,23 @@
-"""What every WageWatch spider shares: config, the store, incremental stopping and error accounting."""
+"""What every WageWatch spider shares: config, the store, incremental paging and error accounting."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
 import scrapy
+from pydantic import BaseModel, ConfigDict, ValidationError
 from scrapy.http import Response
 from sqlalchemy import select
 
 from crawlers.blocks import BlockedError, block_reason
 from crawlers.items import PostItem
+from crawlers.middlewares import BlockedRequest, stop_for_block
+from crawlers.state import QueryPass, close_pass, open_pass
 from wagewatch import clock
-from wagewatch.config import SourceConfig
+from wagewatch.config import SHANDONG_CITIES, ConfigError, SourceConfig
 from wagewatch.store.models import Post
 
 
@@ -20,21 +25,74 @@ class MalformedResponse(Exception):
     """The response is not in the shape the parser expects (logged with its URL and counted)."""
 
 
+_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
+
+
+def guarded(parser: Callable[[Response], Any], response: Response) -> Any:
+    """Run a parser; fields of unexpected types in an answer make it malformed, never a crash."""
+    try:
+        return parser(response)
+    except _SHAPE_ERRORS as exc:
+        raise MalformedResponse(f"unexpected shape: {type(exc).__name__}: {exc}") from exc
+
+
+def json_object(response: Response) -> dict:
+    """The response's JSON object; anything else is a malformed answer."""
+    try:
+        payload = json.loads(response.text)
+    except ValueError as exc:
+        raise MalformedResponse(f"not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise MalformedResponse("JSON is not an object")
+    return payload
+
+
+class SpiderOptions(BaseModel):
+    """Base of each spider's typed `options` block in config/sources.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def matches_keywords(text: str, keywords: Iterable[str]) -> bool:
+    """Whether `text` mentions any keyword (feeds and forum lists are not searched by the site)."""
+    return any(k and k in text for k in keywords)
+
+
 class WageSpider(scrapy.Spider):
-    """Base class. Subclasses implement `posts_from_response` (pure: response in, posts out) and the
-    request flow; `wagewatch parse` calls `posts_from_response` on saved files without any network."""
+    """Base class. Subclasses implement `posts_from_response` (pure: response in, posts out, whatever page
+    type it is) and the request flow; `wagewatch parse` calls it on saved files without any network."""
 
     name = ""
+    Options: ClassVar[type[SpiderOptions]] = SpiderOptions
 
-    def __init__(self, source_config: SourceConfig, keywords: list[str], db=None, **kwargs) -> None:
+    def __init__(self, source_config: SourceConfig, keywords: list[str], db=None,
+                 places: list[str] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.source_config = source_config
+        self.options = self.load_options(self.name, source_config)
         self.keywords = keywords
+        self.places = places or []
         self.db = db
         self.crawl_run_id: int | None = None
-        # Set by CrawlRunRecorder: after an interrupted run, known posts do not end paging, so the pages
-        # the interrupted run never reached are still fetched.
-        self.resuming = False
+
+    @classmethod
+    def load_options(cls, source: str, source_config: SourceConfig) -> Any:
+        """The source's `options`, validated; a mistake names the file and key."""
+        try:
+            return cls.Options.model_validate(source_config.options)
+        except ValidationError as exc:
+            lines = [f"sources.yaml: key 'sources.{source}.options.{'.'.join(str(p) for p in e['loc'])}': {e['msg']}"
+                     for e in exc.errors()]
+            raise ConfigError("\n".join(lines)) from None
+
+    @classmethod
+    def for_source(cls, source: str, source_config: SourceConfig) -> type[WageSpider]:
+        """The spider of a source that names it with `spider:`; only YAML-driven spiders serve other names,
+        since a site spider's posts carry its own name."""
+        if source == cls.name:
+            return cls
+        raise ConfigError(f"sources.yaml: key 'sources.{source}.spider': spider {cls.name!r} serves only "
+                          f"the source named {cls.name!r}; use spider: generic for a new site")
 
     # ------------------------------------------------------------------ parsing contract
 
@@ -48,7 +106,7 @@ class WageSpider(scrapy.Spider):
         reason = block_reason(response.status, response.url, response.text)
         if reason:
             raise BlockedError(reason)
-        return cls.posts_from_response(response)
+        return guarded(cls.posts_from_response, response)
 
     # ------------------------------------------------------------------ helpers for subclasses
 
@@ -57,7 +115,13 @@ class WageSpider(scrapy.Spider):
         return self.source_config.base_url.rstrip("/")
 
     def queries(self) -> list[str]:
-        return self.source_config.queries or self.keywords
+        """Configured queries or the keywords, combined with Shandong places as the source asks."""
+        words = self.source_config.queries or self.keywords
+        if self.source_config.places == "province":
+            return [f"山东 {w}" for w in words]
+        if self.source_config.places == "cities":
+            return [f"{city} {w}" for w in words for city in SHANDONG_CITIES]
+        return list(words)
 
     def horizon(self) -> datetime:
         return clock.now() - timedelta(days=self.source_config.horizon_days)
@@ -71,22 +135,67 @@ class WageSpider(scrapy.Spider):
                                                                    Post.external_id.in_(ids)))
             return set(rows)
 
-    def worth_next_page(self, posts: list[PostItem]) -> bool:
-        """Keep paging while the page brought a post that is new to the store and inside the horizon."""
-        if not posts:
-            return False
-        if self.resuming:
-            return True
-        known = self.known_ids(p.external_id for p in posts)
-        horizon = self.horizon()
-        return any(p.external_id not in known and (p.published_at is None or p.published_at >= horizon)
-                   for p in posts)
+    def request(self, url: str, callback: Callable, errback: Callable | None = None, **kwargs) -> scrapy.Request:
+        """A request whose final failure is logged and counted (never silently dropped)."""
+        return scrapy.Request(url, callback=callback, errback=errback or self.request_failed, **kwargs)
 
-    def safe_posts(self, response: Response) -> list[PostItem] | None:
-        """Parsed posts, or None after logging and counting a malformed response."""
+    def request_failed(self, failure) -> None:
+        if failure.check(BlockedRequest):
+            return  # the block is recorded once, as the run's reason
+        self.crawler.stats.inc_value("wagewatch/request_failed")
+        self.logger.warning("request failed for good: %s (%s)", failure.request.url, failure.getErrorMessage())
+
+    def safe_parse(self, response: Response, parser: Callable[[Response], Any] | None = None) -> Any:
+        """What `parser` (default: `posts_from_response`) reads from the response, or None after a block
+        (the crawl stops) or a malformed response (logged with its URL and counted)."""
         try:
-            return self.posts_from_response(response)
+            return guarded(parser or self.posts_from_response, response)
+        except BlockedError as exc:
+            stop_for_block(self.crawler, exc.reason, response.url)
         except MalformedResponse as exc:
             self.crawler.stats.inc_value("wagewatch/malformed")
-            self.logger.error("malformed response from %s: %s", response.url, exc)
-            return None
+            self.logger.warning("malformed response from %s: %s", response.url, exc)
+        return None
+
+    # ------------------------------------------------------------------ incremental paging
+
+    def open_pass(self, key: str, payload: dict | None = None) -> QueryPass:
+        return open_pass(self.db, self.name, key, payload)
+
+    def close_pass(self, qpass: QueryPass, forget: bool = False) -> None:
+        close_pass(self.db, self.name, qpass, forget)
+
+    def within(self, qpass: QueryPass | None, when: datetime | None) -> bool:
+        """Inside the horizon and newer than what a completed pass already read (undated counts as inside)."""
+        if when is None:
+            return True
+        floor = qpass.floor if qpass else None
+        return when >= self.horizon() and (floor is None or when > floor)
+
+    def in_window(self, qpass: QueryPass | None, posts: list[PostItem]) -> list[PostItem]:
+        return [p for p in posts if self.within(qpass, p.published_at)]
+
+    def wants_more(self, qpass: QueryPass | None, posts: list[PostItem], dropped: Iterable[PostItem] = ()) -> bool:
+        """Whether the page after this one may hold new posts. Call it BEFORE yielding the posts: once
+        stored they count as known. `dropped` are results this source filters out (never stored), which
+        can only be judged by their time.
+
+        A normal pass stops at the first page without a post that is new to the store; a pass resuming an
+        interrupted one reads on through known posts down to the last completed pass, so no gap is left.
+        """
+        dropped = list(dropped)
+        if qpass is not None:
+            for post in [*posts, *dropped]:
+                qpass.saw(post.published_at)
+        window = self.in_window(qpass, posts)
+        if self.in_window(qpass, dropped) or (window and qpass is not None and qpass.resuming):
+            return True
+        if not window:
+            return False
+        known = self.known_ids(p.external_id for p in window)
+        return any(p.external_id not in known for p in window)
+
+    def fresh(self, posts: list[PostItem]) -> list[PostItem]:
+        """Posts not yet in the store (to skip fetching details we already have)."""
+        known = self.known_ids(p.external_id for p in posts)
+        return [p for p in posts if p.external_id not in known]

@@ -18,3 +18,10 @@ def test_control_characters_surrogates_and_length() -> None:
     assert normalize("a\x00b\x07c\ud800d") == "a b cd"
     assert normalize("") == "" and normalize("   ") == ""
     assert len(normalize("欠" * (MAX_CHARS * 5))) == MAX_CHARS
+
+
+def test_settings_defaults_equal_the_shipped_file() -> None:
+    """An install without config/ must still train the shipped model, so the defaults mirror the YAML."""
+    from classifier.settings import ClassifierSettings, load_settings
+
+    assert ClassifierSettings() == load_settings()

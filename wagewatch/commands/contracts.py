@@ -13,26 +13,29 @@ EXIT_MALFORMED = 4
 
 
 @click.command(help="解析保存的页面，每条帖文输出一行JSON（不联网）/ Print one JSON line per post found in a saved response.")
-@click.option("--source", required=True, help="来源名称 / Source name: weibo, tieba, liuyan, heimao, news.")
+@click.option("--source", required=True,
+              help="来源名称 / Source name: weibo, tieba, liuyan, heimao, news, or a YAML-configured source.")
 @click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="保存的响应文件 / The saved response body.")
 @click.option("--url", default=None, help="该响应的原始地址 / The URL the response came from.")
-def parse(source: str, path: Path, url: str | None) -> None:
+@click.pass_obj
+def parse(ctx, source: str, path: Path, url: str | None) -> None:
     from scrapy.http import Request
     from scrapy.responsetypes import responsetypes
 
     from crawlers.blocks import BlockedError
-    from crawlers.runner import UnknownSource, spider_class
+    from crawlers.runner import UnknownSource, builtin_spiders, spider_class
     from crawlers.spiders.base import MalformedResponse
 
     try:
-        cls = spider_class(source)
+        # Site spiders parse without any configuration; YAML-driven sources need theirs.
+        cls = spider_class(source, None if source in builtin_spiders() else ctx.config)
     except UnknownSource as exc:
         raise click.UsageError(str(exc)) from None
     body = path.read_bytes()
     url = url or path.resolve().as_uri()
     response_cls = responsetypes.from_args(url=url, body=body, filename=str(path))
-    response = response_cls(url=url, body=body, request=Request(url), encoding="utf-8")
+    response = response_cls(url=url, body=body, request=Request(url))
     try:
         posts = cls.parse_saved(response)
     except BlockedError as exc:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from classifier import Classifier
 from wagewatch.store import Database
-from wagewatch.store.models import Analysis, Post
+from wagewatch.store.models import Analysis, IndexQueue, Post
 
 
 def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256) -> int:
@@ -46,4 +46,6 @@ def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256)
                     clustered=result.label == "irrelevant",  # irrelevant posts never form incidents
                 ))
                 post.state = "analyzed"
+                # the post's search document gains its label, place and facts
+                db.insert_ignore(session, IndexQueue, {"entity": "post", "entity_id": post.id})
             done += len(posts)

@@ -27,7 +27,7 @@ def signature(text: str) -> MinHash:
 def _similar(sig: MinHash, incident: Incident) -> float:
     if not incident.signature:
         return 0.0
-    other = MinHash(num_perm=NUM_PERM, seed=7, hashvalues=incident.signature)
+    other = MinHash(num_perm=NUM_PERM, seed=7, hashvalues=incident.signature, scheme=sig.scheme)
     return sig.jaccard(other)
 
 
@@ -94,6 +94,7 @@ def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
                 analysis.incident_id = incident.id
                 analysis.clustered = True
                 db.insert_ignore(session, IndexQueue, {"entity": "incident", "entity_id": incident.id})
+                db.insert_ignore(session, IndexQueue, {"entity": "post", "entity_id": post.id})
             done += len(rows)
 
 

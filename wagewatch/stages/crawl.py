@@ -1,7 +1,8 @@
-"""Crawl stage: each enabled source runs in its own process (`wagewatch crawl SOURCE`).
+"""Crawl stage: each enabled source runs in its own process (`wagewatch crawl SOURCE`), a few at a time,
+then the source health check raises ops alerts.
 
 A separate process per crawl keeps Twisted's reactor, which cannot be restarted, out of the long-running
-scheduler, and lets a stuck crawl be killed by its timeout without harming the other stages.
+scheduler, and lets a stuck crawl be killed by its timeout without harming the other stages or sources.
 """
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from crawlers.state import backoff_until
 from wagewatch import clock
 from wagewatch.config import AppConfig
+from wagewatch.stages.sources import check_sources
 from wagewatch.store import Database
 from wagewatch.store.models import CrawlRun
 
@@ -25,6 +29,9 @@ class CrawlOutcome:
 
 
 def crawl_source(config: AppConfig, db: Database, source: str) -> CrawlOutcome:
+    until = backoff_until(db, source)
+    if until is not None:
+        return CrawlOutcome(source, None, f"被封禁后退避中，{clock.local(until):%Y-%m-%d %H:%M} 后再抓取")
     env = dict(os.environ, WAGEWATCH_CONFIG_DIR=str(config.directory), WAGEWATCH_DATABASE_URL=config.settings.database_url)
     cmd = [sys.executable, "-m", "wagewatch", "crawl", source]
     try:
@@ -45,4 +52,13 @@ def _record_failure(db: Database, source: str, message: str) -> None:
 
 
 def crawl_all(config: AppConfig, db: Database) -> list[CrawlOutcome]:
-    return [crawl_source(config, db, name) for name, src in config.sources.sources.items() if src.enabled]
+    """Every enabled source, `crawl_concurrency` at a time: one slow or stuck site delays no other."""
+    sources = [name for name, src in config.sources.sources.items() if src.enabled]
+    with ThreadPoolExecutor(max_workers=max(1, config.settings.crawl_concurrency)) as pool:
+        return list(pool.map(lambda name: crawl_source(config, db, name), sources))
+
+
+def crawl_stage(config: AppConfig, db: Database) -> dict:
+    """The scheduled stage: crawl, then check every source's health and alert ops about dead ones."""
+    outcomes = crawl_all(config, db)
+    return {"sources": [o.__dict__ for o in outcomes], "ops_alerts": check_sources(config, db)}

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import desc, select
 
 from alerts.channels.base import ChannelError, Envelope
-from alerts.delivery import send
+from alerts.delivery import record_failed_send, send
 from alerts.render import AlertView, PostView, render
 from alerts.routing import route
 from wagewatch import clock
@@ -143,15 +143,9 @@ def deliver_pending(db: Database, config: AppConfig) -> int:
 def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: ChannelError) -> None:
     with db.session() as session:
         delivery = session.get(AlertDelivery, delivery_id)
-        delivery.last_error = str(exc)[:2000]
-        if exc.permanent or delivery.attempts >= config.policy.max_send_attempts:
-            delivery.status = "dead"
+        if record_failed_send(delivery, exc, config.policy):
             session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery_id, action="dead",
                                    detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact}))
-        else:
-            delivery.status = "failed"
-            backoff = config.policy.retry_base_seconds * 2 ** (delivery.attempts - 1)
-            delivery.next_attempt_at = clock.now() + timedelta(seconds=backoff)
 
 
 def dispatch(db: Database, config: AppConfig) -> dict[str, int]:

@@ -200,12 +200,73 @@ class AuditEvent(Base):
 
 
 class IndexQueue(Base):
-    """Outbox of rows whose search documents must be (re)written to Elasticsearch."""
+    """Outbox of rows whose search documents must be (re)written to Elasticsearch.
+
+    One row per change (no unique key): the feed deletes the rows it read once their documents are
+    written, so a change made while it was sending stays queued.
+    """
 
     __tablename__ = "index_queue"
-    __table_args__ = (UniqueConstraint("entity", "entity_id", name="uq_index_queue"),)
+    __table_args__ = (Index("ix_index_queue_entity", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entity: Mapped[str] = mapped_column(String(16))  # post|incident|lead
     entity_id: Mapped[int] = mapped_column(Integer)
     enqueued_at: Mapped[datetime] = mapped_column(default=clock.now)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SourceState(Base):
+    """Per-source crawl state that must outlive a run: the back-off after a block."""
+
+    __tablename__ = "source_states"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    blocked_until: Mapped[datetime | None]  # no crawl of this source starts before this time
+    consecutive_blocks: Mapped[int] = mapped_column(default=0)  # doubles the back-off each time
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+
+class CrawlCursor(Base):
+    """How far one query of one source has been read, so paging stops at what is known and an
+    interrupted pass is finished by the next run instead of leaving a gap."""
+
+    __tablename__ = "crawl_cursors"
+    __table_args__ = (UniqueConstraint("source", "key", name="uq_crawl_cursor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(512))  # the query, forum or time slice
+    watermark: Mapped[datetime | None]  # newest post time of the last completed pass
+    pass_started_at: Mapped[datetime | None]  # set while a pass runs; still set = it was interrupted
+    completed_at: Mapped[datetime | None]
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what a resumed pass needs (time slices)
+
+
+class OpsAlert(Base):
+    """One message to one ops contact about one episode of a source's trouble (blocked, failing,
+    silent). The episode key comes from the crawl history, so re-checking never alerts twice."""
+
+    __tablename__ = "ops_alerts"
+    __table_args__ = (
+        UniqueConstraint("source", "kind", "episode", "recipient_id", "channel", name="uq_ops_alert"),
+        Index("ix_ops_alerts_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # blocked|failing|silent
+    episode: Mapped[str] = mapped_column(String(64))
+    recipient_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(default=clock.now)
+    closed_at: Mapped[datetime | None]  # the source recovered
+    # pending -> sending -> sent | failed (retry later) | dead | unknown (crashed while sending)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(255))

@@ -1,0 +1,146 @@
+"""Drain the store's outbox (index_queue) into Elasticsearch.
+
+Every change in the store adds an outbox row in the same transaction as the change. The feed reads rows
+in id order, builds each document from the store as it is now, writes them in bounded bulk requests and
+deletes exactly the rows it read once their documents are written. So:
+- Elasticsearch down: nothing is deleted, the pipeline goes on, and the next run catches up;
+- a crash between writing and deleting re-sends the same documents under the same ids (no duplicates);
+- a change made while a batch is in flight has its own newer row, which stays for the next run.
+A document Elasticsearch rejects keeps its row, with `attempts` and `last_error`, for an operator to see.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ConnectionError as EsConnectionError
+from sqlalchemy import delete, func, select, update
+
+from index.bulk import IndexUnavailable, bulk_write, transient
+from index.client import make_client
+from index.documents import ENTITY_KIND
+from index.layout import KindLayout, layouts
+from index.provision import alias_targets, ensure_kind
+from index.store_docs import LOADERS
+from wagewatch import clock
+from wagewatch.config import AppConfig
+from wagewatch.store import Database
+from wagewatch.store.models import IndexQueue
+
+log = logging.getLogger("wagewatch.index")
+KIND_ENTITY = {kind: entity for entity, kind in ENTITY_KIND.items()}
+
+
+@dataclass
+class FeedReport:
+    indexed: int = 0
+    rejected: int = 0
+    pending: int = 0
+    requeued_overdue: int = 0
+    error: str | None = None
+
+
+def _ensure_indices(client: Elasticsearch, db: Database, config: AppConfig) -> dict[str, KindLayout]:
+    """Create what is missing (never migrate here: that is `wagewatch index setup`'s job)."""
+    es = config.settings.elasticsearch
+    found = layouts(es.index_prefix, es.chinese_analyzer)
+    for layout in found.values():
+        targets = alias_targets(client, layout.write_alias)
+        if not targets:
+            ensure_kind(client, db, layout, migrate=False, batch_size=es.bulk_batch_size, retries=es.retries)
+            log.info("created %s; if the store already held %s, run `wagewatch reindex`", layout.index, layout.kind)
+        elif targets != {layout.index}:
+            log.warning("%s writes to %s but this version defines %s: run `wagewatch index setup` to migrate",
+                        layout.write_alias, ", ".join(sorted(targets)), layout.index)
+    return found
+
+
+def requeue_overdue(client: Elasticsearch, db: Database, layout: KindLayout) -> int:
+    """Queue the leads whose deadline passed since they were indexed: time, not a store change, made them
+    overdue, so no outbox row exists for them."""
+    response = client.search(index=layout.alias, size=1000, source=False, query={"bool": {"filter": [
+        {"term": {"open": True}}, {"term": {"overdue": False}},
+        {"range": {"deadline": {"lt": clock.now().isoformat()}}},
+    ]}})
+    ids = [int(hit["_id"]) for hit in response["hits"]["hits"]]
+    if ids:
+        with db.session() as session:
+            for lead_id in ids:
+                db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead_id})
+    return len(ids)
+
+
+def _feed_batch(client: Elasticsearch, db: Database, rows: list[IndexQueue], kinds: dict[str, KindLayout],
+                retries: int, report: FeedReport) -> None:
+    wanted: dict[str, set[int]] = defaultdict(set)
+    rows_of: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for row in rows:
+        kind = ENTITY_KIND.get(row.entity)
+        if kind is None:
+            log.warning("index_queue row %s names unknown entity %r; dropped", row.id, row.entity)
+            rows_of[("", "")].append(row.id)
+            continue
+        wanted[kind].add(row.entity_id)
+        rows_of[(kind, str(row.entity_id))].append(row.id)
+    now = clock.now()
+    with db.session() as session:
+        documents = {kind: LOADERS[kind](session, ids, now) for kind, ids in wanted.items()}
+        # An incident's document shows its lead's state, so a changed lead refreshes its incident too.
+        lead_incidents = {doc["incident_id"] for doc in documents.get("leads", {}).values() if doc}
+        extra = lead_incidents - wanted.get("incidents", set())
+        if extra:
+            documents.setdefault("incidents", {}).update(LOADERS["incidents"](session, extra, now))
+    done: list[int] = list(rows_of.pop(("", ""), []))
+    failed: dict[int, str] = {}
+    for kind, docs in documents.items():
+        result = bulk_write(client, kinds[kind].write_alias, docs, retries=retries, require_alias=True)
+        for doc_id in result.written:
+            done.extend(rows_of.get((kind, doc_id), []))
+        for doc_id, error in result.errors.items():
+            failed.update({row_id: error for row_id in rows_of.get((kind, doc_id), [])})
+        report.indexed += sum(1 for doc_id in result.written if (kind, doc_id) in rows_of)
+        report.rejected += len(result.errors)
+    with db.session() as session:
+        if done:
+            session.execute(delete(IndexQueue).where(IndexQueue.id.in_(done)))
+        for row_id, error in failed.items():
+            session.execute(update(IndexQueue).where(IndexQueue.id == row_id)
+                            .values(attempts=IndexQueue.attempts + 1, last_error=error[:2000]))
+    for row_id, error in list(failed.items())[:5]:
+        log.error("Elasticsearch rejected the document of index_queue row %s: %s", row_id, error)
+
+
+def feed_outbox(db: Database, config: AppConfig, client: Elasticsearch | None = None) -> dict[str, Any]:
+    """Write every queued change to Elasticsearch; returns counts, and the error if it was unreachable.
+
+    Each row is tried once per run (rows are walked by id), so a rejected document cannot stall the rest.
+    """
+    es = config.settings.elasticsearch
+    client = client or make_client(es)
+    report = FeedReport()
+    try:
+        kinds = _ensure_indices(client, db, config)
+        report.requeued_overdue = requeue_overdue(client, db, kinds["leads"])
+        last_id = 0
+        while True:
+            with db.session() as session:
+                rows = list(session.scalars(select(IndexQueue).where(IndexQueue.id > last_id)
+                                            .order_by(IndexQueue.id).limit(es.bulk_batch_size)))
+            if not rows:
+                break
+            last_id = rows[-1].id
+            _feed_batch(client, db, rows, kinds, es.retries, report)
+    except (IndexUnavailable, EsConnectionError, ApiError) as exc:
+        if isinstance(exc, ApiError) and not transient(exc):
+            raise
+        report.error = str(exc) if isinstance(exc, IndexUnavailable) else \
+            f"Elasticsearch 不可用 unavailable: {exc.__class__.__name__}: {exc}"
+        log.warning("index stage: %s; the outbox keeps the changes for the next run", report.error)
+    with db.session() as session:
+        report.pending = session.scalar(select(func.count()).select_from(IndexQueue)) or 0
+    return asdict(report)
+
