@@ -220,7 +220,28 @@ def train_model(
     progress: Callable[[str], None] | None = None,
     ensemble: bool = True,
 ) -> TrainReport:
-    """Train on `examples` minus a validation slice; calibrate and pick the ensemble weight on the slice."""
+    """Train on `examples` minus a validation slice; calibrate and pick the ensemble weight on the slice.
+
+    The process-wide torch settings that training forces (deterministic kernels, thread count) are restored
+    afterwards, so a service or test that trains in-process keeps its own.
+    """
+    previous = (torch.are_deterministic_algorithms_enabled(), torch.get_num_threads())
+    try:
+        return _train_model(examples, out_dir, settings, seed, base_model, progress, ensemble)
+    finally:
+        torch.use_deterministic_algorithms(previous[0])
+        torch.set_num_threads(previous[1])
+
+
+def _train_model(
+    examples: list[Example],
+    out_dir: str | Path,
+    settings: ClassifierSettings,
+    seed: int | None,
+    base_model: str | Path | None,
+    progress: Callable[[str], None] | None,
+    ensemble: bool,
+) -> TrainReport:
     say = progress or log.info
     seed = settings.train.seed if seed is None else seed
     if not examples:

@@ -108,3 +108,25 @@ def test_feedback_export_writes_verdicts(tmp_path: Path, monkeypatch) -> None:
     result = CliRunner().invoke(cli, ["--config", str(config_dir), "feedback", "export"])
     assert result.exit_code == 0, result.output
     assert len(read_jsonl(tmp_path / "var" / "feedback" / "verdicts.jsonl")) == 3
+
+
+@pytest.mark.slow
+def test_train_command_on_the_corpus(tmp_path: Path) -> None:
+    """`wagewatch train` end to end on the real corpus, with a tiny model so that it takes seconds."""
+    import yaml
+
+    from classifier.settings import load_settings
+
+    tiny = load_settings().with_overrides(
+        model={"hidden_size": 16, "num_layers": 1, "num_heads": 2, "intermediate_size": 32, "max_length": 64},
+        train={"epochs": 1, "batch_size": 64}, baseline={"max_features": 2000},
+    )
+    settings_file = tmp_path / "classifier.yaml"
+    settings_file.write_text(yaml.safe_dump(tiny.model_dump(), allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "model"
+    result = CliRunner().invoke(cli, ["train", "--settings", str(settings_file), "--out", str(out), "--no-feedback",
+                                      "--seed", "5"], obj=None)
+    assert result.exit_code == 0, result.output
+    assert "epoch 1/1" in result.output and "SHA-256" in result.output
+    assert "differs from the shipped model" in result.output  # other settings, so other bits
+    assert (out / "model.safetensors").exists() and (out / "wagewatch.json").exists()

@@ -10,6 +10,7 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 from classifier import calibration
@@ -104,6 +105,7 @@ def test_training_is_reproducible_bit_for_bit(tmp_path: Path) -> None:
     for name in ("config.json", "tokenizer.json", "wagewatch.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert first.temperature > 0 and 0.0 <= first.ece_after <= 1.0
+    assert not torch.are_deterministic_algorithms_enabled()  # restored after training
 
     # the saved directory is a complete classifier
     classifier = load_classifier(tmp_path / "a")
