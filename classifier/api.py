@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from classifier import facts as fact_extraction
 from classifier import places, severity
-from classifier.cues import LABELS, CueModel
+from classifier.labels import LABEL_NAMES, LABELS
 from classifier.normalize import normalize
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 
 
 class TextModel(Protocol):
     version: str
 
     def predict_proba(self, texts: list[str]) -> list[dict[str, float]]: ...
+
+
+@runtime_checkable
+class SeverityTextModel(Protocol):
+    """A text model that also predicts a severity level (1–4) per text from its severity head."""
+
+    version: str
+
+    def predict(self, texts: list[str]) -> tuple[list[dict[str, float]], list[int]]: ...
 
 
 @dataclass
@@ -43,6 +54,23 @@ class Analysis:
         return asdict(self)
 
 
+@dataclass
+class Assessment:
+    """An `Analysis` plus the severity the text would get if it were real (evaluation needs both)."""
+
+    analysis: Analysis
+    severity_if_real: severity.Severity
+
+
+def as_text(value: Any) -> str:
+    """Whatever the caller passed (str, bytes, None, a number) as text; undecodable bytes are replaced."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return "" if value is None else str(value)
+
+
 class Classifier:
     """Normalises, runs the label model, extracts facts and scores severity."""
 
@@ -54,25 +82,33 @@ class Classifier:
         return self.model.version
 
     def analyze(self, texts: list[str], reach: list[int] | None = None) -> list[Analysis]:
-        cleaned = [normalize(t if isinstance(t, str) else "") for t in texts]
-        probabilities = self.model.predict_proba(cleaned)
-        reach = reach or [0] * len(texts)
-        return [self._one(text, probs, r) for text, probs, r in zip(cleaned, probabilities, reach)]
+        return [a.analysis for a in self.assess(texts, reach)]
 
-    def _one(self, text: str, probs: dict[str, float], reach: int) -> Analysis:
+    def assess(self, texts: list[Any], reach: list[int] | None = None) -> list[Assessment]:
+        """`analyze` with the would-be severity kept for every text."""
+        cleaned = [normalize(as_text(t)) for t in texts]
+        if isinstance(self.model, SeverityTextModel):
+            probabilities, levels = self.model.predict(cleaned)
+        else:
+            probabilities, levels = self.model.predict_proba(cleaned), [None] * len(cleaned)
+        reach = list(reach) if reach is not None else []
+        reach += [0] * (len(texts) - len(reach))
+        return [self._one(text, probs, level, r or 0)
+                for text, probs, level, r in zip(cleaned, probabilities, levels, reach)]
+
+    def _one(self, text: str, probs: dict[str, float], model_level: int | None, reach: int) -> Assessment:
         label = max(LABELS, key=lambda k: probs[k]) if text else "irrelevant"
         found = fact_extraction.extract(text)
         place = places.locate(text)
-        explanation = [f"判定为{ {'real': '真实欠薪', 'false': '虚假讨薪', 'irrelevant': '无关信息'}[label] }"
-                       f"（置信度{probs[label]:.0%}）"]
+        explanation = [f"判定为{LABEL_NAMES[label]}（置信度{probs[label]:.0%}）" if text else "文本为空或无法识别"]
         if place.evidence:
             explanation.append(f"地点依据：“{place.evidence}”")
+        sev = severity.score(found, reach=reach, model_level=model_level)
         level, points = None, 0.0
         if label == "real":
-            sev = severity.score(found, reach=reach)
             level, points = sev.level, sev.score
             explanation.extend(sev.reasons)
-        return Analysis(
+        analysis = Analysis(
             label=label,
             scores={k: round(float(probs[k]), 4) for k in LABELS},
             severity=level,
@@ -82,7 +118,8 @@ class Classifier:
             county=place.county,
             amount_yuan=found.amount.yuan if found.amount else None,
             amount_approximate=bool(found.amount and found.amount.approximate),
-            workers=found.workers,
+            # one worker is inferred only for a real case; elsewhere a singular telling says nothing
+            workers=found.workers if label == "real" or not found.workers_inferred else None,
             company=found.company,
             project=found.project,
             project_type=found.project_type,
@@ -90,8 +127,11 @@ class Classifier:
             explanation=explanation,
             model_version=self.model.version,
         )
+        return Assessment(analysis, sev)
 
 
 def load_classifier(model_dir: str | Path | None = None) -> Classifier:
-    """The shipped classifier. Until a trained model is shipped, the cue model serves."""
-    return Classifier(CueModel())
+    """The shipped classifier (classifier/model/), or the model saved by `wagewatch train --out DIR`."""
+    from classifier.ensemble import load_text_model
+
+    return Classifier(load_text_model(Path(model_dir) if model_dir else DEFAULT_MODEL_DIR))

@@ -12,6 +12,7 @@ _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@[\w\u4e00-\u9fff-]{1,30}")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # lone surrogates cannot be encoded, so no C library may see them
 
 
 @lru_cache(maxsize=1)
@@ -32,7 +33,7 @@ def normalize(text: str, max_chars: int = MAX_CHARS) -> str:
     """
     if not text:
         return ""
-    text = text[: max_chars * 2]
+    text = _SURROGATE.sub("", text[: max_chars * 2])
     text = unicodedata.normalize("NFKC", text)  # full-width letters/digits to half-width
     text = _CONTROL.sub(" ", text)
     text = _URL.sub(" ", text)

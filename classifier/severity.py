@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from classifier.facts import Facts
 
 LEVEL_NAMES = {4: "特别重大", 3: "重大", 2: "较大", 1: "一般"}
+_SILENT = "未说明金额和人数"
 
 
 @dataclass
@@ -23,8 +24,8 @@ def _level_from_rules(facts: Facts) -> tuple[int, list[str]]:
     reasons: list[str] = []
     if facts.extreme_signals:
         reasons.append(f"出现极端行为信号：{'、'.join(facts.extreme_signals[:3])}")
-    if workers and workers > 100:
-        reasons.append(f"涉及工人超过100人（{workers}人）")
+    if workers and (workers > 100 or (workers == 100 and facts.workers_approximate)):
+        reasons.append(f"涉及工人超过100人（{workers}{'余' if facts.workers_approximate else ''}人）")
     if amount and amount >= 1_000_000:
         reasons.append(f"涉及金额100万元以上（约{amount / 10_000:g}万元）")
     if reasons:
@@ -41,25 +42,31 @@ def _level_from_rules(facts: Facts) -> tuple[int, list[str]]:
         return 3, reasons
     if workers and workers >= 2:
         reasons.append(f"涉及多名工人（{workers}人）")
+    elif facts.several_workers and not workers:
+        reasons.append("涉及多名工人")
     if amount and amount >= 20_000:
         reasons.append(f"金额较大（约{amount / 10_000:g}万元）")
-    if facts.months_unpaid and facts.months_unpaid >= 2:
+    if facts.months_unpaid and facts.months_unpaid >= 3:
         reasons.append(f"拖欠{facts.months_unpaid}个月")
     if reasons:
         return 2, reasons
-    return 1, ["个人欠薪，金额较小或未说明"]
+    if amount or (workers and not facts.workers_inferred):
+        return 1, ["个人欠薪，金额较小"]
+    return 1, [_SILENT]
 
 
 def score(facts: Facts, reach: int = 0, model_level: int | None = None) -> Severity:
     """Combine the rule level from the facts, an optional model level and the post's reach.
 
-    The rules encode the campaign's definitions and win when they find a higher level; the model can raise
-    a level the facts miss (e.g. a protest described without numbers). Reach adds up to 15 points.
+    The rules encode the campaign's definitions; the model's level counts only where the rules found no fact
+    at all, and then lifts the level by one at most. Reach adds up to 15 points.
     """
     level, reasons = _level_from_rules(facts)
-    if model_level and model_level > level:
-        reasons.append(f"模型判断为{LEVEL_NAMES[model_level]}")
-        level = model_level
+    if model_level and model_level > level and reasons == [_SILENT]:
+        # Measured on held-out data, the rules beat the severity head wherever they find a fact; where the
+        # text states none, the head may lift the level by one ("我们几个" told without numbers).
+        level += 1
+        reasons = [f"文中未说明金额和人数，模型判断不止{LEVEL_NAMES[level - 1]}（模型判断为{LEVEL_NAMES[model_level]}）"]
     reach_points = min(15.0, 3.0 * math.log10(1 + max(reach, 0)))
     if reach_points >= 6:
         reasons.append(f"传播量较大（转发评论约{reach}次）")

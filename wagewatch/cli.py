@@ -7,7 +7,7 @@ import sys
 import click
 
 from wagewatch import __version__
-from wagewatch.commands import contracts, elastic, officers, pipeline, reports, sources
+from wagewatch.commands import contracts, elastic, model, officers, pipeline, reports, sources
 from wagewatch.config import ConfigError
 from wagewatch.context import AppContext
 
@@ -43,7 +43,7 @@ def doctor(ctx: AppContext) -> None:
 
 
 for command in [*pipeline.COMMANDS, *contracts.COMMANDS, *elastic.COMMANDS, *sources.COMMANDS, *officers.COMMANDS,
-                *reports.COMMANDS]:
+                *reports.COMMANDS, *model.COMMANDS]:
     cli.add_command(command)
 
 

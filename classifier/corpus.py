@@ -1,0 +1,115 @@
+"""Reading labelled JSONL (the corpus, officers' feedback, evaluation files) and carving the validation split.
+
+All training inputs go through here so that one place decides what is read and in which order: the
+order is part of what makes `wagewatch train` reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
+TRAIN_DIR = CORPUS_DIR / "train"
+TEST_FILE = CORPUS_DIR / "test" / "test.jsonl"
+FEEDBACK_DIR = CORPUS_DIR / "feedback"
+from classifier.labels import LABELS
+
+
+def _number(value: Any) -> float | None:
+    """Numbers as written by hand: null, "" and non-numeric strings mean "not stated"."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled text; fields other than text/label may be missing (None) in feedback or outside files."""
+
+    id: str
+    text: str
+    label: str
+    severity: int | None = None
+    city: str | None = None
+    amount_yuan: float | None = None
+    workers: int | None = None
+    has_city: bool = True  # False where the file does not annotate the place at all
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], line_no: int, source: str) -> "Example":
+        label = record.get("label")
+        if label not in LABELS:
+            raise ValueError(f"{source}:{line_no}: label must be one of {LABELS}, got {label!r}")
+        text = record.get("text")
+        if not isinstance(text, str):
+            raise ValueError(f"{source}:{line_no}: text missing")
+        severity = _number(record.get("severity"))
+        # real_dev.jsonl names the routing city `route_city`; the corpus calls it `city`
+        if "route_city" in record:
+            city, has_city = record.get("route_city"), True
+        else:
+            city, has_city = record.get("city"), "city" in record
+        return cls(
+            id=str(record.get("id") or f"{Path(source).stem}-{line_no}"),
+            text=text,
+            label=label,
+            severity=int(severity) if severity is not None else None,
+            city=city or None,
+            amount_yuan=_number(record.get("amount_yuan")),
+            workers=int(n) if (n := _number(record.get("workers"))) is not None else None,
+            has_city=has_city,
+        )
+
+
+def read_jsonl(path: str | Path) -> list[Example]:
+    """Examples of one JSONL file; blank lines are skipped, malformed ones raise with the line number."""
+    path = Path(path)
+    examples = []
+    with path.open(encoding="utf-8") as handle:
+        for n, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from exc
+            examples.append(Example.from_record(record, n, str(path)))
+    return examples
+
+
+def training_files(train_dir: Path = TRAIN_DIR, feedback_dir: Path = FEEDBACK_DIR) -> list[Path]:
+    """The corpus training files and any exported feedback files, in a fixed (sorted) order."""
+    files = sorted(train_dir.glob("*.jsonl"))
+    if feedback_dir.is_dir():
+        files += sorted(feedback_dir.glob("*.jsonl"))
+    return files
+
+
+def load_training(files: list[Path]) -> list[Example]:
+    """All examples of `files`; a text seen twice keeps its last label (later feedback overrides)."""
+    by_text: dict[str, Example] = {}
+    for path in files:
+        for example in read_jsonl(path):
+            by_text.pop(example.text, None)
+            by_text[example.text] = example
+    return list(by_text.values())
+
+
+def split_validation(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """A stratified split (per label) of `fraction` for calibration, reproducible from `seed`."""
+    rng = random.Random(seed)
+    train, valid = [], []
+    for label in LABELS:
+        group = sorted((e for e in examples if e.label == label), key=lambda e: e.id)
+        rng.shuffle(group)
+        cut = round(len(group) * fraction)
+        valid += group[:cut]
+        train += group[cut:]
+    return train, valid

@@ -1,0 +1,55 @@
+"""Loading a model directory, and averaging the transformer with the TF-IDF baseline where that helps.
+
+`wagewatch train` stores both models in one directory with the mixing weight it chose on the validation
+split (`ensemble_weight` in wagewatch.json: 1.0 means the transformer alone). The weight is picked on
+validation data only, never on the test split.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from classifier.baseline import BaselineModel
+from classifier.labels import LABELS, SEVERITY_LEVELS
+from classifier.neural import META_FILE, TransformerTextModel
+
+
+class EnsembleModel:
+    """weight × transformer + (1 − weight) × baseline, for label and severity probabilities alike."""
+
+    def __init__(self, transformer: TransformerTextModel, baseline: BaselineModel, weight: float) -> None:
+        self.transformer = transformer
+        self.baseline = baseline
+        self.weight = weight
+        self.version = transformer.version  # the saved version names the whole directory
+
+    def probabilities(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        t_label, t_sev = self.transformer.probabilities(texts)
+        b_label, b_sev = self.baseline.probabilities(texts)
+        w = self.weight
+        return w * t_label + (1 - w) * b_label, w * t_sev + (1 - w) * b_sev
+
+    def predict(self, texts: list[str]) -> tuple[list[dict[str, float]], list[int]]:
+        label_probs, severity_probs = self.probabilities(texts)
+        levels = [SEVERITY_LEVELS[i] for i in severity_probs.argmax(axis=1)]
+        return [dict(zip(LABELS, map(float, row))) for row in label_probs], levels
+
+    def predict_proba(self, texts: list[str]) -> list[dict[str, float]]:
+        return self.predict(texts)[0]
+
+
+def load_text_model(directory: Path, batch_size: int | None = None, threads: int | None = None):
+    """The model saved in `directory`: the transformer, or the ensemble when a baseline is stored with it."""
+    from classifier.settings import load_settings
+
+    if not (directory / META_FILE).exists():
+        raise FileNotFoundError(f"no trained model in {directory} (run `wagewatch train --out {directory}`)")
+    inference = load_settings().inference
+    transformer = TransformerTextModel.load(directory, batch_size=batch_size or inference.batch_size,
+                                            threads=threads or inference.threads)
+    weight = float((transformer.meta.extra or {}).get("ensemble_weight", 1.0))
+    if weight < 1.0 and BaselineModel.exists(directory):
+        return EnsembleModel(transformer, BaselineModel.load(directory), weight)
+    return transformer

@@ -1,0 +1,82 @@
+"""The classifier's settings, read from config/classifier.yaml (one file for training and inference).
+
+The defaults equal the shipped file, so an install without config/ still reproduces the shipped model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "classifier.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VocabSettings(_Strict):
+    min_chars: int = Field(6000, ge=1)
+    max_chars: int = Field(7000, ge=1)
+    corpus_weight: int = Field(1_000_000, ge=1)
+
+
+class ModelSettings(_Strict):
+    hidden_size: int = Field(128, ge=8)
+    num_layers: int = Field(2, ge=1)
+    num_heads: int = Field(4, ge=1)
+    intermediate_size: int = Field(256, ge=8)
+    max_length: int = Field(256, ge=8)
+    dropout: float = Field(0.15, ge=0.0, lt=1.0)
+
+
+class TrainSettings(_Strict):
+    seed: int = 13
+    epochs: int = Field(14, ge=1)
+    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    severity_loss_weight: float = Field(0.5, ge=0)
+    label_smoothing: float = Field(0.05, ge=0, lt=1)
+    validation_fraction: float = Field(0.15, gt=0, lt=1)
+    threads: int = Field(2, ge=1)
+    char_dropout: float = Field(0.08, ge=0, lt=1)
+    crop_probability: float = Field(0.3, ge=0, le=1)
+
+
+class InferenceSettings(_Strict):
+    batch_size: int = Field(64, ge=1)
+    threads: int = Field(2, ge=1)
+
+
+class BaselineSettings(_Strict):
+    ngram_min: int = Field(1, ge=1)
+    ngram_max: int = Field(3, ge=1)
+    max_features: int = Field(40000, ge=100)
+    C: float = Field(4.0, gt=0)
+
+
+class ClassifierSettings(_Strict):
+    vocab: VocabSettings = VocabSettings()
+    model: ModelSettings = ModelSettings()
+    train: TrainSettings = TrainSettings()
+    inference: InferenceSettings = InferenceSettings()
+    baseline: BaselineSettings = BaselineSettings()
+
+    def with_overrides(self, **sections: dict[str, Any]) -> "ClassifierSettings":
+        """A copy with some fields replaced, e.g. `with_overrides(train={"epochs": 2})` for tests."""
+        data = self.model_dump()
+        for section, values in sections.items():
+            data[section].update(values)
+        return ClassifierSettings.model_validate(data)
+
+
+def load_settings(path: str | Path | None = None) -> ClassifierSettings:
+    path = Path(path) if path else DEFAULT_FILE
+    if not path.exists():
+        return ClassifierSettings()
+    return ClassifierSettings.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})

@@ -1,0 +1,102 @@
+"""Fact extraction: amounts, headcounts, months owed, project type and escalation signals."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier import facts
+
+
+@pytest.mark.parametrize(
+    ("text", "yuan", "approximate"),
+    [
+        ("包工头欠我们8万3，一直不给", 83_000, False),
+        ("项目拖欠工资60余万元", 600_000, True),
+        ("听说欠了十几万", 100_000, True),
+        ("说好的4.5万元到现在没影", 45_000, False),
+        ("一共3万6一分没给", 36_000, False),
+        ("欠了两千六，老板不接电话", 2_600, False),
+        ("一千八就这么没了", 1_800, False),
+        ("班组被欠了七八万", 70_000, False),
+        ("老板欠我4600，说下个月", 4_600, False),
+        ("8万3千元的工钱", 83_000, False),
+        ("说好三千五，给了一千，剩下的不给", 2_500, False),
+    ],
+)
+def test_amounts(text: str, yuan: float, approximate: bool) -> None:
+    amount = facts.extract_amount(text)
+    assert amount is not None and amount.yuan == yuan and amount.approximate is approximate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "每人约1万元，一直没发",           # a per-person figure is not the total
+        "只给了200块辛苦费",               # a sum paid is not a sum owed
+        "2023年3月进场，打了12345热线",     # a year and a hotline are not money
+        "被告人并处罚金3万元",              # a fine is not wages
+    ],
+)
+def test_not_amounts(text: str) -> None:
+    assert facts.extract_amount(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "workers"),
+    [
+        ("30多个农民工在工地门口等着", 30),
+        ("我们仨给他干了一年", 3),
+        ("我和两个老乡在工地干木工", 3),
+        ("我和我爸给人家盖了三间房", 2),
+        ("数十名工人聚在门口", 10),
+        ("一二十个人干了半年", 10),
+        ("包工头欠了我们二十多万", None),     # a sum after 我们 is not a headcount
+        ("涉及拖欠农民工112人", 112),
+        ("老板欠我2400，一直拖着", 1),          # told in the singular: one worker
+        ("我们三个月没拿到工资", None),          # "三个月" is a duration, and 我们 is a plural
+        ("几个人去要钱", None),
+    ],
+)
+def test_workers(text: str, workers: int | None) -> None:
+    assert facts.extract_workers(text) == workers
+
+
+def test_approximate_headcount_and_inference() -> None:
+    assert facts.extract("百余名工人围在门口").workers_approximate
+    assert not facts.extract("一百名工人围在门口").workers_approximate
+    lone = facts.extract("干了二十天，老板不给钱")
+    assert lone.workers == 1 and lone.workers_inferred
+    assert not facts.extract("26名农民工被拖欠").workers_inferred
+
+
+def test_months_owed_not_months_worked() -> None:
+    assert facts.extract_months("公司拖欠三个月工资") == 3
+    assert facts.extract_months("欠了两年的工钱") == 24
+    assert facts.extract_months("我在店里干了三个月，月底结") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("中铁某局承建的项目拖欠工资", "soe"),
+        ("镇中心小学教学楼项目的施工人员", "government"),
+        ("某楼盘开发商跑路了", "real_estate"),
+        ("电子厂车间的工资两个月没发", "factory"),
+        ("在饭店后厨干了一个月", "other"),
+    ],
+)
+def test_project_type(text: str, kind: str) -> None:
+    assert facts.project_type(text) == kind
+
+
+def test_hospital_in_passing_is_not_a_government_project() -> None:
+    assert facts.project_type("工友喝了农药，已经送医院了") != "government"
+
+
+def test_escalation_signals() -> None:
+    assert "跳楼或登高" in facts.extract("一名工人爬上塔吊讨要工钱").extreme_signals
+    assert "堵路" in facts.extract("工人们把刚修好的路给拦了").extreme_signals
+    assert "暴力冲突" in facts.extract("讨薪的和老板的人打起来了").extreme_signals
+    assert "轻生或自伤" in facts.extract("大姐手里攥着一瓶农药").extreme_signals
+    assert "拉横幅" in facts.extract("十几个人在门口拉横幅").group_signals
+    assert not facts.extract("心里堵得慌，工资晚发了两天").extreme_signals
