@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from classifier import calibration
 from classifier.corpus import Example
 from classifier.labels import LABELS, SEVERITY_LEVELS
+from classifier.predictions import TwoHeadPredictions
 from classifier.settings import BaselineSettings
 
 VOCAB_FILE = "baseline_vocab.json"
@@ -31,7 +32,7 @@ def _vectorizer(spec: BaselineSettings, vocabulary: dict[str, int] | None = None
 
 
 @dataclass
-class BaselineModel:
+class BaselineModel(TwoHeadPredictions):
     """TF-IDF features times two weight matrices; a `SeverityTextModel` like the transformer."""
 
     vectorizer: TfidfVectorizer
@@ -57,13 +58,6 @@ class BaselineModel:
         severity_logits = np.asarray(features @ self.severity_coef.T + self.severity_intercept, dtype=np.float64)
         return calibration.softmax(label_logits, self.temperature), calibration.softmax(severity_logits)
 
-    def predict(self, texts: list[str]) -> tuple[list[dict[str, float]], list[int]]:
-        label_probs, severity_probs = self.probabilities(texts)
-        levels = [SEVERITY_LEVELS[i] for i in severity_probs.argmax(axis=1)]
-        return [dict(zip(LABELS, map(float, row))) for row in label_probs], levels
-
-    def predict_proba(self, texts: list[str]) -> list[dict[str, float]]:
-        return self.predict(texts)[0]
 
     def save(self, directory: Path) -> None:
         from safetensors.numpy import save_file

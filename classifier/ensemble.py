@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from classifier.baseline import BaselineModel
-from classifier.labels import LABELS, SEVERITY_LEVELS
 from classifier.neural import META_FILE, TransformerTextModel
+from classifier.predictions import TwoHeadPredictions
 
 
-class EnsembleModel:
+class EnsembleModel(TwoHeadPredictions):
     """weight × transformer + (1 − weight) × baseline, for label and severity probabilities alike."""
 
     def __init__(self, transformer: TransformerTextModel, baseline: BaselineModel, weight: float) -> None:
@@ -30,14 +30,6 @@ class EnsembleModel:
         b_label, b_sev = self.baseline.probabilities(texts)
         w = self.weight
         return w * t_label + (1 - w) * b_label, w * t_sev + (1 - w) * b_sev
-
-    def predict(self, texts: list[str]) -> tuple[list[dict[str, float]], list[int]]:
-        label_probs, severity_probs = self.probabilities(texts)
-        levels = [SEVERITY_LEVELS[i] for i in severity_probs.argmax(axis=1)]
-        return [dict(zip(LABELS, map(float, row))) for row in label_probs], levels
-
-    def predict_proba(self, texts: list[str]) -> list[dict[str, float]]:
-        return self.predict(texts)[0]
 
 
 def load_text_model(directory: Path, batch_size: int | None = None, threads: int | None = None):

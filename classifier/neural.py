@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from classifier.labels import LABELS, SEVERITY_LEVELS
+from classifier.predictions import TwoHeadPredictions
 
 META_FILE = "wagewatch.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -137,7 +138,7 @@ def load_model(directory: str | Path) -> tuple[LabelSeverityModel, Any, ModelMet
     return model, tokenizer, meta
 
 
-class TransformerTextModel:
+class TransformerTextModel(TwoHeadPredictions):
     """The `TextModel` the classifier runs: calibrated label probabilities and a severity prediction."""
 
     def __init__(self, model: LabelSeverityModel, tokenizer: Any, meta: ModelMeta,
@@ -181,11 +182,3 @@ class TransformerTextModel:
         label_probs = torch.softmax(label_logits.double() / self.meta.temperature, dim=-1)
         return label_probs.numpy(), torch.softmax(severity_logits.double(), dim=-1).numpy()
 
-    def predict(self, texts: list[str]) -> tuple[list[dict[str, float]], list[int]]:
-        """Calibrated label probabilities and the severity head's level for each text."""
-        label_probs, severity_probs = self.probabilities(texts)
-        levels = [SEVERITY_LEVELS[i] for i in severity_probs.argmax(axis=1)]
-        return [dict(zip(LABELS, map(float, row))) for row in label_probs], levels
-
-    def predict_proba(self, texts: list[str]) -> list[dict[str, float]]:
-        return self.predict(texts)[0]

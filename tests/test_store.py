@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from tests.conftest import FIXTURES, Route
-from tests.helpers import wagewatch, weibo_search_path
+from tests.helpers import wagewatch
 from tests.test_end_to_end import DAYTIME, point_at, serve_weibo
 from wagewatch import clock
 from wagewatch.config import load_config
