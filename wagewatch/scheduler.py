@@ -9,6 +9,7 @@ from functools import lru_cache
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from wagewatch import clock
 from wagewatch.config import AppConfig, load_config
 from wagewatch.pipeline import STAGES, run_stage
 from wagewatch.store import Database
@@ -42,8 +43,10 @@ def build_scheduler(config: AppConfig) -> BlockingScheduler:
         seconds = sched.intervals_seconds.get(stage)
         if not seconds:
             continue
+        # Every stage runs once at start-up: a restarted service catches up at once instead of waiting a
+        # whole interval (15 minutes for crawling) with the backlog untouched.
         scheduler.add_job(scheduled_stage, "interval", seconds=seconds, id=f"stage-{stage}", name=stage,
-                          args=[stage, str(config.directory)], replace_existing=True)
+                          args=[stage, str(config.directory)], replace_existing=True, next_run_time=clock.now())
     return scheduler
 
 
