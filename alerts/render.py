@@ -14,11 +14,14 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from alerts.markup import SafeMarkdown, clip, escape_markdown, escape_markdown_block, one_line, safe_url
+from classifier.severity import LEVEL_NAMES
 from wagewatch import clock
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-LEVELS = {4: ("特别重大", "红色"), 3: ("重大", "橙色"), 2: ("较大", "黄色"), 1: ("一般", "蓝色")}
+# The Chinese four-tier warning colours, by severity level.
+WARNING_COLOURS = {4: "红色", 3: "橙色", 2: "黄色", 1: "蓝色"}
+LEVELS = {level: (LEVEL_NAMES[level], colour) for level, colour in WARNING_COLOURS.items()}
 COLOURS = {"红色": "#d32f2f", "橙色": "#f57c00", "黄色": "#fbc02d", "蓝色": "#1976d2"}
 # WeCom markdown knows three font colours only; DingTalk takes any hex colour.
 WECOM_FONT = {"红色": "warning", "橙色": "warning", "黄色": "comment", "蓝色": "info"}

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from classifier.labels import LABEL_NAMES
 from classifier.severity import LEVEL_NAMES
 from index import places
 from wagewatch.store.models import Analysis, Incident, Lead, Post
 
-LABEL_NAMES = {"real": "真实欠薪", "false": "虚假讨薪", "irrelevant": "无关信息"}
 PROJECT_TYPE_NAMES = {"government": "政府投资项目", "soe": "国有企业项目", "real_estate": "房地产项目",
                       "factory": "加工制造企业", "other": "其他"}
 LEAD_KIND_NAMES = {"new": "新发现", "backlog": "存量问题", "complex": "疑难复杂", "clarify": "澄清核实",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from wagewatch.config import AppConfig, load_config
@@ -12,7 +12,6 @@ from wagewatch.store import Database
 @dataclass
 class AppContext:
     config_dir: str | None = None
-    _upgraded: bool = field(default=False, init=False)
 
     @cached_property
     def config(self) -> AppConfig:

@@ -9,6 +9,7 @@ from openpyxl.chart import BarChart, PieChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from alerts.render import WARNING_COLOURS
 from wagewatch import clock
 from wagewatch.reports.figures import COLUMNS, OpenLead, Row
 from wagewatch.reports.periods import Period
@@ -20,7 +21,6 @@ HEADER_ROW = 3
 THIN = Side(style="thin", color="999999")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
-LEVELS = {4: "红色", 3: "橙色", 2: "黄色", 1: "蓝色"}
 
 
 def _cell_value(row: Row, attr: str) -> float | int:
@@ -64,7 +64,7 @@ def _open_sheet(ws, leads: list[OpenLead], names: dict[str, str]) -> None:
         cell = ws.cell(1, col, header)
         cell.font, cell.fill, cell.border = Font(bold=True), HEADER_FILL, BOX
     for r, lead in enumerate(leads, 2):
-        level = "虚假讨薪" if lead.label == "false" else LEVELS.get(lead.severity or 0, "—")
+        level = "虚假讨薪" if lead.label == "false" else WARNING_COLOURS.get(lead.severity or 0, "—")
         values = [lead.lead_id, lead.scope, lead.county or "", lead.title, level, lead.status,
                   names.get(lead.officer_id, lead.officer_id), clock.local(lead.created_at).replace(tzinfo=None),
                   clock.local(lead.deadline).replace(tzinfo=None), "是" if lead.overdue else "否"]

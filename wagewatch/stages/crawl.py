@@ -40,9 +40,14 @@ def crawl_source(config: AppConfig, db: Database, source: str) -> CrawlOutcome:
         _record_failure(db, source, f"抓取超时（{config.settings.crawl_timeout_seconds}秒）")
         return CrawlOutcome(source, None, "timeout")
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        _record_failure(db, source, f"抓取进程异常退出（{proc.returncode}）：{tail[0][:500]}")
-    return CrawlOutcome(source, proc.returncode, (proc.stdout or "").strip().splitlines()[-1:][0] if proc.stdout.strip() else "")
+        tail = _last_line(proc.stderr) or _last_line(proc.stdout) or "no output"
+        _record_failure(db, source, f"抓取进程异常退出（{proc.returncode}）：{tail[:500]}")
+    return CrawlOutcome(source, proc.returncode, _last_line(proc.stdout))
+
+
+def _last_line(output: str | None) -> str:
+    lines = (output or "").strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def _record_failure(db: Database, source: str, message: str) -> None:
