@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alerts.channels.base import ChannelError, Envelope
-from alerts.channels.dingtalk import send_dingtalk
-from alerts.channels.email import send_email
-from alerts.channels.outbox import write_outbox
-from alerts.channels.webhook import send_webhook
-from alerts.channels.wecom import send_wecom
-from wagewatch import clock
-from wagewatch.config import AppConfig, Policy
+from wagewatch.alerts.channels.base import ChannelError, Envelope
+from wagewatch.alerts.channels.dingtalk import send_dingtalk
+from wagewatch.alerts.channels.email import send_email
+from wagewatch.alerts.channels.outbox import write_outbox
+from wagewatch.alerts.channels.webhook import send_webhook
+from wagewatch.alerts.channels.wecom import send_wecom
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig, Policy
 
 
 def send(envelope: Envelope, config: AppConfig) -> str:

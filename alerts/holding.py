@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from wagewatch import timewindow
-from wagewatch.config import Policy
+from wagewatch.core import timewindow
+from wagewatch.core.config import Policy
 
 
 @dataclass(frozen=True)

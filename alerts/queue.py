@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from alerts.holding import Release
-from wagewatch.config import AppConfig, Person
-from wagewatch.store import Database
-from wagewatch.store.models import AlertDelivery
+from wagewatch.alerts.holding import Release
+from wagewatch.core.config import AppConfig, Person
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AlertDelivery
 
 
 def queue_delivery(session: Session, db: Database, incident_id: int, person: Person, reason: str,

@@ -3,8 +3,8 @@ its severity rose, its reach (reposts + comments) jumped, or a new city became i
 
 from __future__ import annotations
 
-from wagewatch.config import SHANDONG_CITIES, Realert
-from wagewatch.store.models import Incident
+from wagewatch.core.config import SHANDONG_CITIES, Realert
+from wagewatch.core.store.models import Incident
 
 
 def severity_rose(incident: Incident) -> bool:

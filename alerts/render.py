@@ -13,9 +13,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from alerts.markup import SafeMarkdown, clip, escape_markdown, escape_markdown_block, one_line, safe_url
-from classifier.severity import LEVEL_NAMES
-from wagewatch import clock
+from wagewatch.alerts.markup import SafeMarkdown, clip, escape_markdown, escape_markdown_block, one_line, safe_url
+from wagewatch.classifier.severity import LEVEL_NAMES
+from wagewatch.core import clock
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

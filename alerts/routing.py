@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from wagewatch import clock, timewindow
-from wagewatch.config import CitiesFile, Person, Rota
+from wagewatch.core import clock, timewindow
+from wagewatch.core.config import CitiesFile, Person, Rota
 
 OUT_OF_PROVINCE = "out_of_province"
 

@@ -1,5 +1,5 @@
 """Chinese wage-arrears text analysis: normalise, extract facts, classify, score severity."""
 
-from classifier.api import Analysis, Classifier, load_classifier
+from wagewatch.classifier.api import Analysis, Classifier, load_classifier
 
 __all__ = ["Analysis", "Classifier", "load_classifier"]

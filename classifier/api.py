@@ -6,10 +6,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from classifier import facts as fact_extraction
-from classifier import places, severity
-from classifier.labels import LABEL_NAMES, LABELS
-from classifier.normalize import normalize
+from wagewatch.classifier import facts as fact_extraction
+from wagewatch.classifier import places, severity
+from wagewatch.classifier.labels import LABEL_NAMES, LABELS
+from wagewatch.classifier.normalize import normalize
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 
@@ -132,6 +132,6 @@ class Classifier:
 
 def load_classifier(model_dir: str | Path | None = None) -> Classifier:
     """The shipped classifier (classifier/model/), or the model saved by `wagewatch train --out DIR`."""
-    from classifier.ensemble import load_text_model
+    from wagewatch.classifier.ensemble import load_text_model
 
     return Classifier(load_text_model(Path(model_dir) if model_dir else DEFAULT_MODEL_DIR))

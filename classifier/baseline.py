@@ -15,11 +15,11 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from classifier import calibration
-from classifier.corpus import Example
-from classifier.labels import LABELS, SEVERITY_LEVELS
-from classifier.predictions import TwoHeadPredictions
-from classifier.settings import BaselineSettings
+from wagewatch.classifier import calibration
+from wagewatch.classifier.corpus import Example
+from wagewatch.classifier.labels import LABELS, SEVERITY_LEVELS
+from wagewatch.classifier.predictions import TwoHeadPredictions
+from wagewatch.classifier.settings import BaselineSettings
 
 VOCAB_FILE = "baseline_vocab.json"
 ARRAYS_FILE = "baseline.safetensors"

@@ -16,7 +16,7 @@ CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 TRAIN_DIR = CORPUS_DIR / "train"
 TEST_FILE = CORPUS_DIR / "test" / "test.jsonl"
 FEEDBACK_DIR = CORPUS_DIR / "feedback"
-from classifier.labels import LABELS
+from wagewatch.classifier.labels import LABELS
 
 
 def _number(value: Any) -> float | None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.baseline import BaselineModel
-from classifier.neural import META_FILE, TransformerTextModel
-from classifier.predictions import TwoHeadPredictions
+from wagewatch.classifier.baseline import BaselineModel
+from wagewatch.classifier.neural import META_FILE, TransformerTextModel
+from wagewatch.classifier.predictions import TwoHeadPredictions
 
 
 class EnsembleModel(TwoHeadPredictions):
@@ -34,7 +34,7 @@ class EnsembleModel(TwoHeadPredictions):
 
 def load_text_model(directory: Path, batch_size: int | None = None, threads: int | None = None):
     """The model saved in `directory`: the transformer, or the ensemble when a baseline is stored with it."""
-    from classifier.settings import load_settings
+    from wagewatch.classifier.settings import load_settings
 
     if not (directory / META_FILE).exists():
         raise FileNotFoundError(f"no trained model in {directory} (run `wagewatch train --out {directory}`)")

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from classifier.calibration import expected_calibration_error
-from classifier.corpus import LABELS, Example
+from wagewatch.classifier.calibration import expected_calibration_error
+from wagewatch.classifier.corpus import LABELS, Example
 
 
 @dataclass
@@ -176,12 +176,12 @@ def component_model(model_dir: Path, component: str):
     A directory saved without a baseline (transformer only) gets a baseline trained here on the training
     files with the same seed and validation split, so the comparison is always on the same data.
     """
-    from classifier.baseline import BaselineModel, train_baseline
-    from classifier.corpus import load_training, split_validation, training_files
-    from classifier.ensemble import load_text_model
-    from classifier.neural import ModelMeta, TransformerTextModel
-    from classifier.normalize import normalize
-    from classifier.settings import load_settings
+    from wagewatch.classifier.baseline import BaselineModel, train_baseline
+    from wagewatch.classifier.corpus import load_training, split_validation, training_files
+    from wagewatch.classifier.ensemble import load_text_model
+    from wagewatch.classifier.neural import ModelMeta, TransformerTextModel
+    from wagewatch.classifier.normalize import normalize
+    from wagewatch.classifier.settings import load_settings
 
     if component == "model":
         return load_text_model(model_dir)
@@ -198,7 +198,7 @@ def component_model(model_dir: Path, component: str):
 
 def evaluate_files(model_dir: Path, component: str, files: dict[str, list[Example]]) -> dict[str, Report]:
     """Score one model component on each named list of examples."""
-    from classifier.api import Classifier
+    from wagewatch.classifier.api import Classifier
 
     classifier = Classifier(component_model(model_dir, component))
     return {name: score(examples, predict(classifier, examples)) for name, examples in files.items()}

@@ -14,9 +14,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from classifier.labels import LABELS
-from wagewatch.store import Database
-from wagewatch.store.models import Analysis, Incident, Lead
+from wagewatch.classifier.labels import LABELS
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import Analysis, Incident, Lead
 
 DEFAULT_FEEDBACK_DIR = Path("var") / "feedback"
 

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from classifier.labels import LABELS, SEVERITY_LEVELS
-from classifier.predictions import TwoHeadPredictions
+from wagewatch.classifier.labels import LABELS, SEVERITY_LEVELS
+from wagewatch.classifier.predictions import TwoHeadPredictions
 
 META_FILE = "wagewatch.json"
 WEIGHTS_FILE = "model.safetensors"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from wagewatch.config import SHANDONG_CITIES
+from wagewatch.core.config import SHANDONG_CITIES
 
 DATA = Path(__file__).resolve().parent / "data" / "shandong_places.yaml"
 OUT_OF_PROVINCE = "out_of_province"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from classifier.labels import LABELS, SEVERITY_LEVELS
+from wagewatch.classifier.labels import LABELS, SEVERITY_LEVELS
 
 
 class TwoHeadPredictions:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from classifier.facts import Facts
+from wagewatch.classifier.facts import Facts
 
 LEVEL_NAMES = {4: "特别重大", 3: "重大", 2: "较大", 1: "一般"}
 _SILENT = "未说明金额和人数"

@@ -19,15 +19,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from classifier import calibration
-from classifier.baseline import train_baseline
-from classifier.charvocab import build_vocabulary, make_tokenizer
-from classifier.corpus import Example, split_validation
-from classifier.labels import LABELS
-from classifier.neural import (LabelSeverityModel, ModelMeta, TransformerTextModel, pretrained_encoder,
+from wagewatch.classifier import calibration
+from wagewatch.classifier.baseline import train_baseline
+from wagewatch.classifier.charvocab import build_vocabulary, make_tokenizer
+from wagewatch.classifier.corpus import Example, split_validation
+from wagewatch.classifier.labels import LABELS
+from wagewatch.classifier.neural import (LabelSeverityModel, ModelMeta, TransformerTextModel, pretrained_encoder,
                                save_model, scratch_encoder)
-from classifier.normalize import normalize
-from classifier.settings import ClassifierSettings
+from wagewatch.classifier.normalize import normalize
+from wagewatch.classifier.settings import ClassifierSettings
 
 log = logging.getLogger(__name__)
 

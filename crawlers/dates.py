@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from wagewatch import clock
+from wagewatch.core import clock
 
 CST = clock.LOCAL_TZ
 

@@ -17,7 +17,7 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet import error as twisted_errors
 from twisted.internet.task import deferLater
 
-from crawlers.blocks import block_reason, redirect_block_reason
+from wagewatch.crawlers.blocks import block_reason, redirect_block_reason
 
 UNREACHABLE_ERRORS = (
     CannotResolveHostError, DownloadConnectionRefusedError, DownloadTimeoutError,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 
-from crawlers.items import PostItem
-from wagewatch import clock
-from wagewatch.store.models import IndexQueue, Post
+from wagewatch.crawlers.items import PostItem
+from wagewatch.core import clock
+from wagewatch.core.store.models import IndexQueue, Post
 
 
 def _normalized(text: str) -> str:
-    from classifier.normalize import normalize
+    from wagewatch.classifier.normalize import normalize
 
     return normalize(text)
 

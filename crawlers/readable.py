@@ -9,7 +9,7 @@ from datetime import datetime
 
 import trafilatura
 
-from crawlers.dates import parse_site_time
+from wagewatch.crawlers.dates import parse_site_time
 
 MIN_TEXT = 20  # fewer readable characters than this is not an article (an error, list or empty page)
 _PRINTED_TIME = re.compile(r"(\d{4})[-年/.](\d{1,2})[-月/.](\d{1,2})日?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?")

@@ -9,10 +9,10 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from sqlalchemy import select
 
-from crawlers import settings as default_settings
-from wagewatch.config import AppConfig
-from wagewatch.store import Database
-from wagewatch.store.models import CrawlRun
+from wagewatch.crawlers import settings as default_settings
+from wagewatch.core.config import AppConfig
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import CrawlRun
 
 
 class UnknownSource(Exception):

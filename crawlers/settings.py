@@ -1,8 +1,8 @@
 """Scrapy settings shared by every spider, as in any Scrapy project; per-source values come from
-config/sources.yaml and are applied by `crawlers.runner`."""
+config/sources.yaml and are applied by `wagewatch.crawlers.runner`."""
 
 BOT_NAME = "wagewatch"
-SPIDER_MODULES = ["crawlers.spiders"]
+SPIDER_MODULES = ["wagewatch.crawlers.spiders"]
 ROBOTSTXT_OBEY = False  # the APIs crawled are not covered by robots.txt; politeness comes from throttling
 COOKIES_ENABLED = False  # a configured login cookie is sent verbatim as a header
 CONCURRENT_REQUESTS = 8
@@ -26,16 +26,16 @@ LOG_LEVEL = "INFO"
 LOG_INSTALL_ROOT_HANDLER = True
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 DOWNLOADER_MIDDLEWARES = {
-    "crawlers.middlewares.RotateUserAgentMiddleware": 400,
+    "wagewatch.crawlers.middlewares.RotateUserAgentMiddleware": 400,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawlers.middlewares.BackoffRetryMiddleware": 550,
-    "crawlers.middlewares.UnreachableHostMiddleware": 560,  # sees connection errors before the retry does
-    "crawlers.middlewares.BlockDetectionMiddleware": 585,  # after decompression (590), before retry (550)
-    "crawlers.middlewares.LoginRedirectMiddleware": 610,  # sees a 302 before RedirectMiddleware (600) follows it
+    "wagewatch.crawlers.middlewares.BackoffRetryMiddleware": 550,
+    "wagewatch.crawlers.middlewares.UnreachableHostMiddleware": 560,  # sees connection errors before the retry does
+    "wagewatch.crawlers.middlewares.BlockDetectionMiddleware": 585,  # after decompression (590), before retry (550)
+    "wagewatch.crawlers.middlewares.LoginRedirectMiddleware": 610,  # sees a 302 before RedirectMiddleware (600) follows it
 }
 ITEM_PIPELINES = {
-    "crawlers.pipelines.StorePipeline": 300,
+    "wagewatch.crawlers.pipelines.StorePipeline": 300,
 }
 EXTENSIONS = {
-    "crawlers.extensions.CrawlRunRecorder": 100,
+    "wagewatch.crawlers.extensions.CrawlRunRecorder": 100,
 }

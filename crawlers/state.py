@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from wagewatch import clock
-from wagewatch.config import SourceConfig
-from wagewatch.store import Database
-from wagewatch.store.models import CrawlCursor, SourceState
+from wagewatch.core import clock
+from wagewatch.core.config import SourceConfig
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import CrawlCursor, SourceState
 
 
 def backoff_until(db: Database, source: str) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from elasticsearch import Elasticsearch
 
-from wagewatch.config import ElasticsearchSettings
+from wagewatch.core.config import ElasticsearchSettings
 
 
 class NotConfigured(RuntimeError):

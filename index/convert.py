@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from classifier.labels import LABEL_NAMES
-from classifier.severity import LEVEL_NAMES
-from index import places
-from wagewatch.store.models import Analysis, Incident, Lead, Post
+from wagewatch.classifier.labels import LABEL_NAMES
+from wagewatch.classifier.severity import LEVEL_NAMES
+from wagewatch.index import places
+from wagewatch.core.store.models import Analysis, Incident, Lead, Post
 
 PROJECT_TYPE_NAMES = {"government": "政府投资项目", "soe": "国有企业项目", "real_estate": "房地产项目",
                       "factory": "加工制造企业", "other": "其他"}

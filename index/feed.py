@@ -20,16 +20,16 @@ from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
 from sqlalchemy import delete, func, select, update
 
-from index.bulk import IndexUnavailable, bulk_write, transient
-from index.client import make_client
-from index.documents import ENTITY_KIND
-from index.layout import KindLayout, layouts
-from index.provision import alias_targets, ensure_kind
-from index.store_docs import LOADERS
-from wagewatch import clock
-from wagewatch.config import AppConfig
-from wagewatch.store import Database
-from wagewatch.store.models import IndexQueue
+from wagewatch.index.bulk import IndexUnavailable, bulk_write, transient
+from wagewatch.index.client import make_client
+from wagewatch.index.documents import ENTITY_KIND
+from wagewatch.index.layout import KindLayout, layouts
+from wagewatch.index.provision import alias_targets, ensure_kind
+from wagewatch.index.store_docs import LOADERS
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import IndexQueue
 
 log = logging.getLogger("wagewatch.index")
 KIND_ENTITY = {kind: entity for entity, kind in ENTITY_KIND.items()}

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from index.documents import KINDS, ZH, ZH_SEARCH
+from wagewatch.index.documents import KINDS, ZH, ZH_SEARCH
 
 # The plugin-free chain equals Elasticsearch's `cjk` analyzer without its English stop words.
 _ANALYSIS: dict[str, dict[str, Any]] = {

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from index import convert, places
-from index.bulk import bulk_write
-from index.layout import KindLayout
-from index.store_docs import LOADERS, count_rows, id_batches
-from wagewatch import clock
-from wagewatch.store import Database
+from wagewatch.index import convert, places
+from wagewatch.index.bulk import bulk_write
+from wagewatch.index.layout import KindLayout
+from wagewatch.index.store_docs import LOADERS, count_rows, id_batches
+from wagewatch.core import clock
+from wagewatch.core.store import Database
 
 Progress = Callable[[str, int, int], None]  # kind, documents done, documents in all
 

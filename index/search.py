@@ -13,7 +13,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.dsl import Q, Search
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from index.documents import KINDS
+from wagewatch.index.documents import KINDS
 
 Kind = Literal["incidents", "posts", "leads"]
 MAX_WINDOW = 10_000  # Elasticsearch's default index.max_result_window

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from index import convert
-from wagewatch.store.models import Analysis, Incident, Lead, Post
+from wagewatch.index import convert
+from wagewatch.core.store.models import Analysis, Incident, Lead, Post
 
 Documents = dict[str, dict[str, Any] | None]
 

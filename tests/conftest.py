@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wagewatch import clock
+from wagewatch.core import clock
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import wagewatch
-from wagewatch.config import SHANDONG_CITIES, ConfigError, load_config
+from wagewatch.core.config import SHANDONG_CITIES, ConfigError, load_config
 
 
 def test_shipped_config_is_valid_and_covers_all_cities():

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from tests.conftest import FIXTURES, Route
 from tests.helpers import wagewatch, weibo_search_path
-from wagewatch import clock
-from wagewatch.config import load_config
+from wagewatch.core import clock
+from wagewatch.core.config import load_config
 from wagewatch.pipeline import run_stage
-from wagewatch.store import Database
-from wagewatch.store.models import AlertDelivery, Lead, Post
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AlertDelivery, Lead, Post
 
 DAYTIME = datetime(2026, 11, 27, 10, 0, tzinfo=clock.LOCAL_TZ)
 
@@ -95,7 +95,7 @@ def test_run_once_records_unreachable_sources_instead_of_failing(config_files, t
     assert result.returncode == 0, result.stderr[-2000:]
     db = Database(load_config(config_files.root).settings.database_url)
     with db.session() as session:
-        from wagewatch.store.models import CrawlRun
+        from wagewatch.core.store.models import CrawlRun
 
         runs = session.scalars(select(CrawlRun)).all()
     assert runs and all(run.status == "failed" and run.error_message for run in runs)

@@ -9,8 +9,8 @@ from sqlalchemy import create_engine, func, select, text
 
 from tests.helpers import spawn
 from tests.test_end_to_end import point_at, serve_weibo
-from wagewatch.config import load_config
-from wagewatch.store.models import Analysis
+from wagewatch.core.config import load_config
+from wagewatch.core.store.models import Analysis
 
 
 def test_run_schedules_stages_and_stops_on_sigterm(config_files, test_site):

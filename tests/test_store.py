@@ -7,11 +7,11 @@ from sqlalchemy import func, inspect, select, text
 
 from tests.helpers import wagewatch
 from tests.test_end_to_end import DAYTIME, point_at, serve_weibo
-from wagewatch import clock
-from wagewatch.config import load_config
+from wagewatch.core import clock
+from wagewatch.core.config import load_config
 from wagewatch.pipeline import run_stage
-from wagewatch.store import Database
-from wagewatch.store.models import AlertDelivery, Incident, Lead, Post
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AlertDelivery, Incident, Lead, Post
 
 TABLES = {"crawl_runs", "posts", "analyses", "incidents", "leads", "alert_deliveries", "audit_events", "index_queue"}
 

@@ -8,7 +8,7 @@ import click
 
 from wagewatch import __version__
 from wagewatch.commands import contracts, elastic, model, officers, pipeline, reports, sources
-from wagewatch.config import ConfigError
+from wagewatch.core.config import ConfigError
 from wagewatch.context import AppContext
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from wagewatch.config import AppConfig, load_config
-from wagewatch.store import Database
+from wagewatch.core.config import AppConfig, load_config
+from wagewatch.core.store import Database
 
 
 @dataclass

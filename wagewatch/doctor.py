@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
-from alerts.routing import on_duty
-from wagewatch import clock
-from wagewatch.config import AppConfig, ConfigError, load_config
-from wagewatch.store import Database
+from wagewatch.alerts.routing import on_duty
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig, ConfigError, load_config
+from wagewatch.core.store import Database
 
 
 @dataclass

@@ -7,15 +7,15 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from wagewatch.config import AppConfig
-from wagewatch.store import Database
+from wagewatch.core.config import AppConfig
+from wagewatch.core.store import Database
 
 log = logging.getLogger("wagewatch.pipeline")
 
 
 @lru_cache(maxsize=4)
 def _classifier(model_dir: str | None):
-    from classifier import load_classifier
+    from wagewatch.classifier import load_classifier
 
     return load_classifier(model_dir)
 

@@ -9,10 +9,10 @@ from functools import lru_cache
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from wagewatch import clock
-from wagewatch.config import AppConfig, load_config
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig, load_config
 from wagewatch.pipeline import STAGES, run_stage
-from wagewatch.store import Database
+from wagewatch.core.store import Database
 
 log = logging.getLogger("wagewatch.scheduler")
 

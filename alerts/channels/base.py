@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alerts.render import AlertMessage
-from wagewatch.config import Channel, Person
+from wagewatch.alerts.render import AlertMessage
+from wagewatch.core.config import Channel, Person
 
 
 class ChannelError(Exception):

@@ -13,8 +13,8 @@ import hmac
 import time
 from urllib.parse import quote_plus
 
-from alerts.channels.base import ChannelError, Envelope
-from alerts.channels.http import check_errcode, fit_bytes, json_reply, post
+from wagewatch.alerts.channels.base import ChannelError, Envelope
+from wagewatch.alerts.channels.http import check_errcode, fit_bytes, json_reply, post
 
 MAX_TEXT_BYTES = 20000
 TRANSIENT = {-1, 130101, 410100}  # system busy; sending too fast

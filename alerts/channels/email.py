@@ -7,8 +7,8 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
-from alerts.channels.base import ChannelError, Envelope
-from wagewatch.config import SmtpSettings
+from wagewatch.alerts.channels.base import ChannelError, Envelope
+from wagewatch.core.config import SmtpSettings
 
 SENDER_NAME = "欠薪舆情哨兵"
 

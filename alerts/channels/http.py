@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from alerts.channels.base import ChannelError
+from wagewatch.alerts.channels.base import ChannelError
 
 
 def post(url: str, timeout: float, **kwargs: Any) -> httpx.Response:

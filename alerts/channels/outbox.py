@@ -6,8 +6,8 @@ import os
 from email.message import EmailMessage
 from pathlib import Path
 
-from alerts.channels.base import Envelope
-from alerts.channels.email import build_email
+from wagewatch.alerts.channels.base import Envelope
+from wagewatch.alerts.channels.email import build_email
 
 
 def write_eml(msg: EmailMessage, directory: Path, name: str) -> str:

@@ -11,10 +11,10 @@ from typing import Any
 
 from jinja2 import Environment, StrictUndefined, TemplateError
 
-from alerts.channels.base import ChannelError, Envelope
-from alerts.channels.http import json_reply, request
-from alerts.markup import one_line
-from wagewatch.config import WebhookTemplate
+from wagewatch.alerts.channels.base import ChannelError, Envelope
+from wagewatch.alerts.channels.http import json_reply, request
+from wagewatch.alerts.markup import one_line
+from wagewatch.core.config import WebhookTemplate
 
 _json_env = Environment(undefined=StrictUndefined, finalize=lambda v: json.dumps(v, ensure_ascii=False))
 _text_env = Environment(undefined=StrictUndefined, finalize=lambda v: one_line("" if v is None else v))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alerts.channels.base import ChannelError, Envelope
-from alerts.channels.http import check_errcode, fit_bytes, json_reply, post
+from wagewatch.alerts.channels.base import ChannelError, Envelope
+from wagewatch.alerts.channels.http import check_errcode, fit_bytes, json_reply, post
 
 MAX_CONTENT_BYTES = 4096  # WeCom rejects longer markdown content
 TRANSIENT = {-1, 45009}  # system busy; more than 20 messages a minute to one robot

@@ -12,13 +12,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from scrapy.http import Response
 from sqlalchemy import select
 
-from crawlers.blocks import BlockedError, block_reason
-from crawlers.items import PostItem
-from crawlers.middlewares import BlockedRequest, stop_for_block
-from crawlers.state import QueryPass, close_pass, open_pass
-from wagewatch import clock
-from wagewatch.config import SHANDONG_CITIES, ConfigError, SourceConfig
-from wagewatch.store.models import Post
+from wagewatch.crawlers.blocks import BlockedError, block_reason
+from wagewatch.crawlers.items import PostItem
+from wagewatch.crawlers.middlewares import BlockedRequest, stop_for_block
+from wagewatch.crawlers.state import QueryPass, close_pass, open_pass
+from wagewatch.core import clock
+from wagewatch.core.config import SHANDONG_CITIES, ConfigError, SourceConfig
+from wagewatch.core.store.models import Post
 
 
 class MalformedResponse(Exception):

@@ -15,14 +15,14 @@ from parsel import Selector
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scrapy.http import Response
 
-from crawlers.dates import CST, from_unix, parse_site_time
-from crawlers.items import PostItem
-from crawlers.pipelines import raw_reference
-from crawlers.readable import extract_article
-from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, matches_keywords
-from crawlers.state import QueryPass
-from crawlers.textutil import html_to_text, to_int, url_id
-from wagewatch.config import SourceConfig
+from wagewatch.crawlers.dates import CST, from_unix, parse_site_time
+from wagewatch.crawlers.items import PostItem
+from wagewatch.crawlers.pipelines import raw_reference
+from wagewatch.crawlers.readable import extract_article
+from wagewatch.crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, matches_keywords
+from wagewatch.crawlers.state import QueryPass
+from wagewatch.crawlers.textutil import html_to_text, to_int, url_id
+from wagewatch.core.config import SourceConfig
 
 _XPATH = re.compile(r"^(?:\.?/|\(|@|[a-z-]+\()")  # paths, attributes and functions; anything else is CSS
 

@@ -8,14 +8,14 @@ from urllib.parse import urlencode
 from pydantic import Field
 from scrapy.http import Response
 
-from crawlers.blocks import BlockedError
-from crawlers.dates import from_unix
-from crawlers.items import PostItem
-from crawlers.pipelines import raw_reference
-from crawlers.signing import heimao_signature, random_token
-from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, json_object
-from crawlers.state import QueryPass
-from crawlers.textutil import html_to_text
+from wagewatch.crawlers.blocks import BlockedError
+from wagewatch.crawlers.dates import from_unix
+from wagewatch.crawlers.items import PostItem
+from wagewatch.crawlers.pipelines import raw_reference
+from wagewatch.crawlers.signing import heimao_signature, random_token
+from wagewatch.crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, json_object
+from wagewatch.crawlers.state import QueryPass
+from wagewatch.crawlers.textutil import html_to_text
 
 
 class HeimaoOptions(SpiderOptions):

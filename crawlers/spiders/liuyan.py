@@ -9,14 +9,14 @@ import re
 from pydantic import Field
 from scrapy.http import JsonRequest, Response
 
-from crawlers.blocks import BlockedError
-from crawlers.dates import from_unix
-from crawlers.items import PostItem
-from crawlers.pipelines import raw_reference
-from crawlers.signing import liuyan_body
-from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, json_object
-from crawlers.state import QueryPass
-from crawlers.textutil import as_text, html_to_text
+from wagewatch.crawlers.blocks import BlockedError
+from wagewatch.crawlers.dates import from_unix
+from wagewatch.crawlers.items import PostItem
+from wagewatch.crawlers.pipelines import raw_reference
+from wagewatch.crawlers.signing import liuyan_body
+from wagewatch.crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, json_object
+from wagewatch.crawlers.state import QueryPass
+from wagewatch.crawlers.textutil import as_text, html_to_text
 
 SEARCH_PATH = "/v2/threads/search"
 LIST_PATH = "/v1/threads/list/df"

@@ -13,12 +13,12 @@ from parsel import Selector
 from pydantic import BaseModel, ConfigDict, Field
 from scrapy.http import Response
 
-from crawlers.dates import CST
-from crawlers.items import PostItem
-from crawlers.pipelines import raw_reference
-from crawlers.readable import extract_article
-from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, matches_keywords
-from crawlers.textutil import html_to_text, url_id
+from wagewatch.crawlers.dates import CST
+from wagewatch.crawlers.items import PostItem
+from wagewatch.crawlers.pipelines import raw_reference
+from wagewatch.crawlers.readable import extract_article
+from wagewatch.crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, matches_keywords
+from wagewatch.crawlers.textutil import html_to_text, url_id
 
 _FEED_START = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF)\b", re.S)
 

@@ -12,12 +12,12 @@ from pydantic import Field
 from scrapy import FormRequest
 from scrapy.http import Response
 
-from crawlers.items import PostItem
-from crawlers.pipelines import raw_reference
-from crawlers.signing import tieba_sign
-from crawlers.spiders import tieba_pages as pages
-from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, matches_keywords
-from crawlers.state import QueryPass
+from wagewatch.crawlers.items import PostItem
+from wagewatch.crawlers.pipelines import raw_reference
+from wagewatch.crawlers.signing import tieba_sign
+from wagewatch.crawlers.spiders import tieba_pages as pages
+from wagewatch.crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, matches_keywords
+from wagewatch.crawlers.state import QueryPass
 
 
 class TiebaOptions(SpiderOptions):

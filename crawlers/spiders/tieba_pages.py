@@ -13,12 +13,12 @@ from urllib.parse import parse_qs, urlsplit
 from parsel import Selector
 from scrapy.http import Response
 
-from crawlers.blocks import BlockedError
-from crawlers.dates import from_unix, parse_site_time
-from crawlers.items import PostItem
-from crawlers.pipelines import raw_reference
-from crawlers.spiders.base import MalformedResponse, json_object
-from crawlers.textutil import html_to_text, to_int
+from wagewatch.crawlers.blocks import BlockedError
+from wagewatch.crawlers.dates import from_unix, parse_site_time
+from wagewatch.crawlers.items import PostItem
+from wagewatch.crawlers.pipelines import raw_reference
+from wagewatch.crawlers.spiders.base import MalformedResponse, json_object
+from wagewatch.crawlers.textutil import html_to_text, to_int
 
 SITE = "https://tieba.baidu.com"
 _COMMENTED_LIST = re.compile(r'<code[^>]*id="pagelet_html_frs-list/pagelet/thread_list"[^>]*>\s*<!--(.*?)-->\s*</code>',

@@ -13,13 +13,13 @@ from parsel import Selector
 from pydantic import Field
 from scrapy.http import Response
 
-from crawlers.blocks import BlockedError
-from crawlers.dates import CST, parse_site_time
-from crawlers.items import PostItem
-from crawlers.pipelines import raw_reference
-from crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, json_object
-from crawlers.state import QueryPass, unfinished_passes
-from crawlers.textutil import as_text, html_to_text, to_int
+from wagewatch.crawlers.blocks import BlockedError
+from wagewatch.crawlers.dates import CST, parse_site_time
+from wagewatch.crawlers.items import PostItem
+from wagewatch.crawlers.pipelines import raw_reference
+from wagewatch.crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, json_object
+from wagewatch.crawlers.state import QueryPass, unfinished_passes
+from wagewatch.crawlers.textutil import as_text, html_to_text, to_int
 
 _RENDER_DATA = re.compile(r"var\s+\$render_data\s*=\s*(\[.*?\])\s*\[0\]", re.S)
 _FULL_TEXT_LINK = re.compile(r'<a[^>]*href="/status/\w+"[^>]*>全文</a>')

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from index.kibana.builder import to_ndjson
-from wagewatch.config import ElasticsearchSettings, KibanaSettings
+from wagewatch.index.kibana.builder import to_ndjson
+from wagewatch.core.config import ElasticsearchSettings, KibanaSettings
 
 TYPE_NAMES = {"index-pattern": "数据视图", "search": "保存的检索", "lens": "图表", "map": "地图", "dashboard": "仪表板"}
 

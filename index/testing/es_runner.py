@@ -6,7 +6,7 @@ codelibs cluster runner is not published there for 8.x). `esnode/` holds a small
 one node from those jars; this module resolves the jars with Maven (cached in ~/.m2), compiles the program
 once into a cache folder and runs it as a child process.
 
-    python -m index.testing.es_runner --port 9200   # start a node, print its URL; Ctrl-C or SIGTERM stops it
+    python -m wagewatch.index.testing.es_runner --port 9200   # start a node, print its URL; Ctrl-C or SIGTERM stops it
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import free_port, send_json, serving
-from wagewatch import clock
-from wagewatch.config import AppConfig, load_config
-from wagewatch.store import Database
-from wagewatch.store.models import Analysis, Incident, Post
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig, load_config
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import Analysis, Incident, Post
 
 # A Friday, 10:00 in Shandong: day shift on duty, outside quiet hours, after the 09:00 digest.
 FRIDAY_10 = datetime(2026, 11, 27, 10, 0, tzinfo=clock.LOCAL_TZ)

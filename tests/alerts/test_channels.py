@@ -11,14 +11,14 @@ from urllib.parse import parse_qs
 import pytest
 from sqlalchemy import select
 
-from alerts.channels.base import ChannelError, Envelope
-from alerts.channels.dingtalk import sign, signed_url
-from alerts.channels.webhook import build_request, send_webhook
-from alerts.render import AlertView, PostView, render
+from wagewatch.alerts.channels.base import ChannelError, Envelope
+from wagewatch.alerts.channels.dingtalk import sign, signed_url
+from wagewatch.alerts.channels.webhook import build_request, send_webhook
+from wagewatch.alerts.render import AlertView, PostView, render
 from tests.alerts.conftest import DINGTALK_SECRET, SMS_KEY, dingtalk_check, make_incident, use_robots
-from wagewatch.config import Channel, Person, WebhookTemplate
+from wagewatch.core.config import Channel, Person, WebhookTemplate
 from wagewatch.stages.dispatch import dispatch
-from wagewatch.store.models import AlertDelivery
+from wagewatch.core.store.models import AlertDelivery
 
 HOSTILE = ('工地欠薪<script>alert(1)</script><img src=x onerror=alert(2)> [点此领取补偿](http://evil.example/x) '
            '**紧急** @all <font color="warning">假预警</font>\n### 签收与反馈：http://evil.example/sign')
@@ -146,7 +146,7 @@ def test_webhook_json_template_quotes_every_value():
     message = render(_view('"}, "admin": true, "x": {"', "https://example.org/p"))
     envelope = Envelope(1, Person(id="p", name="n", role="duty", channels=[Channel(type="email", to="a@b.c")]),
                         Channel(type="webhook", url_env="X", template="t", to='13"00'), message)
-    from alerts.channels.webhook import template_values
+    from wagewatch.alerts.channels.webhook import template_values
 
     body = build_request(template, template_values(envelope))["json"]
     assert set(body) == {"text", "to", "n"} and body["to"] == '13"00' and body["n"] == 7

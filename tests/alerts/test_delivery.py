@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from tests.alerts.conftest import FRIDAY_10, later, make_incident, use_robots
 from tests.conftest import REPO
-from wagewatch import clock
+from wagewatch.core import clock
 from wagewatch.stages.cluster import _merge
 from wagewatch.stages.dispatch import dispatch
 from wagewatch.stages.escalate import follow_up
-from wagewatch.store.models import AlertDelivery, Analysis, Incident, Post
+from wagewatch.core.store.models import AlertDelivery, Analysis, Incident, Post
 
 
 def _deliveries(store, **where) -> list[AlertDelivery]:
@@ -97,8 +97,8 @@ def test_unacknowledged_severe_alert_reaches_the_same_person_on_the_next_channel
 
 CRASH_AFTER_SEND = """
 import os, sys
-from wagewatch.config import load_config
-from wagewatch.store import Database
+from wagewatch.core.config import load_config
+from wagewatch.core.store import Database
 import wagewatch.stages.dispatch as dispatch_module
 
 real_send = dispatch_module.send

@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.alerts.conftest import FRIDAY_10, Store, later, make_incident
-from wagewatch import clock
-from wagewatch.config import load_config
+from wagewatch.core import clock
+from wagewatch.core.config import load_config
 from wagewatch.ledger import tokens
 from wagewatch.ledger.actions import Ledger, LedgerError, Officer, StatusUpdate
 from wagewatch.stages.dispatch import dispatch
 from wagewatch.stages.escalate import follow_up
-from wagewatch.store import Database
-from wagewatch.store.models import AlertDelivery, AuditEvent, Incident, Lead
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AlertDelivery, AuditEvent, Incident, Lead
 
 JINAN_DUTY = Officer("jinan-duty-day", "济南白班值班员", "济南")
 QINGDAO_DUTY = Officer("qingdao-duty-day", "青岛白班值班员", "青岛")

@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 
 from tests.alerts.conftest import make_incident
 from tests.helpers import wagewatch
-from wagewatch import clock
+from wagewatch.core import clock
 from wagewatch.cli import cli
 from wagewatch.ledger.actions import Ledger, Officer, StatusUpdate
 from wagewatch.reports import periods
 from wagewatch.reports.figures import COLUMNS
 from wagewatch.stages.dispatch import plan_alerts
 from wagewatch.stages.report import report_due
-from wagewatch.store.models import Lead, ReportDelivery
+from wagewatch.core.store.models import Lead, ReportDelivery
 
 
 def at(day: int, hour: int = 10, month: int = 11) -> datetime:

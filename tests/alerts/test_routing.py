@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from alerts.holding import release
-from alerts.routing import OUT_OF_PROVINCE, route
+from wagewatch.alerts.holding import release
+from wagewatch.alerts.routing import OUT_OF_PROVINCE, route
 from tests.alerts.conftest import FRIDAY_10, make_incident
-from wagewatch import clock
-from wagewatch.config import SHANDONG_CITIES, ConfigError, load_config
+from wagewatch.core import clock
+from wagewatch.core.config import SHANDONG_CITIES, ConfigError, load_config
 from wagewatch.stages.dispatch import plan_alerts
-from wagewatch.store.models import AlertDelivery, Lead
+from wagewatch.core.store.models import AlertDelivery, Lead
 
 SUNDAY_NIGHT = datetime(2026, 11, 29, 23, 0, tzinfo=clock.LOCAL_TZ)
 MONDAY_3AM = datetime(2026, 11, 30, 3, 0, tzinfo=clock.LOCAL_TZ)

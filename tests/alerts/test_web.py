@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from tests.alerts.conftest import Store, make_incident
 from tests.conftest import free_port
-from wagewatch import clock
+from wagewatch.core import clock
 from wagewatch.ledger import tokens
 from wagewatch.stages.dispatch import dispatch
-from wagewatch.store.models import AlertDelivery, AuditEvent, Lead
+from wagewatch.core.store.models import AlertDelivery, AuditEvent, Lead
 from wagewatch.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"

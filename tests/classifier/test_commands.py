@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from classifier.corpus import Example, read_jsonl
-from classifier.evaluation import Prediction, score
-from wagewatch import clock
+from wagewatch.classifier.corpus import Example, read_jsonl
+from wagewatch.classifier.evaluation import Prediction, score
+from wagewatch.core import clock
 from wagewatch.cli import cli
-from wagewatch.store import Database
-from wagewatch.store.models import Analysis, Incident, Lead, Post
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import Analysis, Incident, Lead, Post
 
 
 def _example(label: str, severity: int | None = None, city: str | None = None, amount: float | None = None,
@@ -93,7 +93,7 @@ def test_feedback_export_writes_verdicts(tmp_path: Path, monkeypatch) -> None:
         session.add(Lead(incident_id=unjudged.id, city="济南", officer_id="o1", verdict=None,
                          deadline=clock.now() + timedelta(hours=24)))
 
-    from classifier.feedback import export_verdicts
+    from wagewatch.classifier.feedback import export_verdicts
 
     out = tmp_path / "feedback" / "verdicts.jsonl"
     assert export_verdicts(db, out) == 3
@@ -115,7 +115,7 @@ def test_train_command_on_the_corpus(tmp_path: Path) -> None:
     """`wagewatch train` end to end on the real corpus, with a tiny model so that it takes seconds."""
     import yaml
 
-    from classifier.settings import load_settings
+    from wagewatch.classifier.settings import load_settings
 
     tiny = load_settings().with_overrides(
         model={"hidden_size": 16, "num_layers": 1, "num_heads": 2, "intermediate_size": 32, "max_length": 64},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier import facts
+from wagewatch.classifier import facts
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from classifier.normalize import MAX_CHARS, normalize
+from wagewatch.classifier.normalize import MAX_CHARS, normalize
 
 
 def test_scripts_widths_links_and_emoji() -> None:
@@ -22,6 +22,6 @@ def test_control_characters_surrogates_and_length() -> None:
 
 def test_settings_defaults_equal_the_shipped_file() -> None:
     """An install without config/ must still train the shipped model, so the defaults mirror the YAML."""
-    from classifier.settings import ClassifierSettings, load_settings
+    from wagewatch.classifier.settings import ClassifierSettings, load_settings
 
     assert ClassifierSettings() == load_settings()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier import facts, places, severity
+from wagewatch.classifier import facts, places, severity
 
 
 @pytest.mark.parametrize(

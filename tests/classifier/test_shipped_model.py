@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from classifier import load_classifier
-from classifier.api import DEFAULT_MODEL_DIR
-from classifier.neural import META_FILE
+from wagewatch.classifier import load_classifier
+from wagewatch.classifier.api import DEFAULT_MODEL_DIR
+from wagewatch.classifier.neural import META_FILE
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def test_shipped_model_is_small_and_complete() -> None:
     assert sum(files.values()) < 12 * 1024 * 1024
     meta = json.loads((DEFAULT_MODEL_DIR / META_FILE).read_text(encoding="utf-8"))
     assert meta["temperature"] > 0 and meta["version"].startswith("charbert-")
-    assert os.environ.get("HF_HUB_OFFLINE") == "1"  # set by classifier.neural before transformers loads
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"  # set by wagewatch.classifier.neural before transformers loads
 
 
 def test_plain_cases(classifier) -> None:

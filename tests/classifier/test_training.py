@@ -13,13 +13,13 @@ import numpy as np
 import torch
 import pytest
 
-from classifier import calibration
-from classifier.api import Classifier, load_classifier
-from classifier.baseline import BaselineModel, train_baseline
-from classifier.charvocab import SPECIAL_TOKENS, build_vocabulary, make_tokenizer
-from classifier.corpus import Example, load_training, split_validation
-from classifier.settings import load_settings
-from classifier.training import train_model
+from wagewatch.classifier import calibration
+from wagewatch.classifier.api import Classifier, load_classifier
+from wagewatch.classifier.baseline import BaselineModel, train_baseline
+from wagewatch.classifier.charvocab import SPECIAL_TOKENS, build_vocabulary, make_tokenizer
+from wagewatch.classifier.corpus import Example, load_training, split_validation
+from wagewatch.classifier.settings import load_settings
+from wagewatch.classifier.training import train_model
 
 REAL = ["老板欠我们{}个月工资不给，包工头电话也打不通", "在工地干了{}个月，一分钱没拿到，求帮忙", "我们{}个人的工钱被拖欠了半年",
         "干完活老板把我拉黑了，{}百块钱没给"]

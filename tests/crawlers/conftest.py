@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from tests.crawlers.site import Site
 from wagewatch.cli import cli
-from wagewatch.store import Database
+from wagewatch.core.store import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_CONFIG = ROOT / "config"

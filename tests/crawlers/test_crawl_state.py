@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from crawlers.dates import CST
-from crawlers.state import backoff_until, clear_block, close_pass, open_pass, record_block, unfinished_passes
+from wagewatch.crawlers.dates import CST
+from wagewatch.crawlers.state import backoff_until, clear_block, close_pass, open_pass, record_block, unfinished_passes
 from tests.crawlers.conftest import source_config
-from wagewatch import clock
-from wagewatch.config import SourceConfig, load_config
+from wagewatch.core import clock
+from wagewatch.core.config import SourceConfig, load_config
 from wagewatch.stages.sources import check_sources
-from wagewatch.store import Database
-from wagewatch.store.models import CrawlRun
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import CrawlRun
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=CST)
 

@@ -6,12 +6,12 @@ from datetime import datetime
 
 import pytest
 
-from crawlers.blocks import block_reason, redirect_block_reason
-from crawlers.dates import CST, from_unix, parse_site_time
-from crawlers.readable import clean_title
-from crawlers.signing import compact_json, liuyan_body, md5_hex, tieba_sign
-from crawlers.spiders.weibo import _day_slices
-from crawlers.textutil import to_int
+from wagewatch.crawlers.blocks import block_reason, redirect_block_reason
+from wagewatch.crawlers.dates import CST, from_unix, parse_site_time
+from wagewatch.crawlers.readable import clean_title
+from wagewatch.crawlers.signing import compact_json, liuyan_body, md5_hex, tieba_sign
+from wagewatch.crawlers.spiders.weibo import _day_slices
+from wagewatch.crawlers.textutil import to_int
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=CST)
 
@@ -86,7 +86,7 @@ def test_day_slices_cover_the_window_newest_first():
 def test_fields_of_unexpected_types_make_an_answer_malformed_not_a_crash():
     from scrapy.http import Request, TextResponse
 
-    from crawlers.spiders.base import MalformedResponse, guarded
+    from wagewatch.crawlers.spiders.base import MalformedResponse, guarded
 
     response = TextResponse(url="https://m.weibo.cn/x", body=b"{}", request=Request("https://m.weibo.cn/x"))
     with pytest.raises(MalformedResponse, match="unexpected shape: KeyError"):

@@ -6,10 +6,10 @@ import hashlib
 
 from sqlalchemy import select
 
-from crawlers.signing import heimao_signature
+from wagewatch.crawlers.signing import heimao_signature
 from tests.crawlers.conftest import parse_file, source_config
 from tests.crawlers.site import FIXTURES, Reply, fail_first, serve
-from wagewatch.store.models import Post
+from wagewatch.core.store.models import Post
 
 SECRET = "$d6eb7ff91ee257475%"
 

@@ -6,10 +6,10 @@ import json
 
 from sqlalchemy import select
 
-from crawlers.signing import liuyan_signature, md5_hex
+from wagewatch.crawlers.signing import liuyan_signature, md5_hex
 from tests.crawlers.conftest import parse_file, source_config
 from tests.crawlers.site import FIXTURES, Reply, fail_first, serve
-from wagewatch.store.models import Post
+from wagewatch.core.store.models import Post
 
 APP_CODE = "PC42ce3bfa4980a9"
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from tests.crawlers.conftest import parse_file, source_config
 from tests.crawlers.site import FIXTURES, Reply, fail_first, fixture
-from wagewatch.store.models import Post
+from wagewatch.core.store.models import Post
 
 
 def news_file(name: str):

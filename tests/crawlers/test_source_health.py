@@ -17,14 +17,14 @@ import yaml
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from crawlers.dates import CST
+from wagewatch.crawlers.dates import CST
 from tests.crawlers.conftest import REPO_CONFIG, source_config
 from tests.crawlers.site import Reply
-from wagewatch import clock
-from wagewatch.config import load_config
+from wagewatch.core import clock
+from wagewatch.core.config import load_config
 from wagewatch.stages.crawl import crawl_stage
 from wagewatch.stages.sources import check_sources, deliver_ops_alerts, source_health
-from wagewatch.store.models import AuditEvent, CrawlRun, OpsAlert
+from wagewatch.core.store.models import AuditEvent, CrawlRun, OpsAlert
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=CST)
 

@@ -10,10 +10,10 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import select
 
-from crawlers.signing import tieba_sign
+from wagewatch.crawlers.signing import tieba_sign
 from tests.crawlers.conftest import ROOT, parse_file, source_config
 from tests.crawlers.site import FIXTURES, Reply, fail_first, serve
-from wagewatch.store.models import Post
+from wagewatch.core.store.models import Post
 
 SAMPLES = ROOT.parent / "shared" / "samples" / "tieba"
 SECRET = "test-signing-secret"

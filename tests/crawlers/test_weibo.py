@@ -7,11 +7,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from crawlers.dates import CST
+from wagewatch.crawlers.dates import CST
 from tests.crawlers.conftest import parse_file, source_config
 from tests.crawlers.site import FIXTURES, Reply, fail_first, serve
-from wagewatch import clock
-from wagewatch.store.models import CrawlCursor, CrawlRun, Post, SourceState
+from wagewatch.core import clock
+from wagewatch.core.store.models import CrawlCursor, CrawlRun, Post, SourceState
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=CST)
 

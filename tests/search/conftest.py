@@ -19,13 +19,13 @@ import pytest
 import yaml
 from elasticsearch import Elasticsearch
 
-from index.testing.es_runner import EsNode, NodeUnavailable, wait_for_health
+from wagewatch.index.testing.es_runner import EsNode, NodeUnavailable, wait_for_health
 from tests.conftest import REPO
 from tests.search.data import seed_store
-from wagewatch import clock
-from wagewatch.config import AppConfig, load_config
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig, load_config
 from wagewatch.pipeline import run_stage
-from wagewatch.store import Database
+from wagewatch.core.store import Database
 
 SEEDED_AT = datetime(2026, 11, 20, 9, 0, tzinfo=clock.LOCAL_TZ)
 AFTER_SEEDING = SEEDED_AT + timedelta(hours=1)

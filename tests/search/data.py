@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from wagewatch import clock
-from wagewatch.config import AppConfig
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig
 from wagewatch.pipeline import run_stage
-from wagewatch.store import Database
-from wagewatch.store.models import IndexQueue, Post
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import IndexQueue, Post
 
 POSTS = [
     ("p1", "我们30多个工人在临沂兰陵县鑫达建设有限公司承建的安置小区项目干了大半年，包工头跑路了，8万多块工资到现在"

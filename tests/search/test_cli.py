@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from tests.helpers import wagewatch
 from wagewatch.cli import cli
-from wagewatch.store.models import Post
+from wagewatch.core.store.models import Post
 
 
 def run(config_dir, *args: str) -> Result:

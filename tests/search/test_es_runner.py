@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.testing import es_runner
+from wagewatch.index.testing import es_runner
 
 
 def test_missing_java_is_named(monkeypatch):

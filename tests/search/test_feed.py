@@ -6,17 +6,17 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-import index.feed
-from index.convert import STAGE_OVERDUE
-from wagewatch import clock
+import wagewatch.index.feed
+from wagewatch.index.convert import STAGE_OVERDUE
+from wagewatch.core import clock
 from wagewatch.pipeline import run_stage
-from wagewatch.store.models import IndexQueue, Lead, Post
+from wagewatch.core.store.models import IndexQueue, Lead, Post
 
 
 def test_rejected_document_keeps_its_row_and_reason(search_config, seeded_db, es_client, prefix, monkeypatch):
     with seeded_db.session() as session:
         victim = str(session.scalars(select(Post.id)).first())
-    real_loader = index.feed.LOADERS["posts"]
+    real_loader = wagewatch.index.feed.LOADERS["posts"]
 
     def one_bad_document(session, ids, now):
         documents = real_loader(session, ids, now)
@@ -24,7 +24,7 @@ def test_rejected_document_keeps_its_row_and_reason(search_config, seeded_db, es
             documents[victim]["not_in_the_mapping"] = 1  # the strict mapping refuses it
         return documents
 
-    monkeypatch.setitem(index.feed.LOADERS, "posts", one_bad_document)
+    monkeypatch.setitem(wagewatch.index.feed.LOADERS, "posts", one_bad_document)
     report = run_stage("index", search_config, seeded_db)
     assert report["error"] is None and report["rejected"] == 1 and report["pending"] >= 1
     with seeded_db.session() as session:
@@ -34,7 +34,7 @@ def test_rejected_document_keeps_its_row_and_reason(search_config, seeded_db, es
     es_client.indices.refresh(index=f"{prefix}-posts")
     assert not es_client.exists(index=f"{prefix}-posts", id=victim)
 
-    monkeypatch.setitem(index.feed.LOADERS, "posts", real_loader)  # the cause fixed: the next run writes it
+    monkeypatch.setitem(wagewatch.index.feed.LOADERS, "posts", real_loader)  # the cause fixed: the next run writes it
     assert run_stage("index", search_config, seeded_db)["pending"] == 0
     assert es_client.exists(index=f"{prefix}-posts", id=victim)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from index.kibana.builder import ASSET_FILES, RECORDS, build_objects, to_ndjson
-from index.layout import field_types
+from wagewatch.index.kibana.builder import ASSET_FILES, RECORDS, build_objects, to_ndjson
+from wagewatch.index.layout import field_types
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "index" / "kibana"
 NUMERIC = {"integer", "long", "float", "double", "scaled_float", "short"}

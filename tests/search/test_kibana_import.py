@@ -16,11 +16,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from index.kibana.builder import build_objects
-from index.kibana.importer import KibanaError, import_objects
+from wagewatch.index.kibana.builder import build_objects
+from wagewatch.index.kibana.importer import KibanaError, import_objects
 from tests.conftest import send_json
 from tests.helpers import wagewatch
-from wagewatch.config import ElasticsearchSettings, KibanaSettings
+from wagewatch.core.config import ElasticsearchSettings, KibanaSettings
 
 
 @dataclass

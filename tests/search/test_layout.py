@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from index import places
-from index.convert import STAGE_ACKNOWLEDGED, STAGE_CLOSED, STAGE_OPEN, STAGE_OVERDUE, lead_stage
-from index.documents import ZH, ZH_SEARCH
-from index.layout import field_types, layouts
-from wagewatch.config import ConfigError, load_config
-from wagewatch.store.models import Lead
+from wagewatch.index import places
+from wagewatch.index.convert import STAGE_ACKNOWLEDGED, STAGE_CLOSED, STAGE_OPEN, STAGE_OVERDUE, lead_stage
+from wagewatch.index.documents import ZH, ZH_SEARCH
+from wagewatch.index.layout import field_types, layouts
+from wagewatch.core.config import ConfigError, load_config
+from wagewatch.core.store.models import Lead
 
 PLACES_FILE = Path(__file__).resolve().parents[2] / "classifier" / "data" / "shandong_places.yaml"
 

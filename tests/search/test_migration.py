@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-import index.provision
-from index.documents import PostDoc
-from index.feed import feed_outbox
-from index.layout import layouts
-from index.provision import alias_targets, ensure_kind
-from wagewatch.store.models import IndexQueue, Post
+import wagewatch.index.provision
+from wagewatch.index.documents import PostDoc
+from wagewatch.index.feed import feed_outbox
+from wagewatch.index.layout import layouts
+from wagewatch.index.provision import alias_targets, ensure_kind
+from wagewatch.core.store.models import IndexQueue, Post
 
 CHANGED = "迁移期间修改的帖文：某公司拖欠农民工工资"
 
@@ -42,7 +42,7 @@ def test_migration_swaps_aliases_and_loses_nothing(search_config, seeded_db, es_
     new = layouts(prefix, es.chinese_analyzer)["posts"]
     assert new.index != old_index
 
-    real_bulk_write = index.provision.bulk_write
+    real_bulk_write = wagewatch.index.provision.bulk_write
     raced = []
 
     def copy_racing_the_feed(client, index_name, documents, **kwargs):
@@ -57,7 +57,7 @@ def test_migration_swaps_aliases_and_loses_nothing(search_config, seeded_db, es_
             raced.append(target)
         return real_bulk_write(client, index_name, documents, **kwargs)
 
-    monkeypatch.setattr(index.provision, "bulk_write", copy_racing_the_feed)
+    monkeypatch.setattr(wagewatch.index.provision, "bulk_write", copy_racing_the_feed)
     step = ensure_kind(es_client, seeded_db, new, batch_size=3)
     assert raced
     assert step.action == "migrated" and step.previous == [old_index] and step.documents == stored

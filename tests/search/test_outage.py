@@ -7,11 +7,11 @@ import pytest
 from elasticsearch import Elasticsearch
 from sqlalchemy import func, select
 
-import index.feed
+import wagewatch.index.feed
 from tests.search.conftest import es_reachable, private_node, seeded, with_es, write_search_config
 from tests.search.data import insert_posts
 from wagewatch.pipeline import run_stage
-from wagewatch.store.models import Incident, IndexQueue, Lead, Post
+from wagewatch.core.store.models import Incident, IndexQueue, Lead, Post
 
 MORE_POSTS = [(f"later-{n}", f"德州{county}某工地拖欠{n + 5}名农民工工资{n + 2}万元，第{n}次找老板都没结果")
               for n, county in enumerate(["德城区", "乐陵市", "禹城市", "齐河县", "夏津县", "武城县", "宁津县"])]
@@ -55,7 +55,7 @@ def test_outage_mid_feed_loses_nothing(stoppable, tmp_path, monkeypatch, prefix)
         queued = session.scalar(select(func.count()).select_from(IndexQueue))
     assert queued > 2 * es.bulk_batch_size  # several batches to go
 
-    real_bulk_write = index.feed.bulk_write
+    real_bulk_write = wagewatch.index.feed.bulk_write
     calls = []
 
     def stop_after_first_batch(*args, **kwargs):
@@ -64,7 +64,7 @@ def test_outage_mid_feed_loses_nothing(stoppable, tmp_path, monkeypatch, prefix)
         calls.append(1)
         return real_bulk_write(*args, **kwargs)
 
-    monkeypatch.setattr(index.feed, "bulk_write", stop_after_first_batch)
+    monkeypatch.setattr(wagewatch.index.feed, "bulk_write", stop_after_first_batch)
     report = run_stage("index", config, db)
     assert not es_reachable(stoppable.url)
     assert report["error"] and "unavailable" in report["error"]
@@ -74,7 +74,7 @@ def test_outage_mid_feed_loses_nothing(stoppable, tmp_path, monkeypatch, prefix)
     run_stage("dispatch", config, db)
     assert run_stage("index", config, db)["error"]
 
-    monkeypatch.setattr(index.feed, "bulk_write", real_bulk_write)
+    monkeypatch.setattr(wagewatch.index.feed, "bulk_write", real_bulk_write)
     stoppable.start()
     caught_up = run_stage("index", config, db)
     assert caught_up["error"] is None and caught_up["pending"] == 0, caught_up

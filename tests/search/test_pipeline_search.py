@@ -7,10 +7,10 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from index.client import make_client
-from index.search import SearchQuery, search
+from wagewatch.index.client import make_client
+from wagewatch.index.search import SearchQuery, search
 from wagewatch.pipeline import run_stage
-from wagewatch.store.models import Analysis, Incident, IndexQueue, Lead, Post
+from wagewatch.core.store.models import Analysis, Incident, IndexQueue, Lead, Post
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ def parse(ctx, source: str, path: Path, url: str | None) -> None:
     from scrapy.http import Request
     from scrapy.responsetypes import responsetypes
 
-    from crawlers.blocks import BlockedError
-    from crawlers.runner import UnknownSource, builtin_spiders, spider_class
-    from crawlers.spiders.base import MalformedResponse
+    from wagewatch.crawlers.blocks import BlockedError
+    from wagewatch.crawlers.runner import UnknownSource, builtin_spiders, spider_class
+    from wagewatch.crawlers.spiders.base import MalformedResponse
 
     try:
         # Site spiders parse without any configuration; YAML-driven sources need theirs.
@@ -68,7 +68,7 @@ def _read_jsonl(handle, errors: list[str]):
 @click.option("--batch-size", default=256, show_default=True)
 @click.pass_obj
 def classify(ctx, input_path: Path, output_path: Path, batch_size: int) -> None:
-    from classifier import load_classifier
+    from wagewatch.classifier import load_classifier
 
     classifier = load_classifier(ctx.config.settings.model_dir)
     errors: list[str] = []

@@ -16,7 +16,7 @@ KINDS_CHOICE = click.Choice(["posts", "incidents", "leads", "all"])
 
 
 def _client(ctx: AppContext):
-    from index.client import NotConfigured, make_client
+    from wagewatch.index.client import NotConfigured, make_client
 
     try:
         return make_client(ctx.config.settings.elasticsearch)
@@ -25,7 +25,7 @@ def _client(ctx: AppContext):
 
 
 def _layouts(ctx: AppContext):
-    from index.layout import layouts
+    from wagewatch.index.layout import layouts
 
     es = ctx.config.settings.elasticsearch
     return layouts(es.index_prefix, es.chinese_analyzer)
@@ -68,7 +68,7 @@ def index_group() -> None:
                                         "Create templates, indices and aliases; migrate when a mapping changed.")
 @click.pass_obj
 def index_setup(ctx: AppContext) -> None:
-    from index.provision import ensure_kind
+    from wagewatch.index.provision import ensure_kind
 
     client, es = _client(ctx), ctx.config.settings.elasticsearch
     try:
@@ -86,9 +86,9 @@ def index_setup(ctx: AppContext) -> None:
 def index_status(ctx: AppContext) -> None:
     from sqlalchemy import func, select
 
-    from index.provision import alias_targets
-    from index.store_docs import count_rows
-    from wagewatch.store.models import IndexQueue
+    from wagewatch.index.provision import alias_targets
+    from wagewatch.index.store_docs import count_rows
+    from wagewatch.core.store.models import IndexQueue
 
     client = _client(ctx)
     with ctx.db.session() as session:
@@ -117,7 +117,7 @@ def index_status(ctx: AppContext) -> None:
                                                        "(default: settings.yaml bulk_batch_size).")
 @click.pass_obj
 def index_bench(ctx: AppContext, docs: int, batch: int | None) -> None:
-    from index.bench import run_benchmark
+    from wagewatch.bench.index import run_benchmark
 
     es = ctx.config.settings.elasticsearch
     result = run_benchmark(_client(ctx), _layouts(ctx)["posts"], docs, batch or es.bulk_batch_size)
@@ -128,7 +128,7 @@ def index_bench(ctx: AppContext, docs: int, batch: int | None) -> None:
 @click.option("--kind", type=KINDS_CHOICE, default="all", show_default=True, help="文档类型 / Kind of documents.")
 @click.pass_obj
 def reindex(ctx: AppContext, kind: str) -> None:
-    from index.provision import reindex as rewrite
+    from wagewatch.index.provision import reindex as rewrite
 
     es = ctx.config.settings.elasticsearch
     kinds = ["posts", "incidents", "leads"] if kind == "all" else [kind]
@@ -144,7 +144,7 @@ def reindex(ctx: AppContext, kind: str) -> None:
 def _datetime(value: str | None) -> datetime | None:
     if value is None:
         return None
-    from wagewatch import clock
+    from wagewatch.core import clock
 
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=clock.LOCAL_TZ)
@@ -171,8 +171,8 @@ def _datetime(value: str | None) -> datetime | None:
 def search(ctx: AppContext, text: str | None, as_json: bool, **filters) -> None:
     from pydantic import ValidationError
 
-    from index.search import SearchQuery
-    from index.search import search as run_search
+    from wagewatch.index.search import SearchQuery
+    from wagewatch.index.search import search as run_search
 
     try:
         query = SearchQuery(text=text, since=_datetime(filters.pop("since")), until=_datetime(filters.pop("until")),
@@ -225,8 +225,8 @@ def kibana_group() -> None:
                                          "searches and dashboards through Kibana's saved-objects import API.")
 @click.pass_obj
 def kibana_setup(ctx: AppContext) -> None:
-    from index.kibana.builder import build_objects
-    from index.kibana.importer import KibanaError, import_objects
+    from wagewatch.index.kibana.builder import build_objects
+    from wagewatch.index.kibana.importer import KibanaError, import_objects
 
     settings = ctx.config.settings
     if not settings.kibana.url:
@@ -245,7 +245,7 @@ def kibana_setup(ctx: AppContext) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 def kibana_export(ctx: AppContext, directory: Path) -> None:
-    from index.kibana.builder import write_ndjson
+    from wagewatch.index.kibana.builder import write_ndjson
 
     for path in write_ndjson(directory, ctx.config.settings.elasticsearch.index_prefix):
         click.echo(str(path))

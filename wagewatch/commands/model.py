@@ -11,13 +11,13 @@ from pathlib import Path
 
 import click
 
-from classifier.api import DEFAULT_MODEL_DIR
-from classifier.feedback import DEFAULT_FEEDBACK_DIR
+from wagewatch.classifier.api import DEFAULT_MODEL_DIR
+from wagewatch.classifier.feedback import DEFAULT_FEEDBACK_DIR
 
 
 def _model_dir(ctx, model: Path | None) -> Path:
     """--model, else settings.model_dir, else the shipped model (no config needed to evaluate or bench)."""
-    from wagewatch.config import ConfigError
+    from wagewatch.core.config import ConfigError
 
     if model:
         return model
@@ -42,9 +42,9 @@ def _model_dir(ctx, model: Path | None) -> Path:
               default=None, help="classifier.yaml 路径 / Classifier settings file.")
 def train(base_model: Path | None, seed: int | None, out: Path, feedback_files: tuple[Path, ...],
           no_feedback: bool, no_ensemble: bool, settings_path: Path | None) -> None:
-    from classifier.corpus import TRAIN_DIR, load_training, training_files
-    from classifier.settings import load_settings
-    from classifier.training import train_model, weights_digest
+    from wagewatch.classifier.corpus import TRAIN_DIR, load_training, training_files
+    from wagewatch.classifier.settings import load_settings
+    from wagewatch.classifier.training import train_model, weights_digest
 
     settings = load_settings(settings_path)
     feedback_dir = Path("/nonexistent") if no_feedback else DEFAULT_FEEDBACK_DIR
@@ -79,14 +79,14 @@ def train(base_model: Path | None, seed: int | None, out: Path, feedback_files: 
 @click.pass_obj
 def evaluate(ctx, files: tuple[Path, ...], model: Path | None, component: str, show_errors: int,
              as_json: bool) -> None:
-    from classifier.corpus import TEST_FILE, read_jsonl
-    from classifier.evaluation import evaluate_files
+    from wagewatch.classifier.corpus import TEST_FILE, read_jsonl
+    from wagewatch.classifier.evaluation import evaluate_files
 
     paths = list(files) or [TEST_FILE]
     if not all(p.exists() for p in paths):
         raise click.UsageError(f"找不到评估文件 {paths}")
     reports = evaluate_files(_model_dir(ctx, model), component, {str(p): read_jsonl(p) for p in paths})
-    from classifier.evaluation import render
+    from wagewatch.classifier.evaluation import render
 
     for name, report in reports.items():
         if as_json:
@@ -107,7 +107,7 @@ def feedback() -> None:
               default=DEFAULT_FEEDBACK_DIR / "verdicts.jsonl", show_default=True)
 @click.pass_obj
 def feedback_export(ctx, out: Path) -> None:
-    from classifier.feedback import export_verdicts
+    from wagewatch.classifier.feedback import export_verdicts
 
     written = export_verdicts(ctx.db, out)
     click.echo(f"已导出 {written} 条带核查结论的帖文到 {out}；`wagewatch train` 会自动读取 {DEFAULT_FEEDBACK_DIR}/")
@@ -121,7 +121,7 @@ def feedback_export(ctx, out: Path) -> None:
 @click.option("--threads", type=int, default=None, help="torch线程数 / torch threads (default: config).")
 @click.pass_obj
 def bench(ctx, model: Path | None, posts: int, batch_size: int, repeats: int, threads: int | None) -> None:
-    from classifier import bench as benchmark
+    from wagewatch.bench import classify as benchmark
 
     result = benchmark.run(_model_dir(ctx, model), posts=posts, batch_size=batch_size, repeats=repeats,
                            threads=threads)

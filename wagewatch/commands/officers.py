@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from wagewatch import clock
+from wagewatch.core import clock
 from wagewatch.context import AppContext
 
 

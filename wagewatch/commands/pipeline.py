@@ -33,7 +33,7 @@ def run(ctx: AppContext, once: bool) -> None:
 @click.argument("source")
 @click.pass_obj
 def crawl(ctx: AppContext, source: str) -> None:
-    from crawlers.runner import UnknownSource, run_crawl
+    from wagewatch.crawlers.runner import UnknownSource, run_crawl
 
     try:
         result = run_crawl(ctx.config, ctx.db, source)

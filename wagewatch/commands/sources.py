@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from wagewatch import clock
+from wagewatch.core import clock
 from wagewatch.context import AppContext
 
 

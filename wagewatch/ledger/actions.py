@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from alerts.holding import release
-from alerts.queue import queue_delivery
-from alerts.routing import route
-from wagewatch import clock
-from wagewatch.config import AppConfig
+from wagewatch.alerts.holding import release
+from wagewatch.alerts.queue import queue_delivery
+from wagewatch.alerts.routing import route
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig
 from wagewatch.ledger.deadlines import deadline
-from wagewatch.store import Database
-from wagewatch.store.models import AuditEvent, Incident, IndexQueue, Lead
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AuditEvent, Incident, IndexQueue, Lead
 
 STATUSES = ("待签收", "已签收", "核查中", "已办结", "不属实", "已转办")
 OPEN = STATUSES[:3]

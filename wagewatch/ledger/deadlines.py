@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from wagewatch.config import Policy
+from wagewatch.core.config import Policy
 
 
 def deadline_days(policy: Policy, project_type: str | None, kind: str) -> int:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wagewatch.store.models import OfficerToken
+from wagewatch.core.store.models import OfficerToken
 
 
 def _digest(token: str) -> str:

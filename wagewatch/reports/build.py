@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from wagewatch.config import SHANDONG_CITIES, AppConfig
+from wagewatch.core.config import SHANDONG_CITIES, AppConfig
 from wagewatch.reports import figures
 from wagewatch.reports.circular import write_circular
 from wagewatch.reports.periods import Period
 from wagewatch.reports.workbook import write_workbook
-from wagewatch.store import Database
+from wagewatch.core.store import Database
 
 PROVINCE_SCOPE = "全省"
 

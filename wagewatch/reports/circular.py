@@ -8,7 +8,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
-from wagewatch import clock
+from wagewatch.core import clock
 from wagewatch.reports.figures import OpenLead, Row
 from wagewatch.reports.periods import Period
 

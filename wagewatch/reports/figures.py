@@ -19,10 +19,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wagewatch.config import SHANDONG_CITIES
+from wagewatch.core.config import SHANDONG_CITIES
 from wagewatch.ledger.actions import PROVINCE
 from wagewatch.reports.periods import Period
-from wagewatch.store.models import Incident, Lead
+from wagewatch.core.store.models import Incident, Lead
 
 
 @dataclass

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from wagewatch import clock
-from wagewatch.config import ReportSchedule
+from wagewatch.core import clock
+from wagewatch.core.config import ReportSchedule
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from openpyxl.chart import BarChart, PieChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from alerts.render import WARNING_COLOURS
-from wagewatch import clock
+from wagewatch.alerts.render import WARNING_COLOURS
+from wagewatch.core import clock
 from wagewatch.reports.figures import COLUMNS, OpenLead, Row
 from wagewatch.reports.periods import Period
 

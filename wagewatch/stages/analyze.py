@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from classifier import Classifier
-from wagewatch.store import Database
-from wagewatch.store.models import Analysis, IndexQueue, Post
+from wagewatch.classifier import Classifier
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import Analysis, IndexQueue, Post
 
 
 def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256) -> int:

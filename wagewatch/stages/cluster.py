@@ -7,11 +7,11 @@ from datetime import timedelta
 from datasketch import MinHash
 from sqlalchemy import select
 
-from alerts.realert import needs_realert
-from wagewatch import clock
-from wagewatch.config import Policy
-from wagewatch.store import Database
-from wagewatch.store.models import Analysis, Incident, IndexQueue, Post
+from wagewatch.alerts.realert import needs_realert
+from wagewatch.core import clock
+from wagewatch.core.config import Policy
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import Analysis, Incident, IndexQueue, Post
 
 NUM_PERM = 64
 

@@ -13,12 +13,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from crawlers.state import backoff_until
-from wagewatch import clock
-from wagewatch.config import AppConfig
+from wagewatch.crawlers.state import backoff_until
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig
 from wagewatch.stages.sources import check_sources
-from wagewatch.store import Database
-from wagewatch.store.models import CrawlRun
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import CrawlRun
 
 
 @dataclass

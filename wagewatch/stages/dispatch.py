@@ -12,7 +12,7 @@ channel when not acknowledged in time — each of those is a new key, delivered 
 Errors where nothing left this process are retried with exponential backoff; after the last attempt, or at
 once for a permanent error, the delivery is dead-lettered, the ops contact is told, and the person is tried
 on their next configured channel (SMS, then email). Low-severity alerts wait for the digest or the end of
-quiet hours (alerts.holding); several digest deliveries for one person go out as one message.
+quiet hours (wagewatch.alerts.holding); several digest deliveries for one person go out as one message.
 """
 
 from __future__ import annotations
@@ -24,19 +24,19 @@ from functools import partial
 from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from alerts.channels.base import ChannelError, Envelope
-from alerts.delivery import record_failed_send, send
-from alerts.holding import Release, release
-from alerts.queue import notify_ops, queue_delivery
-from alerts.realert import heat_jumped, severity_rose
-from alerts.render import AlertMessage, AlertView, DigestView, PostView, render, render_digest
-from alerts.routing import Target, route
-from wagewatch import clock
-from wagewatch.config import SHANDONG_CITIES, AppConfig, Person, Policy
+from wagewatch.alerts.channels.base import ChannelError, Envelope
+from wagewatch.alerts.delivery import record_failed_send, send
+from wagewatch.alerts.holding import Release, release
+from wagewatch.alerts.queue import notify_ops, queue_delivery
+from wagewatch.alerts.realert import heat_jumped, severity_rose
+from wagewatch.alerts.render import AlertMessage, AlertView, DigestView, PostView, render, render_digest
+from wagewatch.alerts.routing import Target, route
+from wagewatch.core import clock
+from wagewatch.core.config import SHANDONG_CITIES, AppConfig, Person, Policy
 from wagewatch.ledger import tokens
 from wagewatch.ledger.deadlines import deadline
-from wagewatch.store import Database
-from wagewatch.store.models import AlertDelivery, Analysis, AuditEvent, Incident, IndexQueue, Lead, Post
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, IndexQueue, Lead, Post
 
 ACTOR = "system:dispatch"
 PLAN_BATCH = 200
@@ -125,7 +125,7 @@ def _plan_incident(session: Session, db: Database, config: AppConfig, incident: 
             db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
         for target in targets:
             planned += queue_delivery(session, db, incident.id, target.person, target.reason, when)
-    # What this alert told people, so that only a real change triggers the next one (alerts.realert).
+    # What this alert told people, so that only a real change triggers the next one (wagewatch.alerts.realert).
     incident.alert_state = "alerted"
     incident.alerted_severity = incident.severity
     incident.alerted_reach = incident.reach

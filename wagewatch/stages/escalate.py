@@ -16,13 +16,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from alerts.holding import Release, release
-from alerts.queue import queue_delivery
-from wagewatch import clock
-from wagewatch.config import AppConfig, Person
+from wagewatch.alerts.holding import Release, release
+from wagewatch.alerts.queue import queue_delivery
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig, Person
 from wagewatch.ledger.actions import OPEN, Ledger
-from wagewatch.store import Database
-from wagewatch.store.models import AlertDelivery, Incident, Lead
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AlertDelivery, Incident, Lead
 
 ACTOR = "system:escalate"
 CHAIN = ("deputy", "leader", "triage")

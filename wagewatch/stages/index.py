@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from wagewatch.config import AppConfig
-from wagewatch.store import Database
+from wagewatch.core.config import AppConfig
+from wagewatch.core.store import Database
 
 
 def index_pending(db: Database, config: AppConfig) -> str | int:
     """Without a configured Elasticsearch the outbox simply keeps growing until one is configured."""
     if not config.settings.elasticsearch.url:
         return "off (settings.yaml elasticsearch.url is not set)"
-    from index.feed import feed_outbox
+    from wagewatch.index.feed import feed_outbox
 
     return feed_outbox(db, config)

@@ -15,19 +15,19 @@ from pathlib import Path
 
 from sqlalchemy import exists, select
 
-from alerts.channels.base import ChannelError
-from alerts.channels.email import new_email, smtp_send
-from alerts.channels.outbox import write_eml
-from alerts.delivery import record_failed_send
-from wagewatch import clock
-from wagewatch.config import AppConfig, Person
+from wagewatch.alerts.channels.base import ChannelError
+from wagewatch.alerts.channels.email import new_email, smtp_send
+from wagewatch.alerts.channels.outbox import write_eml
+from wagewatch.alerts.delivery import record_failed_send
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig, Person
 from wagewatch.reports import periods
 from wagewatch.reports.build import PROVINCE_SCOPE, ReportFiles, build_scope, files_for, report_dir
 from wagewatch.reports.circular import summary_text
 from wagewatch.reports.figures import compute
 from wagewatch.reports.periods import Period
-from wagewatch.store import Database
-from wagewatch.store.models import AuditEvent, Lead, ReportDelivery
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AuditEvent, Lead, ReportDelivery
 
 ACTOR = "system:report"
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import func, select
 
-from alerts.channels.base import ChannelError, Envelope
-from alerts.delivery import record_failed_send, send
-from alerts.render import AlertMessage
-from wagewatch import clock
-from wagewatch.config import AppConfig, Channel, Person
-from wagewatch.store import Database
-from wagewatch.store.models import AuditEvent, CrawlRun, OpsAlert, SourceState
+from wagewatch.alerts.channels.base import ChannelError, Envelope
+from wagewatch.alerts.delivery import record_failed_send, send
+from wagewatch.alerts.render import AlertMessage
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig, Channel, Person
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AuditEvent, CrawlRun, OpsAlert, SourceState
 
 ACTOR = "system:sources"
 HISTORY = 50  # runs looked at per source; a streak longer than this is still reported, keyed by its oldest

@@ -21,14 +21,14 @@ from sqlalchemy import desc, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from alerts.markup import safe_url
-from alerts.render import COLOURS, LEVELS
-from wagewatch import clock
-from wagewatch.config import AppConfig
+from wagewatch.alerts.markup import safe_url
+from wagewatch.alerts.render import COLOURS, LEVELS
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig
 from wagewatch.ledger import tokens
 from wagewatch.ledger.actions import KINDS, NEXT, OPEN, PROVINCE, VERDICTS, Ledger, LedgerError, Officer, StatusUpdate
-from wagewatch.store import Database
-from wagewatch.store.models import Analysis, AuditEvent, Incident, Lead, Post
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import Analysis, AuditEvent, Incident, Lead, Post
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "wagewatch_token"

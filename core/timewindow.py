@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from wagewatch import clock
+from wagewatch.core import clock
 
 
 def _parse(hhmm: str) -> time:

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from wagewatch import clock
-from wagewatch.store.types import UTCDateTime
+from wagewatch.core import clock
+from wagewatch.core.store.types import UTCDateTime
 
 
 class Base(DeclarativeBase):

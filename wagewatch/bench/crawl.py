@@ -1,7 +1,7 @@
 """Crawl benchmark: one real crawl (Scrapy engine, store, full-text fetches) against a local site that
 answers like m.weibo.cn, then an incremental re-run. Prints posts/s, requests and errors.
 
-    python -m crawlers.bench [--pages 50] [--concurrency 8] [--database-url URL]
+    python -m wagewatch.bench.crawl [--pages 50] [--concurrency 8] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from crawlers.dates import CST
-from wagewatch.config import DEFAULT_CONFIG_DIR
+from wagewatch.crawlers.dates import CST
+from wagewatch.core.config import DEFAULT_CONFIG_DIR
 
 POSTS_PER_PAGE = 10
 LONG_EVERY = 5  # every fifth post is truncated and needs its detail page

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from wagewatch import timewindow
+from wagewatch.core import timewindow
 
 SHANDONG_CITIES: tuple[str, ...] = (
     "济南", "青岛", "淄博", "枣庄", "东营", "烟台", "潍坊", "济宁",

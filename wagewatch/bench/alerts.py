@@ -1,6 +1,6 @@
 """Alert latency benchmark: analysed → delivered, with a backlog of incidents.
 
-    python -m alerts.bench --incidents 10000
+    python -m wagewatch.bench.alerts --incidents 10000
 
 Builds a SQLite store in a temporary folder, fills it with `--incidents` analysed incidents spread over the
 16 cities (about 5% of unknown place, 3% false claims, severities 1-4), then measures:
@@ -26,11 +26,11 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from wagewatch import clock
-from wagewatch.config import SHANDONG_CITIES, AppConfig, load_config
+from wagewatch.core import clock
+from wagewatch.core.config import SHANDONG_CITIES, AppConfig, load_config
 from wagewatch.stages.dispatch import dispatch
-from wagewatch.store import Database
-from wagewatch.store.models import AlertDelivery, Analysis, Incident, Post
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AlertDelivery, Analysis, Incident, Post
 
 SEVERITIES = [1, 2, 3, 4]
 SEVERITY_WEIGHTS = [40, 35, 20, 5]

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 from elasticsearch import Elasticsearch
 
-from index import convert, places
-from index.bulk import bulk_write
-from index.layout import KindLayout
+from wagewatch.index import convert, places
+from wagewatch.index.bulk import bulk_write
+from wagewatch.index.layout import KindLayout
 
 _OPENINGS = ["工地干了大半年", "我们二十多个农民工", "求助！", "年底了还没拿到钱", "实名举报"]
 _MIDDLES = ["被{company}拖欠工资{amount}万元", "{company}承建的{project}欠薪{months}个月", "包工头跑路，{company}不管不问"]

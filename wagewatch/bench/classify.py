@@ -4,7 +4,7 @@ Speed is measured here and printed, never asserted in a test: a loaded CI machin
 test flaky, and a figure in the model card is what an operator needs. Texts are the corpus's own
 (train split, cycled), so lengths follow what the service sees; pass --file for another JSONL.
 
-    python -m classifier.bench --posts 3000 --batch-size 256
+    python -m wagewatch.bench.classify --posts 3000 --batch-size 256
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifier.corpus import read_jsonl, training_files
+from wagewatch.classifier.corpus import read_jsonl, training_files
 
 
 @dataclass
@@ -44,8 +44,8 @@ def run(model_dir: Path | None = None, posts: int = 3000, batch_size: int = 256,
     """Median of `repeats` timed passes over `posts` texts, after one warm-up batch."""
     import torch
 
-    from classifier.api import Classifier, load_classifier
-    from classifier.normalize import normalize
+    from wagewatch.classifier.api import Classifier, load_classifier
+    from wagewatch.classifier.normalize import normalize
 
     if threads:
         torch.set_num_threads(threads)

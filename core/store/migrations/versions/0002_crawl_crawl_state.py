@@ -6,7 +6,7 @@ Create Date: 2026-11-27 15:07:39.624482
 """
 from alembic import op
 import sqlalchemy as sa
-import wagewatch.store.types
+import wagewatch.core.store.types
 
 
 revision = '0002_crawl'
@@ -21,9 +21,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source', sa.String(length=32), nullable=False),
     sa.Column('key', sa.String(length=512), nullable=False),
-    sa.Column('watermark', wagewatch.store.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('pass_started_at', wagewatch.store.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', wagewatch.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('watermark', wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('pass_started_at', wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source', 'key', name='uq_crawl_cursor')
@@ -36,13 +36,13 @@ def upgrade() -> None:
     sa.Column('recipient_id', sa.String(length=64), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
-    sa.Column('opened_at', wagewatch.store.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', wagewatch.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('opened_at', wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', wagewatch.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('sent_at', wagewatch.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('message_id', sa.String(length=255), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source', 'kind', 'episode', 'recipient_id', 'channel', name='uq_ops_alert')
@@ -52,9 +52,9 @@ def upgrade() -> None:
 
     op.create_table('source_states',
     sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('blocked_until', wagewatch.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('blocked_until', wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('consecutive_blocks', sa.Integer(), nullable=False),
-    sa.Column('updated_at', wagewatch.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('source')
     )
     # ### end Alembic commands ###

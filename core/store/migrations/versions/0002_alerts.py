@@ -5,7 +5,7 @@ Revises: 0002_crawl
 """
 from alembic import op
 import sqlalchemy as sa
-import wagewatch.store.types
+import wagewatch.core.store.types
 
 
 revision = "0002_alerts"
@@ -19,7 +19,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("alerted_reach", sa.BigInteger(), nullable=True))
 
     with op.batch_alter_table("leads", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("notified_at", wagewatch.store.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("notified_at", wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("overdue", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.create_index(batch_op.f("ix_leads_overdue"), ["overdue"], unique=False)
     # Leads made before this revision were alerted when they were created.
@@ -30,8 +30,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("person_id", sa.String(length=64), nullable=False),
-        sa.Column("created_at", wagewatch.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", wagewatch.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )
@@ -46,10 +46,10 @@ def upgrade() -> None:
         sa.Column("recipient_id", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", wagewatch.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", wagewatch.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", wagewatch.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("message_id", sa.String(length=255), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("period", "scope", "recipient_id", name="uq_report_delivery"),

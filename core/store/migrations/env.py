@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import pool
 
-from wagewatch.store.db import make_engine
-from wagewatch.store.models import Base
+from wagewatch.core.store.db import make_engine
+from wagewatch.core.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
