@@ -386,11 +386,14 @@ class Policy(_Strict):
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     realert: Realert = Field(default_factory=Realert)
     reports: ReportSchedule = Field(default_factory=ReportSchedule)
-    link_valid_hours: int = Field(168, ge=1)
+    link_valid_hours: int = Field(72, ge=1)
     alert_min_severity: int = Field(1, ge=1, le=4)
     cluster_window_days: int = 14
     cluster_similarity: float = Field(0.5, gt=0, le=1)
     max_send_attempts: int = Field(5, ge=1)
+    # How long a worker may take from claiming a message to recording its outcome; only after that is a
+    # message still marked `sending` taken for interrupted (its outcome `unknown`).
+    send_lease_seconds: int = Field(600, ge=30)
     retry_base_seconds: int = Field(60, ge=1)
 
     def retry_delay(self, attempts: int) -> timedelta:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from wagewatch import __version__
+from wagewatch import __version__, logs
 from wagewatch.commands import contracts, elastic, model, officers, pipeline, reports, sources
 from wagewatch.core.config import ConfigError
 from wagewatch.context import AppContext
@@ -28,6 +28,7 @@ class _Group(click.Group):
 @click.version_option(__version__)
 @click.pass_context
 def cli(ctx: click.Context, config_dir: str | None) -> None:
+    logs.install()
     ctx.obj = AppContext(config_dir)
 
 

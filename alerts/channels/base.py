@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from wagewatch.alerts.render import AlertMessage
 from wagewatch.core.config import Channel, Person
@@ -31,3 +32,4 @@ class Envelope:
     message: AlertMessage
     # Names the Message-ID and outbox file; ops alerts ("ops") number their messages apart from deliveries.
     kind: str = "delivery"
+    attachments: tuple[Path, ...] = ()  # files sent along by email (the reports)

@@ -15,6 +15,7 @@ from urllib.parse import quote_plus
 
 from wagewatch.alerts.channels.base import ChannelError, Envelope
 from wagewatch.alerts.channels.http import check_errcode, fit_bytes, json_reply, post
+from wagewatch.alerts.channels.registry import Alerter, register
 
 MAX_TEXT_BYTES = 20000
 TRANSIENT = {-1, 130101, 410100}  # system busy; sending too fast
@@ -49,3 +50,12 @@ def send_dingtalk(envelope: Envelope, timeout: float) -> str:
     target = signed_url(url, envelope.channel.secret, int(time.time() * 1000))
     check_errcode(json_reply(post(target, timeout, json=dingtalk_body(envelope)), "DingTalk"), "DingTalk", TRANSIENT)
     return f"dingtalk:{envelope.delivery_id}"
+
+
+@register
+class DingtalkAlerter(Alerter):
+    name = "dingtalk"
+    group = True
+
+    def send(self, envelope: Envelope) -> str:
+        return send_dingtalk(envelope, self.config.settings.webhook_timeout_seconds)

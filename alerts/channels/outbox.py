@@ -1,4 +1,6 @@
-"""The local outbox: messages written as .eml files when no SMTP server is configured (embedded default)."""
+"""The local outbox: messages written as .eml files when no SMTP server is configured (embedded default),
+and the last resort of ops notices. The files carry officers' links, so only the service's user may read
+them: the folder is 0700 and every file 0600 from the moment it exists."""
 
 from __future__ import annotations
 
@@ -7,15 +9,20 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from wagewatch.alerts.channels.base import Envelope
-from wagewatch.alerts.channels.email import build_email
+from wagewatch.alerts.channels.email import build_email, send_email
+from wagewatch.alerts.channels.registry import Alerter, register
 
 
 def write_eml(msg: EmailMessage, directory: Path, name: str) -> str:
     """Write atomically as `<name>.eml`; writing the same name again replaces the file."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)
     target = directory / f"{name}.eml"
     tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(bytes(msg))
+    tmp.unlink(missing_ok=True)  # a leftover from a crash keeps its old mode; start afresh
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(bytes(msg))
     os.replace(tmp, target)
     return str(target)
 
@@ -23,3 +30,25 @@ def write_eml(msg: EmailMessage, directory: Path, name: str) -> str:
 def write_outbox(envelope: Envelope, directory: Path, sender: str) -> str:
     return write_eml(build_email(envelope, sender), directory,
                      f"{envelope.kind}-{envelope.delivery_id:08d}-{envelope.channel.type}")
+
+
+@register
+class EmailAlerter(Alerter):
+    """Email through the configured SMTP server, or into the outbox when there is none."""
+
+    name = "email"
+
+    def send(self, envelope: Envelope) -> str:
+        settings = self.config.settings
+        if settings.smtp.host:
+            return send_email(envelope, settings.smtp)
+        return write_outbox(envelope, Path(settings.outbox_dir), settings.smtp.sender)
+
+
+@register
+class OutboxAlerter(Alerter):
+    name = "outbox"
+
+    def send(self, envelope: Envelope) -> str:
+        settings = self.config.settings
+        return write_outbox(envelope, Path(settings.outbox_dir), settings.smtp.sender)

@@ -13,6 +13,7 @@ from jinja2 import Environment, StrictUndefined, TemplateError
 
 from wagewatch.alerts.channels.base import ChannelError, Envelope
 from wagewatch.alerts.channels.http import json_reply, request
+from wagewatch.alerts.channels.registry import Alerter, register
 from wagewatch.alerts.markup import one_line
 from wagewatch.core.config import WebhookTemplate
 
@@ -61,3 +62,23 @@ def send_webhook(envelope: Envelope, template: WebhookTemplate, timeout: float) 
         if str(value) not in template.success_values:
             raise ChannelError(f"webhook: {template.success_field}={value!r}: {response.text[:200]}", permanent=True)
     return f"{envelope.channel.type}:{envelope.delivery_id}"
+
+
+@register
+class WebhookAlerter(Alerter):
+    """A generic webhook: the request comes from the channel's template in webhooks.yaml."""
+
+    name = "webhook"
+
+    def send(self, envelope: Envelope) -> str:
+        template = self.config.webhooks.templates.get(envelope.channel.template or "")
+        if template is None:
+            raise ChannelError(f"webhook template {envelope.channel.template!r} is not defined", permanent=True)
+        return send_webhook(envelope, template, self.config.settings.webhook_timeout_seconds)
+
+
+@register
+class SmsAlerter(WebhookAlerter):
+    """SMS through an HTTP gateway, described by a webhooks.yaml template like any webhook."""
+
+    name = "sms"

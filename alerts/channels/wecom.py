@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wagewatch.alerts.channels.base import ChannelError, Envelope
 from wagewatch.alerts.channels.http import check_errcode, fit_bytes, json_reply, post
+from wagewatch.alerts.channels.registry import Alerter, register
 
 MAX_CONTENT_BYTES = 4096  # WeCom rejects longer markdown content
 TRANSIENT = {-1, 45009}  # system busy; more than 20 messages a minute to one robot
@@ -20,3 +21,12 @@ def send_wecom(envelope: Envelope, timeout: float) -> str:
         raise ChannelError(f"environment variable {envelope.channel.url_env} is not set", permanent=True)
     check_errcode(json_reply(post(url, timeout, json=wecom_body(envelope)), "WeCom"), "WeCom", TRANSIENT)
     return f"wecom:{envelope.delivery_id}"
+
+
+@register
+class WecomAlerter(Alerter):
+    name = "wecom"
+    group = True
+
+    def send(self, envelope: Envelope) -> str:
+        return send_wecom(envelope, self.config.settings.webhook_timeout_seconds)

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -62,11 +62,22 @@ class Database:
     def upgrade(self) -> None:
         upgrade(self.url)
 
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session whose work commits on success and rolls back on any error."""
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """A session whose work commits on success and rolls back on any error.
+
+        `write=True` for a transaction that reads rows and then changes them depending on what it read: on
+        SQLite it takes the write lock first (BEGIN IMMEDIATE), so two processes cannot both act on the same
+        reading; on PostgreSQL the caller locks the rows it reads (FOR UPDATE [SKIP LOCKED]).
+        """
         with self._sessions() as session:
             with session.begin():
+                if write and self.is_sqlite:
+                    session.execute(text("BEGIN IMMEDIATE"))
                 yield session
 
     def insert_ignore(self, session: Session, model: type, values: dict[str, Any]) -> int | None:
@@ -74,7 +85,7 @@ class Database:
 
         RETURNING rather than rowcount: PostgreSQL drivers report -1 rows for such inserts.
         """
-        insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
+        insert = sqlite_insert if self.is_sqlite else pg_insert
         statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
         return session.execute(statement).scalar()
 

@@ -155,6 +155,9 @@ class Lead(Base):
     notified_at: Mapped[datetime | None]
     overdue: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Compare-and-set: every UPDATE names the version it read (SQLAlchemy's version counter), so of two
+    # officers changing the same lead at once one is refused instead of both being applied.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     amount_recovered: Mapped[float | None]
     workers_paid: Mapped[int | None]
     transferred_to: Mapped[str | None] = mapped_column(String(64))
@@ -163,14 +166,18 @@ class Lead(Base):
 
     incident: Mapped[Incident] = relationship(back_populates="lead")
 
+    __mapper_args__ = {"version_id_col": version}
+
 
 class SendState:
     """How far one outgoing message got: pending -> sending -> sent | failed (retry later) | dead | unknown
-    (crashed while sending). Shared by alert and report deliveries."""
+    (outcome ambiguous, or the sender vanished and its lease expired). Shared by alert and report deliveries."""
 
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # Set when a worker claims the row as `sending`: until then no other worker may call it interrupted.
+    lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     sent_at: Mapped[datetime | None]
@@ -218,6 +225,7 @@ class OfficerToken(Base):
     person_id: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]  # `wagewatch link revoke PERSON`
 
 
 class ReportDelivery(SendState, Base):
@@ -303,6 +311,7 @@ class OpsAlert(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(255))

@@ -58,7 +58,9 @@ def test_wecom_robot_markdown(store, robots, monkeypatch):
     assert body["msgtype"] == "markdown"
     content = body["markdown"]["content"]
     assert '<font color="warning">红色预警</font>' in content and "特别重大" in content
-    assert re.search(r"\[签收与反馈\]\(http://localhost:8000/leads/\d+\?t=[\w-]+\)", content)
+    # The group reads it: the person on duty is named, and the link carries no personal token.
+    assert re.search(r"\[签收与反馈\]\(http://localhost:8000/leads/\d+\)\*\*　请 济南白班值班员 签收", content)
+    assert "?t=" not in content
     assert _statuses(store)[("jinan-duty-day", "wecom")] == "sent"
 
 

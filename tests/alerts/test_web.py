@@ -175,9 +175,10 @@ def test_forms_refuse_other_origins_and_missing_tokens(site):
     dispatch(store.db, store.config)
     token = site.token("jinan-duty-day")
     with httpx.Client(base_url=site.url, cookies={"wagewatch_token": token}) as client:
-        forged = client.post("/leads/1/ack", headers={"Origin": "http://evil.example"})
+        forged = client.post("/leads/1/ack", headers={"Origin": "http://evil.example"}, data={"version": "1"})
         assert forged.status_code == 403
-        assert client.post("/leads/1/ack", headers={"Origin": site.url}).status_code == 303
+        assert client.post("/leads/1/ack", data={"version": "1"}).status_code == 403  # names no origin at all
+        assert client.post("/leads/1/ack", headers={"Origin": site.url}, data={"version": "1"}).status_code == 303
     assert httpx.post(f"{site.url}/leads/1/ack").status_code == 401
     with store.db.session() as session:
         assert session.get(Lead, 1).status == "已签收"

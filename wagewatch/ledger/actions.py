@@ -9,8 +9,9 @@ province or to another department closes it as 已转办 with the destination re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, false, func, select, true
 from sqlalchemy.orm import Session
 
 from wagewatch.alerts.holding import release
@@ -35,18 +36,63 @@ class LedgerError(ValueError):
     """A change the ledger refuses; the message is Chinese, for the officer's page."""
 
 
+class StaleLead(LedgerError):
+    """The lead changed since the officer loaded it (compare-and-set refused)."""
+
+
+STALE = "该线索刚被他人修改（您看到的是第{seen}版，现为第{now}版），请刷新页面查看最新情况后再操作"
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    ACKNOWLEDGE = "acknowledge"
+    UPDATE = "update"
+    TRANSFER = "transfer"
+    CLARIFY = "clarify"  # record a public clarification of a false claim (澄清)
+    REOPEN = "reopen"
+
+
+HANDLING_ROLES = ("duty", "deputy", "leader", "triage")
+REOPEN_ROLES = ("triage", "leader")  # of the provincial office
+
+
 @dataclass(frozen=True)
 class Officer:
+    """Who is acting. Handling roles act on their city's leads (the provincial office's on all); publicity
+    contacts see their city's false-claim leads and record clarifications only; ops sees no leads (system
+    notices reach them by message); only the province's triage desk and leaders reopen a closed lead."""
+
     person_id: str
     name: str
-    city: str | None  # None: the provincial office, which sees every lead
+    city: str | None  # None: the provincial office
+    role: str = "duty"
 
     @property
     def actor(self) -> str:
         return f"officer:{self.person_id}"
 
-    def can_see(self, lead: Lead) -> bool:
+    def own_city(self, lead: Lead) -> bool:
         return self.city is None or lead.city == self.city
+
+    def can(self, action: Action, lead: Lead, label: str) -> bool:
+        """Whether this officer may do `action` on `lead`, whose incident has `label`."""
+        if self.role == "publicity":
+            return self.own_city(lead) and label == "false" and action in (Action.VIEW, Action.CLARIFY)
+        if self.role not in HANDLING_ROLES:
+            return False
+        if action == Action.REOPEN:
+            return self.city is None and self.role in REOPEN_ROLES
+        return self.own_city(lead)
+
+    def can_see(self, lead: Lead) -> bool:
+        return self.can(Action.VIEW, lead, lead.incident.label)
+
+    def visible(self) -> ColumnElement[bool]:
+        """The leads this officer may see, as a condition over Lead joined with Incident."""
+        if self.role != "publicity" and self.role not in HANDLING_ROLES:
+            return false()
+        own = true() if self.city is None else Lead.city == self.city
+        return and_(own, Incident.label == "false") if self.role == "publicity" else own
 
 
 @dataclass
@@ -59,9 +105,13 @@ class StatusUpdate:
     kind: str | None = None
 
 
-def _require(officer: Officer, lead: Lead) -> None:
-    if not officer.can_see(lead):
-        raise LedgerError("无权操作：该线索不属于您所在的地市")
+def _require(officer: Officer, lead: Lead, action: Action, version: int | None) -> None:
+    """Refuse an action the officer's role does not allow, or one based on an outdated view of the lead."""
+    if not officer.can(action, lead, lead.incident.label):
+        raise LedgerError("无权操作：您的岗位不能进行此项操作" if officer.own_city(lead)
+                          else "无权操作：该线索不属于您所在的地市")
+    if version is not None and version != lead.version:
+        raise StaleLead(STALE.format(seen=version, now=lead.version))
 
 
 class Ledger:
@@ -77,9 +127,10 @@ class Ledger:
         # The search index shows the ledger too: queue the lead for the index stage.
         self.db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
 
-    def acknowledge(self, session: Session, lead: Lead, officer: Officer) -> None:
-        """签收: the officer takes the lead; escalation stops."""
-        _require(officer, lead)
+    def acknowledge(self, session: Session, lead: Lead, officer: Officer, version: int | None = None) -> None:
+        """签收: the officer takes the lead; escalation stops. `version` (here and below): the lead's version
+        the officer's page showed; a change made meanwhile by someone else refuses this one."""
+        _require(officer, lead, Action.ACKNOWLEDGE, version)
         if lead.status != "待签收":
             raise LedgerError(f"该线索当前状态为“{lead.status}”，无需重复签收")
         now = clock.now()
@@ -87,9 +138,10 @@ class Ledger:
         self.audit(session, officer.actor, lead, "acknowledged",
                    {"status": ["待签收", "已签收"], "officer": officer.person_id})
 
-    def update(self, session: Session, lead: Lead, officer: Officer, change: StatusUpdate) -> None:
+    def update(self, session: Session, lead: Lead, officer: Officer, change: StatusUpdate,
+               version: int | None = None) -> None:
         """Move the lead on and record notes, amounts recovered, workers paid and the officer's verdict."""
-        _require(officer, lead)
+        _require(officer, lead, Action.UPDATE, version)
         if lead.status in FINAL:
             raise LedgerError(f"该线索已{lead.status}，不能再修改")
         if change.status != lead.status and change.status not in NEXT.get(lead.status, ()):
@@ -129,14 +181,40 @@ class Ledger:
             if attr in changes:
                 setattr(lead, attr, value)
         if note:
-            stamp = f"[{clock.local(now):%Y-%m-%d %H:%M} {officer.name}] {note}"
-            lead.notes = f"{lead.notes}\n{stamp}" if lead.notes else stamp
+            self._append_note(lead, officer, note)
         self.audit(session, officer.actor, lead, "updated", changes)
 
-    def transfer(self, session: Session, lead: Lead, officer: Officer, to: str, note: str | None = None) -> int:
+    def clarify(self, session: Session, lead: Lead, officer: Officer, note: str, version: int | None = None) -> None:
+        """澄清: record what was published to correct a false claim; the lead's handling is not changed."""
+        _require(officer, lead, Action.CLARIFY, version)
+        note = (note or "").strip()
+        if not note:
+            raise LedgerError("请填写澄清情况")
+        self._append_note(lead, officer, f"【澄清】{note}")
+        self.audit(session, officer.actor, lead, "clarified", {"note": note})
+
+    def reopen(self, session: Session, lead: Lead, officer: Officer, note: str, version: int | None = None) -> None:
+        """重新打开: the province sends a closed lead back to 核查中 (a closed lead stays closed otherwise)."""
+        _require(officer, lead, Action.REOPEN, version)
+        if lead.status not in FINAL:
+            raise LedgerError(f"该线索当前状态为“{lead.status}”，未办结，无需重新打开")
+        note = (note or "").strip()
+        if not note:
+            raise LedgerError("请填写重新打开的理由")
+        before = lead.status
+        lead.status, lead.closed_at = "核查中", None
+        self._append_note(lead, officer, f"【重新打开】{note}")
+        self.audit(session, officer.actor, lead, "reopened", {"status": [before, "核查中"], "note": note})
+
+    def _append_note(self, lead: Lead, officer: Officer, note: str) -> None:
+        stamp = f"[{clock.local(clock.now()):%Y-%m-%d %H:%M} {officer.name}] {note}"
+        lead.notes = f"{lead.notes}\n{stamp}" if lead.notes else stamp
+
+    def transfer(self, session: Session, lead: Lead, officer: Officer, to: str, note: str | None = None,
+                 version: int | None = None) -> int:
         """转办. `to` is a Shandong city, 省级 (the provincial office), or any other destination (another province or
         department), which closes the lead as 已转办. Returns how many alerts were queued for the new owners."""
-        _require(officer, lead)
+        _require(officer, lead, Action.TRANSFER, version)
         if lead.status in FINAL:
             raise LedgerError(f"该线索已{lead.status}，不能转办")
         to = (to or "").strip()

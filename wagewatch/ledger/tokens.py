@@ -1,4 +1,5 @@
-"""Officer link tokens: random, carried in the alert's link, stored only as a SHA-256 hash, expiring."""
+"""Officer link tokens: random, one person's own, carried in the alert's link (never in a group robot's
+message), stored only as a SHA-256 hash, expiring after policy.link_valid_hours, revocable per person."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wagewatch.core.store.models import OfficerToken
@@ -25,10 +26,17 @@ def mint(session: Session, person_id: str, now: datetime, valid_hours: int) -> s
 
 
 def resolve(session: Session, token: str, now: datetime) -> OfficerToken | None:
-    """The token's record if it exists and has not expired."""
+    """The token's record if it exists, has not expired and was not revoked."""
     if not token or len(token) > 128:
         return None
     record = session.scalar(select(OfficerToken).where(OfficerToken.token_hash == _digest(token)))
-    if record is None or record.expires_at <= now:
+    if record is None or record.expires_at <= now or record.revoked_at is not None:
         return None
     return record
+
+
+def revoke(session: Session, person_id: str, now: datetime) -> int:
+    """Revoke every live token of `person_id` (a lost phone, a leaked link); returns how many."""
+    return session.execute(
+        update(OfficerToken).where(OfficerToken.person_id == person_id, OfficerToken.revoked_at.is_(None),
+                                   OfficerToken.expires_at > now).values(revoked_at=now)).rowcount

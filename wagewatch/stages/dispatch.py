@@ -24,10 +24,10 @@ from functools import partial
 from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from wagewatch.alerts.channels.base import ChannelError, Envelope
-from wagewatch.alerts.delivery import record_failed_send, send
+from wagewatch.alerts.channels import ALERTERS, ChannelError, Envelope
+from wagewatch.alerts.delivery import Outgoing, Tally
 from wagewatch.alerts.holding import Release, release
-from wagewatch.alerts.queue import notify_ops, queue_delivery
+from wagewatch.alerts.queue import channel_at, notify_ops, queue_delivery
 from wagewatch.alerts.realert import heat_jumped, severity_rose
 from wagewatch.alerts.render import AlertMessage, AlertView, DigestView, PostView, render, render_digest
 from wagewatch.alerts.routing import Target, route
@@ -92,11 +92,15 @@ def _create_lead(session: Session, incident: Incident, owner: Target, policy: Po
 
 def plan_batch(db: Database, config: AppConfig) -> tuple[int, int]:
     """Plan up to PLAN_BATCH waiting incidents, most severe first, in one transaction (so a large backlog never
-    holds the store's write lock for long); returns (incidents, deliveries) planned."""
-    with db.session() as session:
+    holds the store's write lock for long); returns (incidents, deliveries) planned.
+
+    Several dispatchers plan at once without meeting: on PostgreSQL each locks the incidents it takes and skips
+    those another holds; on SQLite the transaction holds the write lock from its first read."""
+    with db.session(write=True) as session:
         incidents = session.scalars(
             select(Incident).options(selectinload(Incident.lead)).where(Incident.alert_state == "pending")
             .order_by(_most_severe_first(Incident.severity), Incident.id).limit(PLAN_BATCH)
+            .with_for_update(skip_locked=True, of=Incident)
         ).all()
         involved = _involved_cities(session, list(incidents)) if incidents else {}
         planned = sum(_plan_incident(session, db, config, incident, involved[incident.id]) for incident in incidents)
@@ -133,28 +137,43 @@ def _plan_incident(session: Session, db: Database, config: AppConfig, incident: 
     return planned
 
 
+def _gave_up(config: AppConfig, db: Database, session: Session, delivery: AlertDelivery) -> None:
+    """A delivery is dead or its fate unknown: tell ops (on another path), and try a dead one's next channel."""
+    now = clock.now()
+    what = "unknown" if delivery.status == "unknown" else "dead"
+    notify_ops(session, db, config, delivery, what, Release("pending", now))
+    person = config.cities.person(delivery.recipient_id)
+    if what == "dead" and person is not None:
+        queue_delivery(session, db, delivery.incident_id, person, delivery.reason, Release("pending", now),
+                       after_channel=delivery.channel_index)
+
+
+def _outgoing(config: AppConfig, db: Database, build: Callable[..., AlertMessage], retry_status: str) -> Outgoing:
+    def prepare(session: Session, deliveries: list[AlertDelivery]) -> Envelope:
+        first = deliveries[0]
+        person = config.cities.person(first.recipient_id)
+        channel = channel_at(person, first.channel_index) if person else None
+        if person is None or channel is None:
+            raise ChannelError(f"recipient {first.recipient_id} or its channel {first.channel_index} left cities.yaml",
+                               permanent=True)
+        # A group robot's message is read by the whole group: it names the person on duty and links to the
+        # page, which asks for their own link; only a personal channel carries a personal token.
+        token = None if ALERTERS[channel.type].group else tokens.mint(session, person.id, clock.now(),
+                                                                       config.policy.link_valid_hours)
+        return Envelope(first.id, person, channel, build(config, session, deliveries, person, token))
+
+    return Outgoing(AlertDelivery, "delivery", ACTOR, prepare, partial(_gave_up, config, db), retry_status)
+
+
 def recover_interrupted(db: Database, config: AppConfig) -> int:
-    """Deliveries left `sending` by a crash become `unknown`; the ops contact is told to check them."""
-    with db.session() as session:
-        stuck = session.scalars(select(AlertDelivery).where(AlertDelivery.status == "sending")).all()
-        for delivery in stuck:
-            delivery.status = "unknown"
-            delivery.last_error = "进程在发送过程中中断，是否送达未知；为避免重复发送未自动重发，请人工核实"
-            _report_unknown(session, db, config, delivery)
-        return len(stuck)
+    """Deliveries left `sending` past their lease (their worker died) become `unknown`; ops are told."""
+    return _outgoing(config, db, _build_alert, "failed").expire(db)
 
 
-def _report_unknown(session: Session, db: Database, config: AppConfig, delivery: AlertDelivery) -> None:
-    session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery.id, action="unknown",
-                           detail={"recipient": delivery.recipient_id, "channel": delivery.channel,
-                                   "error": (delivery.last_error or "")[:500],
-                                   "ops_contact": config.settings.ops_contact}))
-    notify_ops(session, db, config, delivery, "unknown", Release("pending", clock.now()))
-
-
-def _lead_link(config: AppConfig, lead_id: int | None, token: str) -> str:
+def _lead_link(config: AppConfig, lead_id: int | None, token: str | None) -> str:
     base = config.settings.public_base_url.rstrip("/")
-    return f"{base}/leads/{lead_id}?t={token}" if lead_id else f"{base}/leads?t={token}"
+    path = f"{base}/leads/{lead_id}" if lead_id else f"{base}/leads"
+    return f"{path}?t={token}" if token else path
 
 
 def _ops_note(session: Session, reason: str) -> str | None:
@@ -184,56 +203,8 @@ def _view(session: Session, incident: Incident, reason: str, person: Person, lin
     )
 
 
-def _claim(session: Session, db: Database, config: AppConfig, deliveries: list[AlertDelivery]) -> Person | None:
-    """Mark the deliveries `sending` (committed by the caller before anything leaves); None if they cannot go."""
-    person = config.cities.person(deliveries[0].recipient_id)
-    index = deliveries[0].channel_index
-    if person is None or index >= len(person.channels):
-        for delivery in deliveries:
-            delivery.status = "dead"
-            delivery.last_error = f"recipient {delivery.recipient_id} or its channel {index} left cities.yaml"
-            notify_ops(session, db, config, delivery, "dead", Release("pending", clock.now()))
-        return None
-    for delivery in deliveries:
-        delivery.status = "sending"
-        delivery.attempts += 1
-    return person
-
-
-def _deliver(db: Database, config: AppConfig, ids: list[int], build: Callable[..., AlertMessage],
-             retry_status: str) -> int:
-    """Claim, send once and record the group of deliveries `ids` (one message); returns how many were sent.
-    `build(session, deliveries, person, token)` renders the message; a retry puts them back in `retry_status`."""
-    now = clock.now()
-    with db.session() as session:  # claim: committed before anything leaves this process
-        deliveries = [d for d in (session.get(AlertDelivery, i) for i in ids)
-                      if d.status in ("pending", "failed", "digest") and d.next_attempt_at <= now]
-        if not deliveries:
-            return 0
-        person = _claim(session, db, config, deliveries)
-        if person is None:
-            return 0
-        token = tokens.mint(session, person.id, now, config.policy.link_valid_hours)
-        message: AlertMessage = build(session, deliveries, person, token)
-        envelope = Envelope(deliveries[0].id, person, person.channels[deliveries[0].channel_index], message)
-        claimed = [d.id for d in deliveries]
-    try:
-        message_id = send(envelope, config)
-    except ChannelError as exc:
-        for delivery_id in claimed:
-            _record_failure(db, config, delivery_id, exc, retry_status)
-        return 0
-    with db.session() as session:
-        for delivery_id in claimed:
-            delivery = session.get(AlertDelivery, delivery_id)
-            delivery.status, delivery.sent_at, delivery.message_id = "sent", clock.now(), message_id
-            session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery_id, action="sent",
-                                   detail={"recipient": delivery.recipient_id, "channel": delivery.channel}))
-    return len(claimed)
-
-
 def _build_alert(config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person,
-                 token: str) -> AlertMessage:
+                 token: str | None) -> AlertMessage:
     delivery = deliveries[0]
     incident = session.get(Incident, delivery.incident_id)
     link = _lead_link(config, incident.lead.id if incident.lead else None, token)
@@ -241,7 +212,7 @@ def _build_alert(config: AppConfig, session: Session, deliveries: list[AlertDeli
 
 
 def _build_digest(config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person,
-                  token: str) -> AlertMessage:
+                  token: str | None) -> AlertMessage:
     items = []
     for delivery in deliveries:
         incident = session.get(Incident, delivery.incident_id)
@@ -250,53 +221,41 @@ def _build_digest(config: AppConfig, session: Session, deliveries: list[AlertDel
     return render_digest(DigestView(person.name, items, _lead_link(config, None, token)))
 
 
-def deliver_pending(db: Database, config: AppConfig) -> int:
-    """Send every due delivery once (digest deliveries grouped per person and channel); returns how many."""
-    now = clock.now()
+def deliver_pending(db: Database, config: AppConfig) -> Tally:
+    """Send every due delivery once, most severe first (digest deliveries grouped per person and channel).
+
+    Each worker claims the next due delivery at the moment it is free, so several workers share a backlog
+    without walking the same list."""
+    single = _outgoing(config, db, _build_alert, "failed")
+    following = (select(AlertDelivery.id).join(Incident, Incident.id == AlertDelivery.incident_id)
+                 .where(AlertDelivery.status != "digest")
+                 .order_by(_most_severe_first(Incident.severity), AlertDelivery.id).limit(1))
+    tally = Tally()
+    while (outcome := single.deliver(db, config, following)) is not None:
+        tally += outcome
     with db.session() as session:
         due = session.execute(
-            select(AlertDelivery.id, AlertDelivery.status, AlertDelivery.recipient_id, AlertDelivery.channel_index)
-            .join(Incident, Incident.id == AlertDelivery.incident_id)
-            .where(AlertDelivery.status.in_(("pending", "failed", "digest")), AlertDelivery.next_attempt_at <= now)
-            .order_by(_most_severe_first(Incident.severity), AlertDelivery.id)
-        ).all()
+            select(AlertDelivery.id, AlertDelivery.recipient_id, AlertDelivery.channel_index)
+            .where(AlertDelivery.status == "digest", AlertDelivery.next_attempt_at <= clock.now())
+            .order_by(AlertDelivery.id)).all()
     digests: dict[tuple[str, int], list[int]] = defaultdict(list)
-    sent = 0
-    for delivery_id, status, recipient, channel_index in due:
-        if status == "digest":
-            digests[(recipient, channel_index)].append(delivery_id)
-            continue
-        sent += _deliver(db, config, [delivery_id], partial(_build_alert, config), "failed")
+    for delivery_id, recipient, channel_index in due:
+        digests[(recipient, channel_index)].append(delivery_id)
+    grouped = _outgoing(config, db, _build_digest, "digest")
     for ids in digests.values():
-        sent += _deliver(db, config, ids, partial(_build_digest, config), "digest")
-    return sent
-
-
-def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: ChannelError, retry_status: str) -> None:
-    with db.session() as session:
-        delivery = session.get(AlertDelivery, delivery_id)
-        if not record_failed_send(delivery, exc, config.policy, retry_status):
-            return
-        if delivery.status == "unknown":
-            _report_unknown(session, db, config, delivery)
-            return
-        now = clock.now()
-        session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery_id, action="dead",
-                               detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact}))
-        notify_ops(session, db, config, delivery, "dead", Release("pending", now))
-        person = config.cities.person(delivery.recipient_id)
-        if person is not None:
-            queue_delivery(session, db, delivery.incident_id, person, delivery.reason, Release("pending", now),
-                           after_channel=delivery.channel_index)
+        tally += grouped.deliver(db, config, grouped.pick(ids)) or Tally()
+    return tally
 
 
 def dispatch(db: Database, config: AppConfig) -> dict[str, int]:
     """The whole stage: recover, then plan and deliver batch by batch, so that with a backlog the first
-    (most severe) alerts leave before the last incidents are even planned."""
-    result = {"unknown": recover_interrupted(db, config), "planned": 0, "sent": 0}
+    (most severe) alerts leave before the last incidents are even planned. Any number of dispatch processes
+    may run at once (see wagewatch.alerts.delivery)."""
+    tally = Tally(unknown=recover_interrupted(db, config))
+    planned = 0
     while True:
-        incidents, planned = plan_batch(db, config)
-        result["planned"] += planned
-        result["sent"] += deliver_pending(db, config)
+        incidents, batch = plan_batch(db, config)
+        planned += batch
+        tally += deliver_pending(db, config)
         if not incidents:
-            return result
+            return {"planned": planned, **tally.as_dict()}

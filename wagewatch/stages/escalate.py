@@ -7,7 +7,9 @@
 - A reminder to the responsible officer `remind_hours_before_deadline` before the deadline; an open lead
   past its deadline is flagged overdue and the officer and the city leader are told.
 
-Every message goes through the delivery table's unique key, so running the stage again sends nothing twice.
+Every message goes through the delivery table's unique key, so running the stage again sends nothing twice;
+the leads a run changes are locked while it works (FOR UPDATE SKIP LOCKED on PostgreSQL, the write lock on
+SQLite), so several escalate processes never step one lead twice.
 """
 
 from __future__ import annotations
@@ -41,9 +43,10 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
     steps = config.policy.escalation.ack_minutes
     queued = 0
     now = clock.now()
-    with db.session() as session:
+    with db.session(write=True) as session:
         rows = session.execute(select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id)
-                               .where(Lead.status == "待签收", Lead.notified_at.is_not(None))).all()
+                               .where(Lead.status == "待签收", Lead.notified_at.is_not(None))
+                               .with_for_update(skip_locked=True, of=Lead)).all()
         for lead, incident in rows:
             level = lead.escalation_level
             if level >= len(steps) or now < lead.notified_at + timedelta(minutes=steps[level]):
@@ -63,7 +66,7 @@ def fallback_unacknowledged(db: Database, config: AppConfig) -> int:
     now = clock.now()
     limit = now - timedelta(minutes=config.policy.escalation.fallback_minutes)
     queued = 0
-    with db.session() as session:
+    with db.session(write=True) as session:
         deliveries = session.scalars(
             select(AlertDelivery).join(Lead, Lead.incident_id == AlertDelivery.incident_id)
             .join(Incident, Incident.id == AlertDelivery.incident_id)
@@ -85,9 +88,10 @@ def remind_and_flag_overdue(db: Database, config: AppConfig) -> int:
     now = clock.now()
     remind_from = now + timedelta(hours=config.policy.escalation.remind_hours_before_deadline)
     queued = 0
-    with db.session() as session:
+    with db.session(write=True) as session:
         rows = session.execute(select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id)
-                               .where(Lead.status.in_(OPEN), Lead.deadline <= remind_from)).all()
+                               .where(Lead.status.in_(OPEN), Lead.deadline <= remind_from)
+                               .with_for_update(skip_locked=True, of=Lead)).all()
         for lead, incident in rows:
             when = release(config.policy, incident.label, incident.severity, now, digest=False)
             officer = config.cities.person(lead.officer_id)

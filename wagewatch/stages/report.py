@@ -9,37 +9,35 @@ mail empty reports for weeks it never watched.
 
 from __future__ import annotations
 
-import mimetypes
-from email.message import EmailMessage
-from pathlib import Path
+from html import escape
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
 
-from wagewatch.alerts.channels.base import ChannelError
-from wagewatch.alerts.channels.email import new_email, smtp_send
-from wagewatch.alerts.channels.outbox import write_eml
-from wagewatch.alerts.delivery import record_failed_send
+from wagewatch.alerts.channels import ChannelError, Envelope
+from wagewatch.alerts.delivery import DUE, Outgoing, Tally
+from wagewatch.alerts.render import AlertMessage
 from wagewatch.core import clock
-from wagewatch.core.config import AppConfig, Person
+from wagewatch.core.config import AppConfig, Channel, Person
 from wagewatch.reports import periods
-from wagewatch.reports.build import PROVINCE_SCOPE, ReportFiles, build_scope, files_for, report_dir
+from wagewatch.reports.build import PROVINCE_SCOPE, build_scope, files_for, report_dir
 from wagewatch.reports.circular import summary_text
 from wagewatch.reports.figures import compute
 from wagewatch.reports.periods import Period
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import AuditEvent, Lead, ReportDelivery
+from wagewatch.core.store.models import Lead, ReportDelivery
 
 ACTOR = "system:report"
 
 
-def recipients(config: AppConfig, scope: str) -> list[tuple[Person, str]]:
-    """The people of a scope's lead list who get its report, with their email address."""
+def recipients(config: AppConfig, scope: str) -> list[tuple[Person, Channel]]:
+    """The people of a scope's lead list who get its report, with their email channel."""
     roles = config.policy.reports
     if scope == PROVINCE_SCOPE:
         people = [p for p in config.cities.province.people if p.role in roles.province_roles]
     else:
         people = [p for p in config.cities.cities[scope].people if p.role in roles.city_roles]
-    return [(p, c.to) for p in people for c in p.channels if c.type == "email" and c.to]
+    return [(p, c) for p in people for c in p.channels if c.type == "email" and c.to]
 
 
 def queue_period(db: Database, config: AppConfig, period: Period) -> int:
@@ -54,78 +52,39 @@ def queue_period(db: Database, config: AppConfig, period: Period) -> int:
     return queued
 
 
-def _message(config: AppConfig, db: Database, period: Period, files: ReportFiles, person: Person, address: str,
-             delivery_id: int) -> EmailMessage:
-    with db.session() as session:
-        _, totals = compute(session, period, None if files.scope == PROVINCE_SCOPE else files.scope)
+def _envelope(config: AppConfig, db: Database, session: Session, delivery: ReportDelivery) -> Envelope:
+    """The report email of `delivery`: summary text, the XLSX and the DOCX attached."""
+    period = periods.parse(delivery.period)
+    person = config.cities.person(delivery.recipient_id)
+    channel = next((c for p, c in recipients(config, delivery.scope) if p.id == delivery.recipient_id), None)
+    if person is None or channel is None:
+        raise ChannelError(f"{delivery.recipient_id} is no longer a report recipient", permanent=True)
+    files = files_for(report_dir(config, period), period, delivery.scope)
+    if not (files.xlsx.exists() and files.docx.exists()):
+        files = build_scope(db, config, period, delivery.scope, report_dir(config, period))
+    _, totals = compute(session, period, None if files.scope == PROVINCE_SCOPE else files.scope)
     where = "全省" if files.scope == PROVINCE_SCOPE else f"{files.scope}市"
-    msg = new_email(config.settings.smtp.sender, person.name, address,
-                    f"【{period.name}】{where}欠薪网络舆情线索办理情况（{period.title}）",
-                    f"<report-{delivery_id}@wagewatch>")
-    msg.set_content(f"{person.name}：\n\n{summary_text(where, period, totals)}\n\n附件为情况表（XLSX）和通报（Word），"
-                    f"请查阅。\n\n——欠薪舆情哨兵（自动发送，请勿直接回复）")
-    for path in (files.xlsx, files.docx):
-        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        maintype, subtype = ctype.split("/", 1)
-        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
-    return msg
-
-
-def _send(config: AppConfig, msg: EmailMessage, delivery_id: int) -> str:
-    settings = config.settings
-    if settings.smtp.host:
-        return smtp_send(msg, settings.smtp)
-    return write_eml(msg, Path(settings.outbox_dir), f"report-{delivery_id:08d}")
+    text = (f"{person.name}：\n\n{summary_text(where, period, totals)}\n\n附件为情况表（XLSX）和通报（Word），"
+            f"请查阅。\n\n——欠薪舆情哨兵（自动发送，请勿直接回复）")
+    message = AlertMessage(subject=f"【{period.name}】{where}欠薪网络舆情线索办理情况（{period.title}）", text=text,
+                           html=f"<pre>{escape(text)}</pre>")
+    return Envelope(delivery.id, person, channel, message, kind="report", attachments=(files.xlsx, files.docx))
 
 
 def deliver_reports(db: Database, config: AppConfig) -> int:
-    """Send every due report email once; returns how many were sent."""
+    """Send every due report email once through the shared send routine; returns how many were sent."""
+
+    def prepare(session: Session, deliveries: list[ReportDelivery]) -> Envelope:
+        return _envelope(config, db, session, deliveries[0])
+
+    outgoing = Outgoing(ReportDelivery, "report_delivery", ACTOR, prepare, lambda session, row: None)
+    outgoing.expire(db)
     now = clock.now()
     with db.session() as session:
-        for stuck in session.scalars(select(ReportDelivery).where(ReportDelivery.status == "sending")):
-            stuck.status, stuck.last_error = "unknown", "进程在发送过程中中断，是否送达未知，未自动重发"
-            session.add(AuditEvent(actor=ACTOR, entity="report_delivery", entity_id=stuck.id, action="unknown",
-                                   detail={"recipient": stuck.recipient_id,
-                                           "ops_contact": config.settings.ops_contact}))
-        due = session.scalars(select(ReportDelivery).where(ReportDelivery.status.in_(("pending", "failed")),
-                                                           ReportDelivery.next_attempt_at <= now)
+        due = session.scalars(select(ReportDelivery.id).where(ReportDelivery.status.in_(DUE),
+                                                              ReportDelivery.next_attempt_at <= now)
                               .order_by(ReportDelivery.id)).all()
-        work = [(d.id, d.period, d.scope, d.recipient_id) for d in due]
-    sent = 0
-    for delivery_id, key, scope, recipient_id in work:
-        sent += _deliver_one(db, config, delivery_id, periods.parse(key), scope, recipient_id)
-    return sent
-
-
-def _deliver_one(db: Database, config: AppConfig, delivery_id: int, period: Period, scope: str,
-                 recipient_id: str) -> int:
-    person = config.cities.person(recipient_id)
-    address = next((to for p, to in recipients(config, scope) if p.id == recipient_id), None)
-    files = files_for(report_dir(config, period), period, scope)
-    if not (files.xlsx.exists() and files.docx.exists()):
-        files = build_scope(db, config, period, scope, report_dir(config, period))
-    with db.session() as session:  # claim before anything leaves
-        delivery = session.get(ReportDelivery, delivery_id)
-        if delivery.status not in ("pending", "failed"):
-            return 0  # another process took it
-        if person is None or address is None:
-            delivery.status, delivery.last_error = "dead", f"{recipient_id} is no longer a report recipient"
-            return 0
-        delivery.status, delivery.attempts = "sending", delivery.attempts + 1
-    try:
-        message_id = _send(config, _message(config, db, period, files, person, address, delivery_id), delivery_id)
-    except ChannelError as exc:
-        with db.session() as session:
-            delivery = session.get(ReportDelivery, delivery_id)
-            if record_failed_send(delivery, exc, config.policy):
-                session.add(AuditEvent(actor=ACTOR, entity="report_delivery", entity_id=delivery_id,
-                                       action=delivery.status,
-                                       detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact}))
-        return 0
-    with db.session() as session:
-        delivery = session.get(ReportDelivery, delivery_id)
-        delivery.status, delivery.sent_at, delivery.message_id = "sent", clock.now(), message_id
-    return 1
+    return sum((outgoing.deliver(db, config, outgoing.pick([delivery_id])) or Tally()).sent for delivery_id in due)
 
 
 def report_due(db: Database, config: AppConfig) -> dict[str, int]:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from wagewatch.alerts.channels.base import ChannelError, Envelope
-from wagewatch.alerts.delivery import record_failed_send, send
+from wagewatch.alerts.channels import ChannelError, Envelope
+from wagewatch.alerts.delivery import DUE, Outgoing, Tally
+from wagewatch.alerts.queue import OUTBOX
 from wagewatch.alerts.render import AlertMessage
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Channel, Person
@@ -168,50 +171,50 @@ def render_ops_alert(alert: OpsAlert, health: SourceHealth | None, person: Perso
                         html=_env.get_template("ops_source_alert.html.j2").render(**context))
 
 
+def _ops_channel(person: Person, channel_type: str) -> Channel | None:
+    if channel_type == OUTBOX.type:
+        return OUTBOX
+    return next((c for c in person.channels if c.type == channel_type), None)
+
+
+def _fallback(db: Database, people: dict[str, Person], session: Session, alert: OpsAlert) -> None:
+    """An ops alert that is dead goes to the same person's next configured channel, the outbox last (one whose
+    fate is unknown may have arrived: it stays in the audit trail and is not sent again)."""
+    person = people.get(alert.recipient_id)
+    if person is None or alert.status != "dead" or alert.channel == OUTBOX.type:
+        return
+    types = [c.type for c in person.channels]
+    after = types.index(alert.channel) if alert.channel in types else len(types)
+    following = [c.type for c in person.channels[after + 1:] if c.configured()] + [OUTBOX.type]
+    now = clock.now()
+    db.insert_ignore(session, OpsAlert, dict(
+        source=alert.source, kind=alert.kind, episode=alert.episode, recipient_id=alert.recipient_id,
+        channel=following[0], summary=alert.summary, opened_at=alert.opened_at, status="pending", attempts=0,
+        next_attempt_at=now))
+
+
 def deliver_ops_alerts(config: AppConfig, db: Database, report: list[SourceHealth]) -> int:
-    """Send due ops alerts; a send interrupted by a crash is marked unknown, never repeated."""
+    """Send due ops alerts through the shared send routine; returns how many were sent."""
     by_source = {h.source: h for h in report}
     people = {p.id: p for p in ops_people(config)}
+
+    def prepare(session: Session, alerts: list[OpsAlert]) -> Envelope:
+        alert = alerts[0]
+        person = people.get(alert.recipient_id)
+        channel = _ops_channel(person, alert.channel) if person else None
+        if person is None or channel is None:
+            raise ChannelError(f"recipient {alert.recipient_id} no longer has the ops role (or that channel) in "
+                               f"cities.yaml", permanent=True)
+        return Envelope(alert.id, person, channel, render_ops_alert(alert, by_source.get(alert.source), person),
+                        kind="ops")
+
+    outgoing = Outgoing(OpsAlert, "ops_alert", ACTOR, prepare, partial(_fallback, db, people))
+    outgoing.expire(db)
     with db.session() as session:
-        for alert in session.scalars(select(OpsAlert).where(OpsAlert.status == "sending")).all():
-            alert.status = "unknown"
-            alert.last_error = "进程在发送过程中中断，是否送达未知；为避免重复发送未自动重发"
-        due = session.scalars(select(OpsAlert.id).where(OpsAlert.status.in_(("pending", "failed")),
+        due = session.scalars(select(OpsAlert.id).where(OpsAlert.status.in_(DUE),
                                                         OpsAlert.next_attempt_at <= clock.now())
                               .order_by(OpsAlert.id)).all()
-    sent = 0
-    for alert_id in due:
-        with db.session() as session:
-            alert = session.get(OpsAlert, alert_id)
-            person = people.get(alert.recipient_id)
-            if person is None:
-                alert.status = "dead"
-                alert.last_error = f"recipient {alert.recipient_id} no longer has the ops role in cities.yaml"
-                continue
-            alert.status = "sending"
-            alert.attempts += 1
-            envelope = Envelope(alert.id, person, person.channels[0],
-                                render_ops_alert(alert, by_source.get(alert.source), person), kind="ops")
-        try:
-            message_id = send(envelope, config)
-        except ChannelError as exc:
-            _record_failure(db, config, alert_id, exc)
-            continue
-        with db.session() as session:
-            alert = session.get(OpsAlert, alert_id)
-            alert.status, alert.sent_at, alert.message_id = "sent", clock.now(), message_id
-            session.add(AuditEvent(actor=ACTOR, entity="ops_alert", entity_id=alert_id, action="sent",
-                                   detail={"recipient": alert.recipient_id, "channel": alert.channel}))
-        sent += 1
-    return sent
-
-
-def _record_failure(db: Database, config: AppConfig, alert_id: int, exc: ChannelError) -> None:
-    with db.session() as session:
-        alert = session.get(OpsAlert, alert_id)
-        if record_failed_send(alert, exc, config.policy):
-            session.add(AuditEvent(actor=ACTOR, entity="ops_alert", entity_id=alert_id, action="dead",
-                                   detail={"error": str(exc)[:500]}))
+    return sum((outgoing.deliver(db, config, outgoing.pick([alert_id])) or Tally()).sent for alert_id in due)
 
 
 def check_sources(config: AppConfig, db: Database) -> dict[str, int]:

@@ -1,24 +1,30 @@
 """FastAPI app for officers: see a lead with its incident and posts, acknowledge, update, transfer.
 
-Access: the alert link carries a per-officer token (stored hashed, expiring). The first visit moves it into
-an HttpOnly cookie and redirects to the clean URL, so the token leaves the address bar and browser history.
-The cookie is SameSite=Lax and every form POST must come from this site's own origin, so another site
-cannot make an officer's browser change a lead. An officer sees and changes only their own city's leads;
-the provincial office sees all. Every change is written to the audit trail by wagewatch.ledger.actions.
+Access: the alert link carries a per-officer token (stored hashed, expiring, revocable). The first visit
+moves it into an HttpOnly cookie and redirects to the clean URL, so the token leaves the address bar and
+browser history. The cookie is SameSite=Lax and every form POST must name this site as its Origin or Referer
+(a POST naming neither is refused), so another site cannot make an officer's browser change a lead. Every
+page forbids framing, sniffing and any script (Content-Security-Policy). What an officer may see and do
+follows their role and city (wagewatch.ledger.actions.Officer); every change names the lead version the page
+showed, so a change made meanwhile by someone else is refused, and is written to the audit trail.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import desc, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 
 from wagewatch.alerts.markup import safe_url
@@ -26,16 +32,28 @@ from wagewatch.alerts.render import COLOURS, LEVELS
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
 from wagewatch.ledger import tokens
-from wagewatch.ledger.actions import KINDS, NEXT, OPEN, PROVINCE, VERDICTS, Ledger, LedgerError, Officer, StatusUpdate
+from wagewatch.ledger.actions import (FINAL, KINDS, NEXT, OPEN, PROVINCE, STALE, VERDICTS, Action, Ledger, LedgerError,
+                                      Officer, StatusUpdate)
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Analysis, AuditEvent, Incident, Lead, Post
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "wagewatch_token"
 SYSTEM_ACTORS = {"system:dispatch": "系统（推送）", "system:escalate": "系统（督办）"}
-MESSAGES = {"ack": "已签收", "saved": "已保存", "transferred": "已转办"}
+MESSAGES = {"ack": "已签收", "saved": "已保存", "transferred": "已转办", "clarified": "已记录澄清情况",
+            "reopened": "已重新打开"}
 ACTIONS = {"created": "生成线索", "acknowledged": "签收", "updated": "更新", "transferred": "转办",
-           "escalated": "升级提醒", "overdue": "标记逾期"}
+           "escalated": "升级提醒", "overdue": "标记逾期", "clarified": "澄清", "reopened": "重新打开"}
+# No script anywhere; styles are inline in base.html; nothing may frame the page or post elsewhere.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+MAX_ID = 2**31 - 1  # ids beyond the store's integer range are simply not there
+LIMITS = {"追回金额": 1e12, "支付人数": 10_000_000}
 
 
 class Denied(Exception):
@@ -61,19 +79,30 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
     secure_cookie = config.settings.public_base_url.startswith("https://")
 
     def page(request: Request, name: str, code: int = 200, **context) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, context, status_code=code,
-                                          headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
+        return templates.TemplateResponse(request, name, context, status_code=code, headers={"Cache-Control": "no-store"})
 
     def officer_for(session: Session, token: str | None) -> tuple[Officer, datetime]:
-        record = tokens.resolve(session, token or "", clock.now())
+        if not token:
+            raise Denied(401, "请使用您本人收到的预警短信或邮件中的个人链接登录；群消息中的链接不含个人身份。")
+        record = tokens.resolve(session, token, clock.now())
         person = config.cities.person(record.person_id) if record else None
         if record is None or person is None:
             raise Denied(401, "链接无效或已过期，请使用最新预警消息中的链接。")
-        return Officer(person.id, person.name, config.cities.city_of(person.id)), record.expires_at
+        return Officer(person.id, person.name, config.cities.city_of(person.id), person.role), record.expires_at
 
     @app.exception_handler(Denied)
     async def denied(request: Request, exc: Denied) -> HTMLResponse:
         return page(request, "error.html", code=exc.status, message=exc.message, officer=None)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> HTMLResponse:
+        return page(request, "error.html", code=400, message="请求参数无效，请从系统页面重新操作。", officer=None)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     def check_token(token: str) -> datetime:
         with db.session() as session:
@@ -96,12 +125,14 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
         return response
 
     def same_origin(request: Request) -> None:
+        """A state-changing request must say it comes from this site; one that names no origin is refused too
+        (browsers send Origin on every form POST; the page sets Referrer-Policy same-origin besides)."""
         origin = request.headers.get("origin") or request.headers.get("referer")
-        if origin and urlsplit(origin).netloc != request.headers.get("host"):
+        if not origin or urlsplit(origin).netloc != request.headers.get("host"):
             raise Denied(403, "请求来源不正确，请在本系统页面内操作。")
 
     def visible_lead(session: Session, officer: Officer, lead_id: int) -> Lead:
-        lead = session.get(Lead, lead_id)
+        lead = session.get(Lead, lead_id) if 0 < lead_id <= MAX_ID else None
         if lead is None:
             raise Denied(404, "线索不存在。")
         if not officer.can_see(lead):
@@ -120,9 +151,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
     def list_leads(request: Request, status: str = "open") -> HTMLResponse:
         with db.session() as session:
             officer, _ = officer_for(session, request.cookies.get(COOKIE))
-            query = select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id)
-            if officer.city is not None:
-                query = query.where(Lead.city == officer.city)
+            query = select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id).where(officer.visible())
             if status == "open":
                 query = query.where(Lead.status.in_(OPEN))
             rows = session.execute(query.order_by(Lead.overdue.desc(), Lead.deadline).limit(500)).all()
@@ -147,7 +176,9 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
         owner = config.cities.person(lead.officer_id)
         return page(request, "lead.html", code=code, officer=officer, lead=lead, incident=incident, posts=posts,
                     trail=trail, level=level, colour=colour, colour_hex=COLOURS[colour], message=message, error=error,
-                    owner=owner.name if owner else lead.officer_id, next_statuses=NEXT.get(lead.status, ()),
+                    owner=owner.name if owner else lead.officer_id,
+                    next_statuses=NEXT.get(lead.status, ()) if officer.can(Action.UPDATE, lead, incident.label) else (),
+                    may={a.value: officer.can(a, lead, incident.label) for a in Action}, final=FINAL,
                     verdicts=VERDICTS, kinds=KINDS, actions_text=ACTIONS, now=clock.now(), province=PROVINCE,
                     cities=[c for c in config.cities.cities if c != lead.city], actor_name=_actor_name)
 
@@ -155,50 +186,81 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
         person = config.cities.person(actor.split(":", 1)[1]) if actor.startswith("officer:") else None
         return person.name if person else SYSTEM_ACTORS.get(actor, actor)
 
-    def _act(request: Request, lead_id: int, change, done: str) -> Response:
-        """Run one ledger change for the signed-in officer; on refusal show the page with the reason."""
-        same_origin(request)
-        with db.session() as session:
-            officer, _ = officer_for(session, request.cookies.get(COOKIE))
-            lead = visible_lead(session, officer, lead_id)
-            try:
-                change(session, officer, lead)  # validates before it changes anything
-            except LedgerError as exc:
-                return _lead_page(request, session, officer, session.get(Lead, lead_id), error=str(exc), code=400)
-            visible = officer.can_see(lead)
+    def _act(request: Request, lead_id: int, version: str, change, done: str) -> Response:
+        """Run one ledger change for the signed-in officer, based on the lead `version` the page showed; on
+        refusal show the page with the reason. The transaction takes the write lock first (SQLite) and the
+        lead's version is checked again by the UPDATE itself, so of two simultaneous changes one is refused."""
+        seen = None
+        try:
+            with db.session(write=True) as session:
+                officer, _ = officer_for(session, request.cookies.get(COOKIE))
+                same_origin(request)
+                seen = _number(version, int, "版本号", 1, MAX_ID) if version else None
+                lead = visible_lead(session, officer, lead_id)
+                if seen is None:
+                    raise LedgerError("页面已过期，请刷新后再操作")
+                change(session, officer, lead, seen)  # validates before it changes anything
+                visible = officer.can_see(lead)
+        except LedgerError as exc:
+            with db.session() as session:
+                officer, _ = officer_for(session, request.cookies.get(COOKIE))
+                return _lead_page(request, session, officer, visible_lead(session, officer, lead_id), error=str(exc),
+                                  code=409 if "他人修改" in str(exc) else 400)
+        except (StaleDataError, OperationalError):  # another change won the race at the database
+            with db.session() as session:
+                officer, _ = officer_for(session, request.cookies.get(COOKIE))
+                lead = visible_lead(session, officer, lead_id)
+                return _lead_page(request, session, officer, lead, code=409,
+                                  error=STALE.format(seen=seen, now=lead.version))
         target = f"/leads/{lead_id}?msg={done}" if visible else "/leads"
         return RedirectResponse(target, status_code=303)
 
     @app.post("/leads/{lead_id}/ack")
-    def acknowledge(request: Request, lead_id: int) -> Response:
-        return _act(request, lead_id, lambda s, o, lead: ledger.acknowledge(s, lead, o), "ack")
+    def acknowledge(request: Request, lead_id: int, version: str = Form("")) -> Response:
+        return _act(request, lead_id, version, lambda s, o, lead, v: ledger.acknowledge(s, lead, o, v), "ack")
 
     @app.post("/leads/{lead_id}/update")
     def update(request: Request, lead_id: int, status: str = Form(...), notes: str = Form(""),
                amount_recovered: str = Form(""), workers_paid: str = Form(""), verdict: str = Form(""),
-               kind: str = Form("")) -> Response:
-        def change(session: Session, officer: Officer, lead: Lead) -> None:
+               kind: str = Form(""), version: str = Form("")) -> Response:
+        def change(session: Session, officer: Officer, lead: Lead, seen: int) -> None:
             ledger.update(session, lead, officer, StatusUpdate(
                 status=status, notes=notes, amount_recovered=_number(amount_recovered, float, "追回金额"),
-                workers_paid=_number(workers_paid, int, "支付人数"), verdict=verdict or None, kind=kind or None))
+                workers_paid=_number(workers_paid, int, "支付人数"), verdict=verdict or None, kind=kind or None),
+                seen)
 
-        return _act(request, lead_id, change, "saved")
+        return _act(request, lead_id, version, change, "saved")
 
     @app.post("/leads/{lead_id}/transfer")
     def transfer(request: Request, lead_id: int, to: str = Form(...), other: str = Form(""),
-                 note: str = Form("")) -> Response:
+                 note: str = Form(""), version: str = Form("")) -> Response:
         destination = other.strip() if to == "其他" else to
-        return _act(request, lead_id,
-                    lambda s, o, lead: ledger.transfer(s, lead, o, destination, note), "transferred")
+        return _act(request, lead_id, version,
+                    lambda s, o, lead, v: ledger.transfer(s, lead, o, destination, note, v), "transferred")
+
+    @app.post("/leads/{lead_id}/clarify")
+    def clarify(request: Request, lead_id: int, note: str = Form(""), version: str = Form("")) -> Response:
+        return _act(request, lead_id, version, lambda s, o, lead, v: ledger.clarify(s, lead, o, note, v), "clarified")
+
+    @app.post("/leads/{lead_id}/reopen")
+    def reopen(request: Request, lead_id: int, note: str = Form(""), version: str = Form("")) -> Response:
+        return _act(request, lead_id, version, lambda s, o, lead, v: ledger.reopen(s, lead, o, note, v), "reopened")
 
     return app
 
 
-def _number(text: str, kind: type, label: str):
+def _number(text: str, kind: type, label: str, low: float = 0, high: float | None = None):
+    """A form number: finite, within [low, high] (the label's limit by default), else a Chinese refusal."""
     text = (text or "").strip().replace(",", "")
     if not text:
         return None
+    if len(text) > 32:
+        raise LedgerError(f"{label}数值过长")
     try:
-        return kind(text)
-    except ValueError:
+        value = kind(text)
+    except (ValueError, OverflowError):
         raise LedgerError(f"{label}应为数字：{text[:20]}") from None
+    high = LIMITS.get(label, MAX_ID) if high is None else high
+    if not math.isfinite(value) or not low <= value <= high:
+        raise LedgerError(f"{label}应在{low:.0f}到{high:.0f}之间")
+    return value
