@@ -35,10 +35,10 @@ def test_a_lone_keyword_needs_a_second_signal_for_red() -> None:
     lone = facts.extract("他扬言要跳楼，老板欠他八千")
     assert severity.score(lone).level == 3
     assert any("待核实" in r for r in severity.score(lone).reasons)
-    assert severity.score(lone, model_level=4).level == 4                       # the model agrees
-    assert severity.score(facts.extract("他扬言要跳楼，消防员赶到劝下")).level == 4     # responders at the scene
-    assert severity.score(facts.extract("工友爬上塔吊，扬言不给钱就跳")).level == 4    # two acts
-    assert severity.score(facts.extract("十几名工人堵路讨薪")).level == 4             # a group of ten
+    assert severity.score(lone, model_level=4).level == 4  # the model agrees
+    assert severity.score(facts.extract("他扬言要跳楼，消防员赶到劝下")).level == 4  # responders at the scene
+    assert severity.score(facts.extract("工友爬上塔吊，扬言不给钱就跳")).level == 4  # two acts
+    assert severity.score(facts.extract("十几名工人堵路讨薪")).level == 4  # a group of ten
 
 
 def test_years_are_read_by_context_not_by_a_fixed_range() -> None:
