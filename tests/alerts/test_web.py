@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import select
 
 from tests.alerts.conftest import Store, make_incident
-from tests.conftest import free_port
+from tests.conftest import REPO, free_port
 from wagewatch.core import clock
 from wagewatch.core.store.models import AlertDelivery, AuditEvent, Lead
 from wagewatch.ledger import tokens
@@ -36,6 +36,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+# Screenshots for people to look at (never committed: /var is ignored).
+SCREENSHOTS = REPO / "var" / "test-artifacts" / "screenshots"
 HOSTILE = '济南某工地欠薪<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
 
@@ -114,13 +116,28 @@ def test_officer_works_a_lead_from_the_alert_link(site, browser):
     page.fill("input[name=workers_paid]", "3")
     page.fill("textarea[name=notes]", "已约谈项目负责人，承诺本周内支付")
     page.click("#save")
-    assert page.inner_text("#status") == "核查中" and page.inner_text("#amount") == "12000.00元"
+    assert page.inner_text("#status") == "核查中" and page.inner_text("#amount") == "1.2万元"
     assert "已约谈项目负责人" in page.inner_text("#notes")
     assert "济南白班值班员" in page.inner_text("#trail")
 
+    # A refused field keeps everything the officer typed; amounts are written the way officers write them.
+    page.fill("input[name=amount_recovered]", "12万")
     page.fill("input[name=workers_paid]", "三个")
+    page.fill("textarea[name=notes]", "已垫付部分工资")
     page.click("#save")
     assert "支付人数应为数字" in page.inner_text("#error")
+    assert page.input_value("textarea[name=notes]") == "已垫付部分工资"
+    assert page.input_value("input[name=amount_recovered]") == "12万"
+    page.fill("input[name=workers_paid]", "5")
+    page.click("#save")
+    assert page.inner_text("#amount") == "12万元" and page.inner_text("#workers") == "5"
+    trail = page.inner_text("#trail")
+    assert "追回金额：— → 1.2万元" in trail and "追回金额：1.2万元 → 12万元" in trail
+    assert "状态：已签收 → 核查中" in trail and "支付人数：3人 → 5人" in trail and "说明：已垫付部分工资" in trail
+    assert "济南白班值班员 签收" in trail and "officer" not in trail and "+00:00" not in trail
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "lead-phone.png"), full_page=True)
 
     # An officer of Jinan cannot open Qingdao's lead, by link or by guessing its number.
     response = page.goto(f"{site.url}/leads/{qingdao}")
@@ -128,23 +145,39 @@ def test_officer_works_a_lead_from_the_alert_link(site, browser):
     page.goto(f"{site.url}/leads")
     assert page.locator(".lead-row").count() == 1 and "济南某工地" in page.inner_text("main")
 
-    # Transfer to Qingdao: the lead leaves Jinan's list and Qingdao is alerted.
+    # Transfer: no destination is chosen for the officer, and nothing moves before they confirm.
     page.goto(f"{site.url}/leads/{jinan}")
+    assert page.input_value("#transfer-to") == ""
+    page.click("#transfer")
+    assert "请选择转办去向" in page.inner_text("#error")
     page.select_option("#transfer-to", "青岛")
     page.fill("textarea[name=note]", "项目位于青岛")
     page.click("#transfer")
-    assert page.url == f"{site.url}/leads" and page.locator(".lead-row").count() == 0
+    assert page.inner_text("#confirm-to") == "青岛" and "重新签收" in page.inner_text("#transfer-confirm")
+    page.screenshot(path=str(SCREENSHOTS / "transfer-confirm-phone.png"), full_page=True)
+    page.click("#transfer-no")
+    assert page.inner_text("#status") == "核查中"  # cancelled: still Jinan's
+    page.select_option("#transfer-to", "青岛")
+    page.fill("textarea[name=note]", "项目位于青岛")
+    page.click("#transfer")
+    page.click("#transfer-yes")
+    # The lead leaves Jinan's open list, is listed as transferred with its destination, and Qingdao is alerted.
+    assert page.url == f"{site.url}/leads?moved=1" and page.locator(".lead-row").count() == 0
+    assert page.inner_text("#flash") == f"线索编号{jinan}已转办至青岛"
+    assert "已转办至青岛" in page.inner_text("#transferred-away")
+    page.goto(f"{site.url}/leads?status=all")
+    assert "已转办至青岛" in page.inner_text("#transferred-away")
     context.close()
     with store.db.session() as session:
         lead = session.get(Lead, 1)
-        assert (lead.city, lead.status, lead.amount_recovered, lead.workers_paid) == ("青岛", "待签收", 12000, 3)
+        assert (lead.city, lead.status, lead.amount_recovered, lead.workers_paid) == ("青岛", "待签收", 120_000, 5)
         assert session.scalars(
             select(AlertDelivery.recipient_id).where(AlertDelivery.reason == "transfer-in-1")
         ).all() == ["qingdao-duty-day", "qingdao-leader"]
         actions = session.scalars(
             select(AuditEvent.action).where(AuditEvent.entity == "lead", AuditEvent.entity_id == 1)
         ).all()
-        assert actions == ["created", "acknowledged", "updated", "transferred"]
+        assert actions == ["created", "acknowledged", "updated", "updated", "transferred"]
 
 
 def test_province_sees_every_lead_and_bad_links_are_refused(site, browser):

@@ -138,17 +138,27 @@ class Ledger:
             lead.notes = f"{lead.notes}\n{stamp}" if lead.notes else stamp
         self.audit(session, officer.actor, lead, "updated", changes)
 
-    def transfer(self, session: Session, lead: Lead, officer: Officer, to: str, note: str | None = None) -> int:
-        """转办. `to` is a Shandong city, 省级 (the provincial office), or any other destination (another province or
-        department), which closes the lead as 已转办. Returns how many alerts were queued for the new owners."""
+    def check_transfer(self, lead: Lead, officer: Officer, to: str | None) -> str:
+        """The cleaned destination if `officer` may transfer `lead` there; the page asks for confirmation
+        after this check, so a refusal comes before the officer confirms, not after."""
         _require(officer, lead)
         if lead.status in FINAL:
             raise LedgerError(f"该线索已{lead.status}，不能转办")
         to = (to or "").strip()
         if not to:
-            raise LedgerError("请填写转办去向")
+            raise LedgerError("请选择转办去向；转往外省或其他部门的，请选择“其他”并填写去向")
         if to == (lead.city or PROVINCE):
             raise LedgerError("不能转办给本地市")
+        return to
+
+    def is_local(self, to: str) -> bool:
+        """Whether a transfer to `to` stays in the ledger (a Shandong city or the provincial office)."""
+        return to in self.config.cities.cities or to == PROVINCE
+
+    def transfer(self, session: Session, lead: Lead, officer: Officer, to: str, note: str | None = None) -> int:
+        """转办. `to` is a Shandong city, 省级 (the provincial office), or any other destination (another province or
+        department), which closes the lead as 已转办. Returns how many alerts were queued for the new owners."""
+        to = self.check_transfer(lead, officer, to)
         now = clock.now()
         detail = {
             "from": lead.city or PROVINCE,
@@ -156,7 +166,7 @@ class Ledger:
             "note": (note or "").strip() or None,
             "status": [lead.status, None],
         }
-        if to not in self.config.cities.cities and to != PROVINCE:
+        if not self.is_local(to):
             lead.status, lead.closed_at, lead.transferred_to = "已转办", now, to
             detail["status"][1] = "已转办"
             self.audit(session, officer.actor, lead, "transferred", detail)
