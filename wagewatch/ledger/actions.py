@@ -195,5 +195,33 @@ class Ledger:
         )
 
 
+    def assign(self, session: Session, lead: Lead, officer: Officer, person_id: str) -> int:
+        """指派 (province only): make another person on the lead's own list responsible for it; they are told
+        and must acknowledge it. Returns how many alerts were queued (0 or 1)."""
+        if officer.city is not None:
+            raise LedgerError("只有省欠薪办可以指派责任人")
+        if lead.status in FINAL:
+            raise LedgerError(f"该线索已{lead.status}，不能指派")
+        person = self.config.cities.person(person_id)
+        if person is None or self.config.cities.city_of(person_id) != lead.city:
+            raise LedgerError(f"{person.name if person else person_id}不在{lead.city or PROVINCE}的名单上，不能指派")
+        if person_id == lead.officer_id:
+            raise LedgerError(f"{person.name}已是该线索的责任人")
+        now = clock.now()
+        assignments = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id, AuditEvent.action == "assigned")
+        )
+        incident = session.get(Incident, lead.incident_id)
+        when = release(self.config.policy, incident.label, incident.severity, now, digest=False)
+        detail = {"officer": [lead.officer_id, person_id]}
+        lead.officer_id = person_id
+        if lead.status == "待签收":
+            lead.escalation_level, lead.notified_at = 0, when.at
+        self.audit(session, officer.actor, lead, "assigned", detail)
+        return queue_delivery(session, self.db, lead.incident_id, person, f"assign-{assignments + 1}", when)
+
+
 def _plain(value):
     return value.isoformat() if hasattr(value, "isoformat") else value

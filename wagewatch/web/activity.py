@@ -22,6 +22,7 @@ ACTIONS = {
     "transferred": "转办",
     "escalated": "升级提醒",
     "overdue": "标记逾期",
+    "assigned": "指派责任人",
 }
 SYSTEM_ACTORS = {"system:dispatch": "系统（推送）", "system:escalate": "系统（督办）"}
 ESCALATION_STEPS = {1: "专班副组长", 2: "分管领导", 3: "省欠薪办"}
@@ -70,8 +71,11 @@ def describe(event: AuditEvent, name_of: Callable[[str], str]) -> Entry:
         step = ESCALATION_STEPS.get(detail.get("level"), f"第{detail.get('level')}级")
         people = "、".join(name_of(p) for p in detail.get("to", []))
         changes.append(f"逾期未签收，已提醒{step}" + (f"（{people}）" if people else ""))
-    if detail.get("officer") and event.action in ("created", "acknowledged", "transferred"):
-        changes.append(f"责任人：{name_of(detail['officer'])}")
+    officer = detail.get("officer")
+    if isinstance(officer, list) and len(officer) == 2:
+        changes.append(f"责任人：{name_of(officer[0])} → {name_of(officer[1])}")
+    elif officer:
+        changes.append(f"责任人：{name_of(officer)}")
     note = detail.get("note")
     if isinstance(note, list):
         note = note[1]

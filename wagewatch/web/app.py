@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,9 +28,9 @@ from wagewatch.core.config import AppConfig
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Analysis, AuditEvent, Incident, Lead, Post
 from wagewatch.ledger import tokens
-from wagewatch.ledger.actions import KINDS, NEXT, OPEN, PROVINCE, VERDICTS, Ledger, LedgerError, Officer, StatusUpdate
+from wagewatch.ledger.actions import KINDS, NEXT, OPEN, PROVINCE, STATUSES, VERDICTS, Ledger, LedgerError, Officer, StatusUpdate
 from wagewatch.ledger.amounts import AmountError, format_yuan, parse_yuan
-from wagewatch.web import activity
+from wagewatch.web import activity, console
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "wagewatch_token"
@@ -349,6 +349,116 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
             "transferred",
             form=typed,
         )
+
+    def province_officer(session: Session, request: Request) -> Officer:
+        officer, _ = officer_for(session, request.cookies.get(COOKIE))
+        if officer.city is not None:
+            raise Denied(403, "全省研判调度台仅限省欠薪办使用。")
+        return officer
+
+    def console_page(request: Request, session: Session, officer: Officer, filters: console.Filters, **extra):
+        current = console.view(console.load(session, clock.now()), filters)
+        return page(
+            request,
+            "console.html",
+            code=extra.pop("code", 200),
+            officer=officer,
+            filters=filters,
+            view=current,
+            facets=console.FACETS,
+            caption=console.caption,
+            sorts={k: v[0] for k, v in console.SORTS.items()},
+            described=console.describe(filters),
+            statuses=STATUSES,
+            cities=list(config.cities.cities),
+            people=[(city or PROVINCE, p) for city, p in config.cities.everyone()],
+            province=PROVINCE,
+            other=OTHER,
+            now=clock.now(),
+            name_of=name_of,
+            colours=COLOURS,
+            **({"confirm": None, "result": None, "error": None} | extra),
+        )
+
+    @app.get("/console", response_class=HTMLResponse)
+    def province_console(request: Request) -> HTMLResponse:
+        with db.session() as session:
+            officer = province_officer(session, request)
+            return console_page(request, session, officer, console.Filters.from_query(request.query_params.multi_items()))
+
+    @app.get("/console/export.xlsx")
+    def export(request: Request) -> Response:
+        filters = console.Filters.from_query(request.query_params.multi_items())
+        with db.session() as session:
+            province_officer(session, request)
+            rows = console.view(console.load(session, clock.now()), filters).rows
+            body = console.export_xlsx(rows, console.describe(filters), name_of)
+        stamp = clock.local(clock.now()).strftime("%Y%m%d-%H%M")
+        return Response(
+            body,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={
+                "Content-Disposition": f"attachment; filename=leads-{stamp}.xlsx; filename*=UTF-8''"
+                + quote(f"线索清单-{stamp}.xlsx"),
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @app.post("/console/bulk", response_class=HTMLResponse)
+    async def bulk(request: Request) -> HTMLResponse:
+        """Bulk transfer or assign: the first post shows the chosen leads and the action for confirmation, the
+        confirming post applies it lead by lead; a lead the ledger refuses is reported, the others go ahead."""
+        same_origin(request)
+        form = await request.form()
+        ids = sorted({int(v) for v in form.getlist("ids") if str(v).isdigit()})
+        choice = dict(
+            action=str(form.get("action", "")),
+            to=str(form.get("to", "")),
+            other=str(form.get("other", "")).strip(),
+            person=str(form.get("person", "")),
+            note=str(form.get("note", "")),
+            back=str(form.get("back", "")),
+        )
+        filters = console.Filters.from_query(parse_qsl(choice["back"]))
+        return await run_in_threadpool(apply_bulk, request, ids, choice, filters, form.get("confirmed") == "yes")
+
+    def apply_bulk(request: Request, ids: list[int], choice: dict, filters: console.Filters, confirmed: bool):
+        with db.session() as session:
+            officer = province_officer(session, request)
+            destination = choice["other"] if choice["to"] == OTHER else choice["to"]
+            if not ids:
+                return console_page(request, session, officer, filters, error="请先勾选要处理的线索。", code=400)
+            if choice["action"] == "transfer" and not destination:
+                return console_page(request, session, officer, filters, error="请选择转办去向。", code=400)
+            if choice["action"] == "assign" and config.cities.person(choice["person"]) is None:
+                return console_page(request, session, officer, filters, error="请选择指派的责任人。", code=400)
+            if choice["action"] not in ("transfer", "assign"):
+                return console_page(request, session, officer, filters, error="请选择批量操作。", code=400)
+            leads = session.execute(
+                select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id).where(Lead.id.in_(ids))
+            ).all()
+            what = (
+                f"转办至{destination}"
+                if choice["action"] == "transfer"
+                else f"指派给{name_of(choice['person'])}"
+            )
+            if not confirmed:
+                return console_page(
+                    request, session, officer, filters, confirm=dict(choice, ids=ids, leads=leads, what=what)
+                )
+            done, refused = 0, []
+            for lead, incident in leads:
+                try:  # the ledger checks before it changes anything: a refused lead leaves nothing half-done
+                    if choice["action"] == "transfer":
+                        ledger.transfer(session, lead, officer, destination, choice["note"])
+                    else:
+                        ledger.assign(session, lead, officer, choice["person"])
+                    done += 1
+                except LedgerError as exc:
+                    refused.append(f"线索编号{incident.id}：{exc}")
+            session.flush()
+            result = dict(text=f"已{what}{done}条" + (f"，{len(refused)}条未处理" if refused else "。"), refused=refused)
+            return console_page(request, session, officer, filters, result=result)
 
     return app
 
