@@ -6,7 +6,7 @@ The defaults equal the shipped file, so an install without config/ still reprodu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +49,7 @@ class TrainSettings(_Strict):
 
 
 class InferenceSettings(_Strict):
+    backend: Literal["onnx", "torch"] = "onnx"
     batch_size: int = Field(64, ge=1)
     threads: int = Field(2, ge=1)
 

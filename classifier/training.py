@@ -24,8 +24,9 @@ from wagewatch.classifier.baseline import train_baseline
 from wagewatch.classifier.charvocab import build_vocabulary, make_tokenizer
 from wagewatch.classifier.corpus import Example, split_validation
 from wagewatch.classifier.labels import LABELS
-from wagewatch.classifier.neural import (LabelSeverityModel, ModelMeta, TransformerTextModel, pretrained_encoder,
-                               save_model, scratch_encoder)
+from wagewatch.classifier.neural import (LabelSeverityModel, TransformerTextModel, pretrained_encoder, save_model,
+                                         scratch_encoder)
+from wagewatch.classifier.textmodel import ModelMeta
 from wagewatch.classifier.normalize import normalize
 from wagewatch.classifier.settings import ClassifierSettings
 
@@ -253,7 +254,7 @@ def _train_model(
     valid_texts = [e.text for e in valid_set]
     valid_labels = np.array([LABELS.index(e.label) for e in valid_set])
     valid_logits, _ = runner.logits(valid_texts)
-    logits_np = valid_logits.numpy().astype(np.float64)
+    logits_np = valid_logits.astype(np.float64)
     temperature = calibration.fit_temperature(logits_np, valid_labels)
     runner.meta.temperature = temperature
     t_probs = calibration.softmax(logits_np, temperature)
