@@ -34,8 +34,13 @@ _RUNS_OF_SPACE = re.compile(r"\s\s+")
 def _vectorizer(spec: BaselineSettings) -> TfidfVectorizer:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(analyzer="char", ngram_range=(spec.ngram_min, spec.ngram_max), sublinear_tf=True,
-                           max_features=spec.max_features, dtype=np.float32)
+    return TfidfVectorizer(
+        analyzer="char",
+        ngram_range=(spec.ngram_min, spec.ngram_max),
+        sublinear_tf=True,
+        max_features=spec.max_features,
+        dtype=np.float32,
+    )
 
 
 @dataclass
@@ -54,7 +59,7 @@ class CharTfidf:
     def _ngrams(self, text: str) -> list[str]:
         text = _RUNS_OF_SPACE.sub(" ", text.lower())
         low, high = self.ngram_range
-        return [text[i:i + n] for n in range(low, min(high, len(text)) + 1) for i in range(len(text) - n + 1)]
+        return [text[i : i + n] for n in range(low, min(high, len(text)) + 1) for i in range(len(text) - n + 1)]
 
     def project(self, texts: list[str], *weights: np.ndarray) -> list[np.ndarray]:
         """features(texts) @ w.T for each weight matrix w (classes, features), without a sparse matrix."""
@@ -67,7 +72,7 @@ class CharTfidf:
             tf = np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts))) + 1
             values = tf * self.idf[ids]
             values /= np.linalg.norm(values)
-            for matrix, w in zip(out, weights):
+            for matrix, w in zip(out, weights, strict=True):
                 matrix[row] = w[:, ids] @ values
         return out
 
@@ -77,9 +82,9 @@ class BaselineModel(TwoHeadPredictions):
     """TF-IDF features times two weight matrices; a `SeverityTextModel` like the transformer."""
 
     features: CharTfidf
-    label_coef: np.ndarray      # (labels, features)
+    label_coef: np.ndarray  # (labels, features)
     label_intercept: np.ndarray
-    severity_coef: np.ndarray   # (4, features)
+    severity_coef: np.ndarray  # (4, features)
     severity_intercept: np.ndarray
     temperature: float
     version: str = "tfidf-lr"
@@ -91,34 +96,50 @@ class BaselineModel(TwoHeadPredictions):
     def probabilities(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Calibrated label probabilities (n, 3) and severity probabilities (n, 4)."""
         label, severity = self.features.project(texts, self.label_coef, self.severity_coef)
-        return (calibration.softmax(label + self.label_intercept, self.temperature),
-                calibration.softmax(severity + self.severity_intercept))
-
+        return (
+            calibration.softmax(label + self.label_intercept, self.temperature),
+            calibration.softmax(severity + self.severity_intercept),
+        )
 
     def save(self, directory: Path) -> None:
         from safetensors.numpy import save_file
 
         vocab = {term: int(i) for term, i in sorted(self.features.vocabulary.items(), key=lambda kv: kv[1])}
-        (directory / VOCAB_FILE).write_text(json.dumps({
-            "ngram_range": list(self.features.ngram_range), "temperature": self.temperature,
-            "vocabulary": vocab}, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        save_file({"idf": self.features.idf.astype(np.float32),
-                   "label_coef": self.label_coef.astype(np.float32),
-                   "label_intercept": self.label_intercept.astype(np.float32),
-                   "severity_coef": self.severity_coef.astype(np.float32),
-                   "severity_intercept": self.severity_intercept.astype(np.float32)},
-                  str(directory / ARRAYS_FILE))
+        (directory / VOCAB_FILE).write_text(
+            json.dumps(
+                {"ngram_range": list(self.features.ngram_range), "temperature": self.temperature, "vocabulary": vocab},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ),
+            encoding="utf-8",
+        )
+        save_file(
+            {
+                "idf": self.features.idf.astype(np.float32),
+                "label_coef": self.label_coef.astype(np.float32),
+                "label_intercept": self.label_intercept.astype(np.float32),
+                "severity_coef": self.severity_coef.astype(np.float32),
+                "severity_intercept": self.severity_intercept.astype(np.float32),
+            },
+            str(directory / ARRAYS_FILE),
+        )
 
     @classmethod
-    def load(cls, directory: Path) -> "BaselineModel":
+    def load(cls, directory: Path) -> BaselineModel:
         from safetensors.numpy import load_file
 
         data = json.loads((directory / VOCAB_FILE).read_text(encoding="utf-8"))
         arrays = load_file(str(directory / ARRAYS_FILE))
         low, high = data["ngram_range"]
         features = CharTfidf(data["vocabulary"], arrays["idf"].astype(np.float32), (low, high))
-        return cls(features, arrays["label_coef"], arrays["label_intercept"], arrays["severity_coef"],
-                   arrays["severity_intercept"], float(data["temperature"]))
+        return cls(
+            features,
+            arrays["label_coef"],
+            arrays["label_intercept"],
+            arrays["severity_coef"],
+            arrays["severity_intercept"],
+            float(data["temperature"]),
+        )
 
     @staticmethod
     def exists(directory: Path) -> bool:
@@ -154,11 +175,14 @@ def train_baseline(train: list[Example], valid: list[Example], spec: BaselineSet
     label_coef, label_intercept = _fit_lr(features, labels, spec.C, len(LABELS))
     severe = [i for i, e in enumerate(train) if e.label == "real" and e.severity in SEVERITY_LEVELS]
     if severe:
-        sev_coef, sev_intercept = _fit_lr(features[severe], np.array([train[i].severity - 1 for i in severe]),
-                                          spec.C, len(SEVERITY_LEVELS))
+        sev_coef, sev_intercept = _fit_lr(
+            features[severe], np.array([train[i].severity - 1 for i in severe]), spec.C, len(SEVERITY_LEVELS)
+        )
     else:
         sev_coef, sev_intercept = np.zeros((len(SEVERITY_LEVELS), features.shape[1])), np.zeros(len(SEVERITY_LEVELS))
-    model = BaselineModel(CharTfidf.from_sklearn(vectorizer), label_coef, label_intercept, sev_coef, sev_intercept, temperature=1.0)
+    model = BaselineModel(
+        CharTfidf.from_sklearn(vectorizer), label_coef, label_intercept, sev_coef, sev_intercept, temperature=1.0
+    )
     if valid:
         logits = model.label_logits([e.text for e in valid])
         model.temperature = calibration.fit_temperature(logits, np.array([LABELS.index(e.label) for e in valid]))

@@ -32,8 +32,9 @@ class EnsembleModel(TwoHeadPredictions):
         return w * t_label + (1 - w) * b_label, w * t_sev + (1 - w) * b_sev
 
 
-def load_network(directory: Path, batch_size: int | None = None, threads: int | None = None,
-                 backend: str | None = None) -> BatchedTwoHeadModel:
+def load_network(
+    directory: Path, batch_size: int | None = None, threads: int | None = None, backend: str | None = None
+) -> BatchedTwoHeadModel:
     """The transformer saved in `directory`, on ONNX Runtime unless `backend` (or inference.backend in
     classifier.yaml) says torch; only then are torch and transformers imported."""
     from wagewatch.classifier.settings import load_settings
@@ -45,12 +46,12 @@ def load_network(directory: Path, batch_size: int | None = None, threads: int | 
         from wagewatch.classifier.neural import TransformerTextModel as network
     else:
         from wagewatch.classifier.onnx_backend import OnnxTextModel as network  # type: ignore[assignment]
-    return network.load(directory, batch_size=batch_size or inference.batch_size,
-                        threads=threads or inference.threads)
+    return network.load(directory, batch_size=batch_size or inference.batch_size, threads=threads or inference.threads)
 
 
-def load_text_model(directory: Path, batch_size: int | None = None, threads: int | None = None,
-                    backend: str | None = None) -> TwoHeadPredictions:
+def load_text_model(
+    directory: Path, batch_size: int | None = None, threads: int | None = None, backend: str | None = None
+) -> TwoHeadPredictions:
     """The model saved in `directory`: the transformer, or the ensemble when a baseline is stored with it."""
     transformer = load_network(directory, batch_size, threads, backend)
     weight = float((transformer.meta.extra or {}).get("ensemble_weight", 1.0))

@@ -110,10 +110,19 @@ def export_onnx(model: LabelSeverityModel, path: Path) -> None:
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             warnings.filterwarnings("ignore", message="Exporting aten::index")  # indices are positions, never < 0
             torch.onnx.export(
-                model, (sample, sample), str(path), input_names=["input_ids", "attention_mask"],
-                output_names=["label_logits", "severity_logits"], opset_version=17, dynamo=False,
-                dynamic_axes={"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"},
-                              "label_logits": axes, "severity_logits": axes},
+                model,
+                (sample, sample),
+                str(path),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["label_logits", "severity_logits"],
+                opset_version=17,
+                dynamo=False,
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "length"},
+                    "attention_mask": {0: "batch", 1: "length"},
+                    "label_logits": axes,
+                    "severity_logits": axes,
+                },
             )
     finally:
         model.train(was_training)
@@ -138,8 +147,14 @@ def load_model(directory: str | Path) -> tuple[LabelSeverityModel, Any, ModelMet
 class TransformerTextModel(BatchedTwoHeadModel):
     """The torch back end: what training calibrates and what the ONNX export must agree with."""
 
-    def __init__(self, model: LabelSeverityModel, tokenizer: Any, meta: ModelMeta,
-                 batch_size: int = 64, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model: LabelSeverityModel,
+        tokenizer: Any,
+        meta: ModelMeta,
+        batch_size: int = 64,
+        threads: int | None = None,
+    ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.meta = meta
@@ -156,7 +171,13 @@ class TransformerTextModel(BatchedTwoHeadModel):
         if self.threads:
             torch.set_num_threads(self.threads)
         with torch.inference_mode():
-            enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.meta.max_length,
-                                 return_tensors="pt", return_token_type_ids=False)
+            enc = self.tokenizer(
+                texts,
+                padding=True,
+                truncation=True,
+                max_length=self.meta.max_length,
+                return_tensors="pt",
+                return_token_type_ids=False,
+            )
             label_logits, severity_logits = self.model(enc["input_ids"], enc["attention_mask"])
         return label_logits.float().numpy(), severity_logits.float().numpy()

@@ -18,8 +18,9 @@ TOKENIZER_FILE = "tokenizer.json"
 
 
 class OnnxTextModel(BatchedTwoHeadModel):
-    def __init__(self, session: onnxruntime.InferenceSession, tokenizer: Tokenizer, meta: ModelMeta,
-                 batch_size: int = 64) -> None:
+    def __init__(
+        self, session: onnxruntime.InferenceSession, tokenizer: Tokenizer, meta: ModelMeta, batch_size: int = 64
+    ) -> None:
         self.session = session
         self.tokenizer = tokenizer
         self.meta = meta
@@ -31,8 +32,10 @@ class OnnxTextModel(BatchedTwoHeadModel):
         directory = Path(directory)
         path = directory / ONNX_FILE
         if not path.exists():
-            raise FileNotFoundError(f"{path} is missing: export it with `wagewatch train --out {directory}`, "
-                                    "or set inference.backend: torch in config/classifier.yaml")
+            raise FileNotFoundError(
+                f"{path} is missing: export it with `wagewatch train --out {directory}`, "
+                "or set inference.backend: torch in config/classifier.yaml"
+            )
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads

@@ -34,17 +34,29 @@ class ModelMeta:
     extra: dict[str, Any] | None = None
 
     def dump(self, directory: Path) -> None:
-        data = {"version": self.version, "max_length": self.max_length, "temperature": self.temperature,
-                "dropout": self.dropout, "labels": list(self.labels), "extra": self.extra or {}}
-        (directory / META_FILE).write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                           encoding="utf-8")
+        data = {
+            "version": self.version,
+            "max_length": self.max_length,
+            "temperature": self.temperature,
+            "dropout": self.dropout,
+            "labels": list(self.labels),
+            "extra": self.extra or {},
+        }
+        (directory / META_FILE).write_text(
+            json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, directory: Path) -> ModelMeta:
         data = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-        return cls(version=data["version"], max_length=int(data["max_length"]),
-                   temperature=float(data["temperature"]), dropout=float(data.get("dropout", 0.1)),
-                   labels=tuple(data["labels"]), extra=data.get("extra") or {})
+        return cls(
+            version=data["version"],
+            max_length=int(data["max_length"]),
+            temperature=float(data["temperature"]),
+            dropout=float(data.get("dropout", 0.1)),
+            labels=tuple(data["labels"]),
+            extra=data.get("extra") or {},
+        )
 
 
 class BatchedTwoHeadModel(TwoHeadPredictions):
@@ -63,7 +75,7 @@ class BatchedTwoHeadModel(TwoHeadPredictions):
         severity_out = np.zeros((len(texts), len(SEVERITY_LEVELS)), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             # characters past max_length would be cut anyway: trimming first keeps tokenising fast
             label_out[idx], severity_out[idx] = self.run_batch([texts[i][: self.meta.max_length * 2] for i in idx])
         return label_out, severity_out
@@ -71,5 +83,7 @@ class BatchedTwoHeadModel(TwoHeadPredictions):
     def probabilities(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Calibrated label probabilities (n, 3) and severity-head probabilities (n, 4)."""
         label_logits, severity_logits = self.logits(texts)
-        return (softmax(label_logits.astype(np.float64), self.meta.temperature),
-                softmax(severity_logits.astype(np.float64)))
+        return (
+            softmax(label_logits.astype(np.float64), self.meta.temperature),
+            softmax(severity_logits.astype(np.float64)),
+        )

@@ -43,7 +43,7 @@ def test_the_shipped_ensemble_agrees_too() -> None:
     texts = TEST_TEXTS[:200]
     onnx_probs = load_text_model(DEFAULT_MODEL_DIR, backend="onnx").predict_proba(texts)
     torch_probs = load_text_model(DEFAULT_MODEL_DIR, backend="torch").predict_proba(texts)
-    for a, b in zip(onnx_probs, torch_probs):
+    for a, b in zip(onnx_probs, torch_probs, strict=True):
         assert a == pytest.approx(b, abs=1e-4)
 
 
@@ -75,10 +75,16 @@ print(json.dumps({"exit": result.exit_code, "output": result.output, "exception"
 
 def test_run_classify_serve_and_report_paths_need_no_torch(tmp_path: Path) -> None:
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    source.write_text(json.dumps({"id": "a", "text": "我们十几个人在济南历城区的工地干了半年，包工头欠了二十多万工钱"},
-                                 ensure_ascii=False) + "\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, "-c", NO_TORCH, str(source), str(target)], capture_output=True,
-                          text=True, timeout=300)
+    source.write_text(
+        json.dumps(
+            {"id": "a", "text": "我们十几个人在济南历城区的工地干了半年，包工头欠了二十多万工钱"}, ensure_ascii=False
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, str(source), str(target)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["exit"] == 0, report
@@ -94,8 +100,13 @@ def test_runtime_tfidf_equals_scikit_learn(tmp_path: Path) -> None:
     from wagewatch.classifier.baseline import BaselineModel
 
     model = BaselineModel.load(DEFAULT_MODEL_DIR)
-    reference = TfidfVectorizer(analyzer="char", ngram_range=model.features.ngram_range, sublinear_tf=True,
-                                vocabulary=model.features.vocabulary, dtype=np.float32)
+    reference = TfidfVectorizer(
+        analyzer="char",
+        ngram_range=model.features.ngram_range,
+        sublinear_tf=True,
+        vocabulary=model.features.vocabulary,
+        dtype=np.float32,
+    )
     reference.idf_ = model.features.idf
     texts = TEST_TEXTS + ["", "  A  b\t\tC  ", "欠", "😀 x"]
     expected = np.asarray(reference.transform(texts) @ model.label_coef.T)

@@ -66,16 +66,37 @@ def classify_runs(python: str, backend: str, texts: list[str], workdir: Path) ->
     runs = []
     for name, batch in (("one", texts[:1]), ("all", texts)):
         source = workdir / f"{name}.jsonl"
-        source.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n"
-                                  for i, t in enumerate(batch)), encoding="utf-8")
-        runs.append(timed([python, "-m", "wagewatch", "classify", "--backend", backend, "--input", str(source),
-                           "--output", str(workdir / f"{name}.out.jsonl")], env))
+        source.write_text(
+            "".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(batch)),
+            encoding="utf-8",
+        )
+        runs.append(
+            timed(
+                [
+                    python,
+                    "-m",
+                    "wagewatch",
+                    "classify",
+                    "--backend",
+                    backend,
+                    "--input",
+                    str(source),
+                    "--output",
+                    str(workdir / f"{name}.out.jsonl"),
+                ],
+                env,
+            )
+        )
     return runs[0], runs[1]
 
 
 def throughput(python: str, backend: str, posts: int) -> str:
-    done = subprocess.run([python, "-m", "wagewatch.bench.classify", "--backend", backend, "--posts", str(posts),
-                           "--repeats", "2"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [python, "-m", "wagewatch.bench.classify", "--backend", backend, "--posts", str(posts), "--repeats", "2"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return next(line for line in done.stdout.splitlines() if "吞吐量" in line).strip()
 
 
@@ -95,12 +116,16 @@ def main(argv: list[str] | None = None) -> None:
         runtime_python = str(env_dir / "bin" / "python") if env_dir else sys.executable
         if env_dir:
             heavy = _heavy_packages(env_dir)
-            print(f"运行环境 runtime environment: {env_dir}: {_size_mb(env_dir):.0f} MB；"
-                  f"torch/nvidia/transformers 包: {', '.join(heavy) or '无 none'}")
+            print(
+                f"运行环境 runtime environment: {env_dir}: {_size_mb(env_dir):.0f} MB；"
+                f"torch/nvidia/transformers 包: {', '.join(heavy) or '无 none'}"
+            )
         for backend, python in (("onnx", runtime_python), ("torch", sys.executable)):
             one, many = classify_runs(python, backend, texts, workdir)
-            print(f"[{backend}] 冷启动 cold start (1 条): {one.seconds:.2f} s；{len(texts)} 条: {many.seconds:.2f} s，"
-                  f"峰值内存 peak RSS {many.peak_mb:.0f} MB")
+            print(
+                f"[{backend}] 冷启动 cold start (1 条): {one.seconds:.2f} s；{len(texts)} 条: {many.seconds:.2f} s，"
+                f"峰值内存 peak RSS {many.peak_mb:.0f} MB"
+            )
             print(f"[{backend}] {throughput(python, backend, args.posts)}")
 
 
