@@ -52,12 +52,14 @@ class Tally:
 
 def _claim(session: Session, model: Any, pick: Select, now: datetime, lease: timedelta) -> list[Any]:
     """Set the still-due rows that `pick` selects to `sending` with a lease; the rows this call won."""
-    due = (pick.where(model.status.in_(DUE), model.next_attempt_at <= now)
-           .with_for_update(skip_locked=True, of=model))
+    due = pick.where(model.status.in_(DUE), model.next_attempt_at <= now).with_for_update(skip_locked=True, of=model)
     won = session.scalars(
-        update(model).where(model.id.in_(due), model.status.in_(DUE))
+        update(model)
+        .where(model.id.in_(due), model.status.in_(DUE))
         .values(status="sending", attempts=model.attempts + 1, lease_until=now + lease)
-        .returning(model.id).execution_options(synchronize_session=False)).all()
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    ).all()
     return [session.get(model, row_id, populate_existing=True) for row_id in sorted(won)]
 
 
@@ -65,9 +67,12 @@ def expire_leases(session: Session, model: Any) -> list[Any]:
     """Rows left `sending` past their lease become `unknown`; returns them (each to exactly one caller)."""
     now = clock.now()
     won = session.scalars(
-        update(model).where(model.status == "sending", or_(model.lease_until.is_(None), model.lease_until <= now))
+        update(model)
+        .where(model.status == "sending", or_(model.lease_until.is_(None), model.lease_until <= now))
         .values(status="unknown", last_error=EXPIRED, lease_until=None)
-        .returning(model.id).execution_options(synchronize_session=False)).all()
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    ).all()
     return [session.get(model, row_id, populate_existing=True) for row_id in sorted(won)]
 
 
@@ -109,9 +114,15 @@ class Outgoing:
     retry_status: str = "failed"
 
     def _audit(self, session: Session, row: Any, action: str, detail: dict) -> None:
-        session.add(AuditEvent(actor=self.actor, entity=self.entity, entity_id=row.id, action=action,
-                               detail={"recipient": row.recipient_id, "channel": getattr(row, "channel", "email"),
-                                       **detail}))
+        session.add(
+            AuditEvent(
+                actor=self.actor,
+                entity=self.entity,
+                entity_id=row.id,
+                action=action,
+                detail={"recipient": row.recipient_id, "channel": getattr(row, "channel", "email"), **detail},
+            )
+        )
 
     def expire(self, db: Database) -> int:
         """Turn rows whose sender vanished into `unknown` and tell someone about each."""
@@ -162,7 +173,6 @@ class Outgoing:
                 tally.failed += 1
                 continue
             setattr(tally, row.status, getattr(tally, row.status) + 1)
-            self._audit(session, row, row.status, {"error": str(exc)[:500],
-                                                   "ops_contact": config.settings.ops_contact})
+            self._audit(session, row, row.status, {"error": str(exc)[:500], "ops_contact": config.settings.ops_contact})
             self.gave_up(session, row)
         return tally

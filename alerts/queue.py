@@ -29,8 +29,16 @@ def _next_index(person: Person, after: int, avoid: str | None, outbox_last: bool
     return len(person.channels) if outbox_last and after < len(person.channels) else None
 
 
-def queue_delivery(session: Session, db: Database, incident_id: int, person: Person, reason: str,
-                   release: Release, after_channel: int = -1, avoid: str | None = None) -> int:
+def queue_delivery(
+    session: Session,
+    db: Database,
+    incident_id: int,
+    person: Person,
+    reason: str,
+    release: Release,
+    after_channel: int = -1,
+    avoid: str | None = None,
+) -> int:
     """Queue a message to `person` on their first configured channel after `after_channel` (and not of type
     `avoid`); 1 if new.
 
@@ -44,19 +52,35 @@ def queue_delivery(session: Session, db: Database, incident_id: int, person: Per
             return 0
         index = 0
     channel = channel_at(person, index)
-    created = db.insert_ignore(session, AlertDelivery, dict(
-        incident_id=incident_id, recipient_id=person.id, channel=channel.type, channel_index=index,
-        reason=reason, status=release.status, attempts=0, next_attempt_at=release.at, created_at=release.at))
+    created = db.insert_ignore(
+        session,
+        AlertDelivery,
+        dict(
+            incident_id=incident_id,
+            recipient_id=person.id,
+            channel=channel.type,
+            channel_index=index,
+            reason=reason,
+            status=release.status,
+            attempts=0,
+            next_attempt_at=release.at,
+            created_at=release.at,
+        ),
+    )
     return int(created is not None)
 
 
-def notify_ops(session: Session, db: Database, config: AppConfig, delivery: AlertDelivery, what: str,
-               release: Release) -> int:
+def notify_ops(
+    session: Session, db: Database, config: AppConfig, delivery: AlertDelivery, what: str, release: Release
+) -> int:
     """Tell the provincial ops contacts that `delivery` is dead or its fate unknown, on a channel of another
     type than the one that failed (a broken SMTP server must not swallow the notice about itself). Never about
     an ops notice, which would loop: those fall back along the ops person's channels to the outbox instead."""
     if delivery.reason.startswith("ops-"):
         return 0
-    return sum(queue_delivery(session, db, delivery.incident_id, person, f"ops-{what}-{delivery.id}", release,
-                              avoid=delivery.channel)
-               for person in config.cities.province.with_role("ops"))
+    return sum(
+        queue_delivery(
+            session, db, delivery.incident_id, person, f"ops-{what}-{delivery.id}", release, avoid=delivery.channel
+        )
+        for person in config.cities.province.with_role("ops")
+    )

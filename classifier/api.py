@@ -93,8 +93,10 @@ class Classifier:
             probabilities, levels = self.model.predict_proba(cleaned), [None] * len(cleaned)
         reach = list(reach) if reach is not None else []
         reach += [0] * (len(texts) - len(reach))
-        return [self._one(text, probs, level, r or 0)
-                for text, probs, level, r in zip(cleaned, probabilities, levels, reach)]
+        return [
+            self._one(text, probs, level, r or 0)
+            for text, probs, level, r in zip(cleaned, probabilities, levels, reach)
+        ]
 
     def _one(self, text: str, probs: dict[str, float], model_level: int | None, reach: int) -> Assessment:
         label = max(LABELS, key=lambda k: probs[k]) if text else "irrelevant"
@@ -130,8 +132,12 @@ class Classifier:
         return Assessment(analysis, sev)
 
 
-def load_classifier(model_dir: str | Path | None = None) -> Classifier:
-    """The shipped classifier (classifier/model/), or the model saved by `wagewatch train --out DIR`."""
+def load_classifier(
+    model_dir: str | Path | None = None, backend: str | None = None, threads: int | None = None
+) -> Classifier:
+    """The shipped classifier (classifier/model/), or the model saved by `wagewatch train --out DIR`;
+    `backend` (onnx or torch) overrides inference.backend of classifier.yaml."""
     from wagewatch.classifier.ensemble import load_text_model
 
-    return Classifier(load_text_model(Path(model_dir) if model_dir else DEFAULT_MODEL_DIR))
+    directory = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+    return Classifier(load_text_model(directory, threads=threads, backend=backend))

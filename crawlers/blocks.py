@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import re
 
-BLOCK_STATUSES = {403: "HTTP 403 禁止访问", 418: "HTTP 418 反爬拦截", 429: "HTTP 429 请求过于频繁",
-                  432: "HTTP 432 微博要求登录Cookie"}
+BLOCK_STATUSES = {
+    403: "HTTP 403 禁止访问",
+    418: "HTTP 418 反爬拦截",
+    429: "HTTP 429 请求过于频繁",
+    432: "HTTP 432 微博要求登录Cookie",
+}
 _URL_MARKERS = (
     ("wappass.baidu.com/static/captcha", "百度验证码跳转"),
     ("passport.baidu.com", "百度登录跳转"),
@@ -59,7 +63,7 @@ def block_reason(status: int, url: str, body: str) -> str | None:
         return BLOCK_STATUSES[status]
     if reason := redirect_block_reason(url):
         return reason
-    head = body[:SHORT_BODY * 4]
+    head = body[: SHORT_BODY * 4]
     if title := _TITLE.search(head):
         for marker, reason in _TITLE_MARKERS:
             if marker in title[1]:

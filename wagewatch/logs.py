@@ -9,7 +9,8 @@ import logging
 import re
 
 SECRET_PARAMETER = re.compile(
-    r"(?i)([?&;](?:t|key|access_token|token|sign|signature|secret|apikey|api_key|password|passwd)=)[^&#\s\"'<>]+")
+    r"(?i)([?&;](?:t|key|access_token|token|sign|signature|secret|apikey|api_key|password|passwd)=)[^&#\s\"'<>]+"
+)
 HIDDEN = "[已隐去]"
 
 

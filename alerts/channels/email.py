@@ -27,8 +27,13 @@ def new_email(sender: str, to_name: str, to_address: str, subject: str, message_
 
 
 def build_email(envelope: Envelope, sender: str) -> EmailMessage:
-    msg = new_email(sender, envelope.person.name, envelope.channel.to or "", envelope.message.subject,
-                    f"<{envelope.kind}-{envelope.delivery_id}@wagewatch>")
+    msg = new_email(
+        sender,
+        envelope.person.name,
+        envelope.channel.to or "",
+        envelope.message.subject,
+        f"<{envelope.kind}-{envelope.delivery_id}@wagewatch>",
+    )
     msg.set_content(envelope.message.text)
     msg.add_alternative(envelope.message.html, subtype="html")
     for path in envelope.attachments:
@@ -40,8 +45,9 @@ def build_email(envelope: Envelope, sender: str) -> EmailMessage:
 
 def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
     if smtp.ssl:
-        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_seconds,
-                                  context=ssl.create_default_context())
+        client = smtplib.SMTP_SSL(
+            smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=ssl.create_default_context()
+        )
     else:
         client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
     try:
@@ -100,9 +106,11 @@ def smtp_send(msg: EmailMessage, smtp: SmtpSettings) -> str:
 
 def _transaction(client: smtplib.SMTP, msg: EmailMessage, smtp: SmtpSettings) -> str:
     where = f"SMTP {smtp.host}:{smtp.port}"
-    steps = (("MAIL FROM", lambda: client.mail(parseaddr(msg["From"])[1]), 250),
-             ("RCPT TO", lambda: client.rcpt(parseaddr(msg["To"])[1]), 250),
-             ("DATA", lambda: client.docmd("DATA"), 354))
+    steps = (
+        ("MAIL FROM", lambda: client.mail(parseaddr(msg["From"])[1]), 250),
+        ("RCPT TO", lambda: client.rcpt(parseaddr(msg["To"])[1]), 250),
+        ("DATA", lambda: client.docmd("DATA"), 354),
+    )
     try:
         for stage, step, expected in steps:
             code, reply = step()
@@ -110,13 +118,17 @@ def _transaction(client: smtplib.SMTP, msg: EmailMessage, smtp: SmtpSettings) ->
                 raise _refused(smtp, stage, code, reply)
         client.send(_wire(msg))
     except (smtplib.SMTPException, OSError) as exc:  # the terminating dot never left: not taken
-        raise ChannelError(f"{where}: connection lost before the message was complete: "
-                           f"{exc.__class__.__name__}: {exc}") from exc
+        raise ChannelError(
+            f"{where}: connection lost before the message was complete: {exc.__class__.__name__}: {exc}"
+        ) from exc
     try:
         code, reply = client.getreply()
     except (smtplib.SMTPException, OSError) as exc:
-        raise ChannelError(f"{where}: connection lost after sending the message, before the server's reply: "
-                           f"{exc.__class__.__name__}: {exc}", ambiguous=True) from exc
+        raise ChannelError(
+            f"{where}: connection lost after sending the message, before the server's reply: "
+            f"{exc.__class__.__name__}: {exc}",
+            ambiguous=True,
+        ) from exc
     if code != 250:
         raise _refused(smtp, "message", code, reply)
     return msg["Message-ID"]

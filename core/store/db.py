@@ -74,11 +74,10 @@ class Database:
         SQLite it takes the write lock first (BEGIN IMMEDIATE), so two processes cannot both act on the same
         reading; on PostgreSQL the caller locks the rows it reads (FOR UPDATE [SKIP LOCKED]).
         """
-        with self._sessions() as session:
-            with session.begin():
-                if write and self.is_sqlite:
-                    session.execute(text("BEGIN IMMEDIATE"))
-                yield session
+        with self._sessions() as session, session.begin():
+            if write and self.is_sqlite:
+                session.execute(text("BEGIN IMMEDIATE"))
+            yield session
 
     def insert_ignore(self, session: Session, model: type, values: dict[str, Any]) -> int | None:
         """INSERT unless a unique key already exists (SQLite and PostgreSQL); the new row's id, else None.

@@ -30,8 +30,18 @@ from wagewatch.web.app import SECURITY_HEADERS, create_app
 
 ORIGIN = {"Origin": "http://testserver"}
 ACTIONS = ("view", "ack", "update", "transfer", "clarify", "reopen")
-PEOPLE = ("jinan-duty-day", "jinan-deputy", "jinan-leader", "jinan-publicity", "qingdao-duty-day",
-          "qingdao-publicity", "sd-triage", "sd-leader", "sd-publicity", "sd-ops")
+PEOPLE = (
+    "jinan-duty-day",
+    "jinan-deputy",
+    "jinan-leader",
+    "jinan-publicity",
+    "qingdao-duty-day",
+    "qingdao-publicity",
+    "sd-triage",
+    "sd-leader",
+    "sd-publicity",
+    "sd-ops",
+)
 PROVINCE_TRIAGE = Officer("sd-triage", "省欠薪办研判值班", None, "triage")
 
 
@@ -54,7 +64,9 @@ def _lead(store: Store, label: str, closed: bool) -> int:
         lead = session.scalars(select(Lead).where(Lead.incident_id == incident)).one()
         if closed:
             ledger.acknowledge(session, lead, PROVINCE_TRIAGE)
-            ledger.update(session, lead, PROVINCE_TRIAGE, StatusUpdate(status="不属实" if label == "false" else "已办结"))
+            ledger.update(
+                session, lead, PROVINCE_TRIAGE, StatusUpdate(status="不属实" if label == "false" else "已办结")
+            )
         return lead.id
 
 
@@ -64,24 +76,35 @@ def _token(store: Store, person: str) -> str:
 
 
 def _client(store: Store, person: str) -> TestClient:
-    return TestClient(create_app(store.config, store.db), cookies={"wagewatch_token": _token(store, person)},
-                      follow_redirects=False)
+    return TestClient(
+        create_app(store.config, store.db), cookies={"wagewatch_token": _token(store, person)}, follow_redirects=False
+    )
 
 
 def _do(client: TestClient, action: str, lead_id: int, version: int) -> httpx.Response:
     if action == "view":
         return client.get(f"/leads/{lead_id}")
-    data = {"version": str(version), "ack": {}, "update": {"status": "待签收", "notes": "已电话联系"},
-            "transfer": {"to": "青岛", "note": "项目在青岛"}, "clarify": {"note": "已在官方微博发布澄清"},
-            "reopen": {"note": "群众再次反映"}}[action]
+    data = {
+        "version": str(version),
+        "ack": {},
+        "update": {"status": "待签收", "notes": "已电话联系"},
+        "transfer": {"to": "青岛", "note": "项目在青岛"},
+        "clarify": {"note": "已在官方微博发布澄清"},
+        "reopen": {"note": "群众再次反映"},
+    }[action]
     return client.post(f"/leads/{lead_id}/{action}", data={"version": str(version), **data}, headers=ORIGIN)
 
 
 def _version_and_trail(store: Store, lead_id: int, person: str) -> tuple[int, int]:
     with store.db.session() as session:
-        return (session.get(Lead, lead_id).version,
-                session.scalar(select(func.count()).select_from(AuditEvent)
-                               .where(AuditEvent.entity_id == lead_id, AuditEvent.actor == f"officer:{person}")))
+        return (
+            session.get(Lead, lead_id).version,
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.entity_id == lead_id, AuditEvent.actor == f"officer:{person}")
+            ),
+        )
 
 
 def test_role_action_city_matrix(store):
@@ -95,7 +118,9 @@ def test_role_action_city_matrix(store):
         if expected(person, label, action):
             assert response.status_code == (200 if action == "view" else 303), cell
             changed = (version + 1, trail + 1)
-            assert _version_and_trail(store, lead_id, person) == ((version, trail) if action == "view" else changed), cell
+            assert _version_and_trail(store, lead_id, person) == ((version, trail) if action == "view" else changed), (
+                cell
+            )
         else:
             assert response.status_code in (400, 403), cell
             assert "无权" in response.text, cell
@@ -106,8 +131,14 @@ def test_role_action_city_matrix(store):
 
 def test_lists_follow_the_role(store):
     real, false = _lead(store, "real", False), _lead(store, "false", False)
-    for person, visible in (("jinan-duty-day", {real, false}), ("jinan-publicity", {false}), ("sd-ops", set()),
-                            ("qingdao-duty-day", set()), ("sd-publicity", {false}), ("sd-leader", {real, false})):
+    for person, visible in (
+        ("jinan-duty-day", {real, false}),
+        ("jinan-publicity", {false}),
+        ("sd-ops", set()),
+        ("qingdao-duty-day", set()),
+        ("sd-publicity", {false}),
+        ("sd-leader", {real, false}),
+    ):
         page = _client(store, person).get("/leads?status=all").text
         shown = {lead_id for lead_id in (real, false) if f'href="/leads/{lead_id}"' in page}
         assert shown == visible, person
@@ -115,8 +146,11 @@ def test_lists_follow_the_role(store):
 
 def test_revoked_links_stop_working_at_once(store):
     lead_id = _lead(store, "real", False)
-    jinan, jinan_again, qingdao = _client(store, "jinan-duty-day"), _client(store, "jinan-duty-day"), \
-        _client(store, "qingdao-duty-day")
+    jinan, jinan_again, qingdao = (
+        _client(store, "jinan-duty-day"),
+        _client(store, "jinan-duty-day"),
+        _client(store, "qingdao-duty-day"),
+    )
     assert jinan.get(f"/leads/{lead_id}").status_code == 200 and qingdao.get("/leads").status_code == 200
     result = CliRunner().invoke(cli, ["--config", str(store.root / "config"), "link", "revoke", "jinan-duty-day"])
     assert result.exit_code == 0 and "已吊销 jinan-duty-day 的 2 个有效链接" in result.output
@@ -135,33 +169,53 @@ def test_a_stale_change_is_refused_in_chinese(store):
     lead_id = _lead(store, "real", False)
     duty, deputy = _client(store, "jinan-duty-day"), _client(store, "jinan-deputy")
     assert deputy.post(f"/leads/{lead_id}/ack", data={"version": "1"}, headers=ORIGIN).status_code == 303
-    late = duty.post(f"/leads/{lead_id}/update", data={"version": "1", "status": "已签收", "notes": "我来办"},
-                     headers=ORIGIN)
+    late = duty.post(
+        f"/leads/{lead_id}/update", data={"version": "1", "status": "已签收", "notes": "我来办"}, headers=ORIGIN
+    )
     assert late.status_code == 409 and "该线索刚被他人修改" in late.text and "请刷新页面" in late.text
     ledger = Ledger(store.db, store.config)
     with store.db.session() as session, pytest.raises(LedgerError, match="第1版，现为第2版"):
-        ledger.update(session, session.get(Lead, lead_id), Officer("jinan-duty-day", "济南白班值班员", "济南"),
-                      StatusUpdate(status="核查中"), version=1)
+        ledger.update(
+            session,
+            session.get(Lead, lead_id),
+            Officer("jinan-duty-day", "济南白班值班员", "济南"),
+            StatusUpdate(status="核查中"),
+            version=1,
+        )
 
 
 def test_closed_stays_closed_unless_the_province_reopens(store):
     lead_id = _lead(store, "real", True)
     duty, leader = _client(store, "jinan-duty-day"), _client(store, "sd-leader")
     for action in ("ack", "update", "transfer", "reopen"):
-        assert duty.post(f"/leads/{lead_id}/{action}", data={"version": "3", "status": "核查中", "to": "其他",
-                                                             "other": "外省", "note": "x"},
-                         headers=ORIGIN).status_code in (400, 403)
-    assert leader.post(f"/leads/{lead_id}/reopen", data={"version": "3", "note": "再次反映"},
-                       headers=ORIGIN).status_code == 303
+        assert duty.post(
+            f"/leads/{lead_id}/{action}",
+            data={"version": "3", "status": "核查中", "to": "其他", "other": "外省", "note": "x"},
+            headers=ORIGIN,
+        ).status_code in (400, 403)
+    assert (
+        leader.post(f"/leads/{lead_id}/reopen", data={"version": "3", "note": "再次反映"}, headers=ORIGIN).status_code
+        == 303
+    )
     with store.db.session() as session:
         lead = session.get(Lead, lead_id)
         assert (lead.status, lead.closed_at, lead.version) == ("核查中", None, 4)
 
 
-@pytest.mark.parametrize("field,value", [("workers_paid", "1e23"), ("workers_paid", "99999999999999999999"),
-                                         ("amount_recovered", "inf"), ("amount_recovered", "nan"),
-                                         ("amount_recovered", "-1"), ("amount_recovered", "1e400"),
-                                         ("workers_paid", "2.5"), ("version", "nan"), ("version", "1" * 40)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("workers_paid", "1e23"),
+        ("workers_paid", "99999999999999999999"),
+        ("amount_recovered", "inf"),
+        ("amount_recovered", "nan"),
+        ("amount_recovered", "-1"),
+        ("amount_recovered", "1e400"),
+        ("workers_paid", "2.5"),
+        ("version", "nan"),
+        ("version", "1" * 40),
+    ],
+)
 def test_numbers_are_bounded_and_finite(store, field, value):
     lead_id = _lead(store, "real", False)
     data = {"version": "1", "status": "待签收", field: value}
@@ -175,8 +229,16 @@ def test_numbers_are_bounded_and_finite(store, field, value):
 def test_hostile_requests_get_4xx_and_every_page_its_security_headers(store):
     lead_id = _lead(store, "real", False)
     client = _client(store, "jinan-duty-day")
-    for path in ("/leads/99999999999999999999", "/leads/-1", "/leads/abc", "/leads/1.5", "/leads?status=%00",
-                 f"/leads/{lead_id}", "/leads", "/nowhere"):
+    for path in (
+        "/leads/99999999999999999999",
+        "/leads/-1",
+        "/leads/abc",
+        "/leads/1.5",
+        "/leads?status=%00",
+        f"/leads/{lead_id}",
+        "/leads",
+        "/nowhere",
+    ):
         response = client.get(path)
         assert response.status_code < 500, path
         for header, value in SECURITY_HEADERS.items():
@@ -184,8 +246,9 @@ def test_hostile_requests_get_4xx_and_every_page_its_security_headers(store):
     assert "script-src" not in SECURITY_HEADERS["Content-Security-Policy"]  # default-src 'none': no script at all
     unsigned = client.post(f"/leads/{lead_id}/ack", data={"version": "1"})  # neither Origin nor Referer
     assert unsigned.status_code == 403 and "请求来源不正确" in unsigned.text
-    referer = client.post(f"/leads/{lead_id}/ack", data={"version": "1"},
-                          headers={"Referer": f"http://testserver/leads/{lead_id}"})
+    referer = client.post(
+        f"/leads/{lead_id}/ack", data={"version": "1"}, headers={"Referer": f"http://testserver/leads/{lead_id}"}
+    )
     assert referer.status_code == 303
     assert client.post("/leads/99999999999999999999/ack", data={"version": "1"}, headers=ORIGIN).status_code == 404
 
@@ -201,8 +264,11 @@ def served(request, store) -> Iterator[tuple[Store, str]]:
         db.upgrade()
         store = Store(store.config, db, store.root)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store.config, store.db), host="127.0.0.1", port=port,
-                                           log_level="warning", limit_concurrency=100))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(store.config, store.db), host="127.0.0.1", port=port, log_level="warning", limit_concurrency=100
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -221,8 +287,9 @@ def _race(url: str, requests: list[tuple[str, str, dict]]) -> list[int]:
     start, codes = threading.Barrier(len(requests)), [0] * len(requests)
 
     def post(i: int, token: str, path: str, data: dict) -> None:
-        with httpx.Client(base_url=url, cookies={"wagewatch_token": token}, headers={"Origin": url},
-                          timeout=60) as client:
+        with httpx.Client(
+            base_url=url, cookies={"wagewatch_token": token}, headers={"Origin": url}, timeout=60
+        ) as client:
             start.wait()
             codes[i] = client.post(path, data=data).status_code
 
@@ -241,8 +308,11 @@ def test_thirty_simultaneous_acknowledgements_make_one(served):
     codes = _race(url, [(_token(store, p), f"/leads/{lead_id}/ack", {"version": "1"}) for p in people])
     assert codes.count(303) == 1 and all(code in (303, 400, 409) for code in codes), codes
     with store.db.session() as session:
-        acks = session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.entity_id == lead_id, AuditEvent.entity == "lead", AuditEvent.action == "acknowledged"))
+        acks = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity_id == lead_id, AuditEvent.entity == "lead", AuditEvent.action == "acknowledged")
+        )
         assert acks == 1 and session.get(Lead, lead_id).version == 2
 
 
@@ -255,11 +325,13 @@ def test_closing_and_reopening_at_once_never_mixes_the_two(served):
     duty, leader = _token(store, "jinan-duty-day"), _token(store, "sd-leader")
     requests = []
     for lead_id in leads:
-        requests += [(duty, f"/leads/{lead_id}/update", {"version": "4", "status": "已办结"}),
-                     (leader, f"/leads/{lead_id}/update", {"version": "4", "status": "核查中", "notes": "再核实"})]
+        requests += [
+            (duty, f"/leads/{lead_id}/update", {"version": "4", "status": "已办结"}),
+            (leader, f"/leads/{lead_id}/update", {"version": "4", "status": "核查中", "notes": "再核实"}),
+        ]
     codes = _race(url, requests)
     for pair in range(len(leads)):
-        assert sorted(codes[2 * pair:2 * pair + 2]) == [303, 409], codes
+        assert sorted(codes[2 * pair : 2 * pair + 2]) == [303, 409], codes
     with store.db.session() as session:
         for lead_id in leads:
             lead = session.get(Lead, lead_id)

@@ -39,8 +39,7 @@ from wagewatch.core.store.models import AlertDelivery, Incident
 # Where the server may fail, in protocol order; the weights say how often each is picked for a failing session.
 # Stages before "after-data" leave the message untaken (the sender must retry), "after-data" takes it and
 # drops before answering (ambiguous), "quit-421" takes it and then answers QUIT with 421 (sent all the same).
-FAULTS = {"ehlo": 2, "mail": 2, "mail-451": 1, "rcpt": 2, "rcpt-550": 1, "data-cmd": 2, "after-data": 1,
-          "quit-421": 2}
+FAULTS = {"ehlo": 2, "mail": 2, "mail-451": 1, "rcpt": 2, "rcpt-550": 1, "data-cmd": 2, "after-data": 1, "quit-421": 2}
 
 
 @dataclass
@@ -139,10 +138,15 @@ def _free_port() -> int:
 def bench_config(folder: Path, database_url: str, smtp_port: int) -> AppConfig:
     """The shipped config with the store, outbox and SMTP server given, and quick retries."""
     config = load_config()
-    settings = config.settings.model_copy(update={
-        "database_url": database_url, "outbox_dir": str(folder / "outbox"),
-        "smtp": config.settings.smtp.model_copy(update={"host": "127.0.0.1", "port": smtp_port,
-                                                        "timeout_seconds": 5.0})})
+    settings = config.settings.model_copy(
+        update={
+            "database_url": database_url,
+            "outbox_dir": str(folder / "outbox"),
+            "smtp": config.settings.smtp.model_copy(
+                update={"host": "127.0.0.1", "port": smtp_port, "timeout_seconds": 5.0}
+            ),
+        }
+    )
     policy_ = config.policy.model_copy(update={"retry_base_seconds": 1, "send_lease_seconds": 60})
     return config.model_copy(update={"settings": settings, "policy": policy_})
 
@@ -150,18 +154,50 @@ def bench_config(folder: Path, database_url: str, smtp_port: int) -> AppConfig:
 def fill(db: Database, config: AppConfig, count: int, seed: int) -> None:
     """`count` due email deliveries, one per incident, to people drawn from cities.yaml."""
     rng = random.Random(seed)
-    people = [(p, i) for _, p in config.cities.everyone() if p.role != "ops"
-              for i, c in enumerate(p.channels) if c.type == "email"]
+    people = [
+        (p, i)
+        for _, p in config.cities.everyone()
+        if p.role != "ops"
+        for i, c in enumerate(p.channels)
+        if c.type == "email"
+    ]
     now = clock.now()
     incidents, deliveries = [], []
     for n in range(1, count + 1):
         person, index = rng.choice(people)
-        incidents.append(dict(id=n, label="real", city="济南", severity=rng.choice([2, 3, 4]), severity_score=50.0,
-                              title=f"某工地拖欠农民工工资（基准样本{n}）", explanation=[], signature=[], post_count=1,
-                              reach=0, first_seen=now, last_seen=now, alert_state="alerted", alerted_cities=[],
-                              extreme=False, updated_at=now))
-        deliveries.append(dict(incident_id=n, recipient_id=person.id, channel="email", channel_index=index,
-                               reason="new", status="pending", attempts=0, next_attempt_at=now, created_at=now))
+        incidents.append(
+            dict(
+                id=n,
+                label="real",
+                city="济南",
+                severity=rng.choice([2, 3, 4]),
+                severity_score=50.0,
+                title=f"某工地拖欠农民工工资（基准样本{n}）",
+                explanation=[],
+                signature=[],
+                post_count=1,
+                reach=0,
+                first_seen=now,
+                last_seen=now,
+                alert_state="alerted",
+                alerted_cities=[],
+                extreme=False,
+                updated_at=now,
+            )
+        )
+        deliveries.append(
+            dict(
+                incident_id=n,
+                recipient_id=person.id,
+                channel="email",
+                channel_index=index,
+                reason="new",
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
     with db.session() as session:
         session.execute(insert(Incident), incidents)
         session.execute(insert(AlertDelivery), deliveries)
@@ -169,8 +205,11 @@ def fill(db: Database, config: AppConfig, count: int, seed: int) -> None:
 
 def _remaining(db: Database) -> int:
     with db.session() as session:
-        return session.scalar(select(func.count()).select_from(AlertDelivery)
-                              .where(AlertDelivery.status.in_(("pending", "failed", "digest", "sending"))))
+        return session.scalar(
+            select(func.count())
+            .select_from(AlertDelivery)
+            .where(AlertDelivery.status.in_(("pending", "failed", "digest", "sending")))
+        )
 
 
 def worker(config: AppConfig, scheduler: bool) -> None:
@@ -210,10 +249,17 @@ def check(db: Database, count: int, server: ServerLog, workers: int, seconds: fl
     seen = Counter(server.taken + server.maybe)
     taken, maybe = set(server.taken), set(server.maybe)
     with db.session() as session:
-        rows = session.execute(select(AlertDelivery.id, AlertDelivery.status, AlertDelivery.message_id)
-                               .where(~AlertDelivery.reason.like("ops-%"))).all()
-        told = {int(reason.rsplit("-", 1)[1]) for reason in session.scalars(
-            select(AlertDelivery.reason).where(AlertDelivery.reason.like("ops-%"), AlertDelivery.status == "sent"))}
+        rows = session.execute(
+            select(AlertDelivery.id, AlertDelivery.status, AlertDelivery.message_id).where(
+                ~AlertDelivery.reason.like("ops-%")
+            )
+        ).all()
+        told = {
+            int(reason.rsplit("-", 1)[1])
+            for reason in session.scalars(
+                select(AlertDelivery.reason).where(AlertDelivery.reason.like("ops-%"), AlertDelivery.status == "sent")
+            )
+        }
     statuses = Counter(status for _, status, _ in rows)
     lost = false_sent = false_unknown = untold = 0
     for delivery_id, status, message_id in rows:
@@ -228,8 +274,18 @@ def check(db: Database, count: int, server: ServerLog, workers: int, seconds: fl
         else:
             lost += 1
     lost += count - len(rows)
-    return Outcome(workers, count, seconds, dict(statuses), server, sum(n - 1 for n in seen.values() if n > 1),
-                   lost, false_sent, false_unknown, untold)
+    return Outcome(
+        workers,
+        count,
+        seconds,
+        dict(statuses),
+        server,
+        sum(n - 1 for n in seen.values() if n > 1),
+        lost,
+        false_sent,
+        false_unknown,
+        untold,
+    )
 
 
 def _fresh_database(url: str | None, folder: Path, run: int) -> str:
@@ -245,8 +301,15 @@ def _fresh_database(url: str | None, folder: Path, run: int) -> str:
     return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
 
 
-def run(deliveries: int, workers: int, folder: Path, database_url: str | None = None, rate: float = 0.1,
-        seed: int = 1, run_number: int = 0) -> Outcome:
+def run(
+    deliveries: int,
+    workers: int,
+    folder: Path,
+    database_url: str | None = None,
+    rate: float = 0.1,
+    seed: int = 1,
+    run_number: int = 0,
+) -> Outcome:
     """One measured run with `workers` dispatch processes plus the scheduler's."""
     with FlakySmtpServer(rate, seed) as server:
         url = _fresh_database(database_url, folder, run_number)
@@ -272,13 +335,15 @@ def run(deliveries: int, workers: int, folder: Path, database_url: str | None = 
 def render(outcome: Outcome) -> str:
     s = outcome.statuses
     done = s.get("sent", 0) + s.get("dead", 0) + s.get("unknown", 0)
-    return (f"{outcome.workers} worker(s) + scheduler: {outcome.deliveries} deliveries in {outcome.seconds:.1f} s "
-            f"({done / outcome.seconds:.0f}/s); sent {s.get('sent', 0)}, dead {s.get('dead', 0)}, "
-            f"unknown {s.get('unknown', 0)}; server took {len(outcome.server.taken)}, "
-            f"maybe {len(outcome.server.maybe)}, faults {sum(outcome.server.faults.values())} "
-            f"({', '.join(f'{k} {v}' for k, v in sorted(outcome.server.faults.items()))}); "
-            f"duplicates {outcome.duplicates}, lost {outcome.lost}, false sent {outcome.false_sent}, "
-            f"false unknown {outcome.false_unknown}, without ops notice {outcome.untold}")
+    return (
+        f"{outcome.workers} worker(s) + scheduler: {outcome.deliveries} deliveries in {outcome.seconds:.1f} s "
+        f"({done / outcome.seconds:.0f}/s); sent {s.get('sent', 0)}, dead {s.get('dead', 0)}, "
+        f"unknown {s.get('unknown', 0)}; server took {len(outcome.server.taken)}, "
+        f"maybe {len(outcome.server.maybe)}, faults {sum(outcome.server.faults.values())} "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(outcome.server.faults.items()))}); "
+        f"duplicates {outcome.duplicates}, lost {outcome.lost}, false sent {outcome.false_sent}, "
+        f"false unknown {outcome.false_unknown}, without ops notice {outcome.untold}"
+    )
 
 
 def main() -> None:
@@ -293,8 +358,7 @@ def main() -> None:
     failed = False
     with tempfile.TemporaryDirectory(prefix="wagewatch-sends-") as folder:
         for number, workers in enumerate(args.workers):
-            outcome = run(args.deliveries, workers, Path(folder), args.database_url, args.fault_rate, args.seed,
-                          number)
+            outcome = run(args.deliveries, workers, Path(folder), args.database_url, args.fault_rate, args.seed, number)
             print(render(outcome), flush=True)
             failed |= not outcome.ok
     sys.exit(1 if failed else 0)

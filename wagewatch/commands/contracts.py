@@ -12,11 +12,21 @@ EXIT_BLOCKED = 3
 EXIT_MALFORMED = 4
 
 
-@click.command(help="解析保存的页面，每条帖文输出一行JSON（不联网）/ Print one JSON line per post found in a saved response.")
-@click.option("--source", required=True,
-              help="来源名称 / Source name: weibo, tieba, liuyan, heimao, news, or a YAML-configured source.")
-@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="保存的响应文件 / The saved response body.")
+@click.command(
+    help="解析保存的页面，每条帖文输出一行JSON（不联网）/ Print one JSON line per post found in a saved response."
+)
+@click.option(
+    "--source",
+    required=True,
+    help="来源名称 / Source name: weibo, tieba, liuyan, heimao, news, or a YAML-configured source.",
+)
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="保存的响应文件 / The saved response body.",
+)
 @click.option("--url", default=None, help="该响应的原始地址 / The URL the response came from.")
 @click.pass_obj
 def parse(ctx, source: str, path: Path, url: str | None) -> None:
@@ -66,11 +76,17 @@ def _read_jsonl(handle, errors: list[str]):
 @click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--batch-size", default=256, show_default=True)
+@click.option(
+    "--backend",
+    type=click.Choice(["onnx", "torch"]),
+    default=None,
+    help="推理后端（默认取classifier.yaml）/ Inference back end (default: config; torch needs the train extra).",
+)
 @click.pass_obj
-def classify(ctx, input_path: Path, output_path: Path, batch_size: int) -> None:
+def classify(ctx, input_path: Path, output_path: Path, batch_size: int, backend: str | None) -> None:
     from wagewatch.classifier import load_classifier
 
-    classifier = load_classifier(ctx.config.settings.model_dir)
+    classifier = load_classifier(ctx.config.settings.model_dir, backend=backend)
     errors: list[str] = []
     with input_path.open(encoding="utf-8", errors="replace") as src, output_path.open("w", encoding="utf-8") as out:
         batch: list[dict] = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from wagewatch.core import clock
 from wagewatch.context import AppContext
+from wagewatch.core import clock
 
 
 @click.command(help="启动线索办理页面 / Serve the officers' lead pages (FastAPI).")
@@ -41,8 +41,12 @@ def _known(ctx: AppContext, person_id: str) -> None:
 
 @link.command(name="new", help="为名单中的人员生成登录链接 / Print a sign-in link for a person in cities.yaml.")
 @click.argument("person_id")
-@click.option("--hours", type=click.IntRange(1, 24 * 90), default=None,
-              help="有效小时数（默认取policy.yaml）/ Hours the link works (default: policy link_valid_hours).")
+@click.option(
+    "--hours",
+    type=click.IntRange(1, 24 * 90),
+    default=None,
+    help="有效小时数（默认取policy.yaml）/ Hours the link works (default: policy link_valid_hours).",
+)
 @click.pass_obj
 def link_new(ctx: AppContext, person_id: str, hours: int | None) -> None:
     from wagewatch.ledger import tokens
@@ -62,7 +66,9 @@ def link_revoke(ctx: AppContext, person_id: str) -> None:
     _known(ctx, person_id)
     with ctx.db.session() as session:
         count = tokens.revoke(session, person_id, clock.now())
-    click.echo(f"已吊销 {person_id} 的 {count} 个有效链接；此人可从下一条预警消息或 `wagewatch link {person_id}` 获得新链接。")
+    click.echo(
+        f"已吊销 {person_id} 的 {count} 个有效链接；此人可从下一条预警消息或 `wagewatch link {person_id}` 获得新链接。"
+    )
 
 
 COMMANDS = [serve, link]

@@ -19,9 +19,9 @@ from wagewatch.alerts.queue import queue_delivery
 from wagewatch.alerts.routing import route
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
-from wagewatch.ledger.deadlines import deadline
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AuditEvent, Incident, IndexQueue, Lead
+from wagewatch.ledger.deadlines import deadline
 
 STATUSES = ("待签收", "已签收", "核查中", "已办结", "不属实", "已转办")
 OPEN = STATUSES[:3]
@@ -36,7 +36,7 @@ class LedgerError(ValueError):
     """A change the ledger refuses; the message is Chinese, for the officer's page."""
 
 
-class StaleLead(LedgerError):
+class StaleLeadError(LedgerError):
     """The lead changed since the officer loaded it (compare-and-set refused)."""
 
 
@@ -50,17 +50,18 @@ class Action(StrEnum):
     TRANSFER = "transfer"
     CLARIFY = "clarify"  # record a public clarification of a false claim (澄清)
     REOPEN = "reopen"
+    ASSIGN = "assign"
 
 
 HANDLING_ROLES = ("duty", "deputy", "leader", "triage")
-REOPEN_ROLES = ("triage", "leader")  # of the provincial office
+PROVINCE_ROLES = ("triage", "leader")  # of the provincial office: reopen closed leads, assign
 
 
 @dataclass(frozen=True)
 class Officer:
     """Who is acting. Handling roles act on their city's leads (the provincial office's on all); publicity
     contacts see their city's false-claim leads and record clarifications only; ops sees no leads (system
-    notices reach them by message); only the province's triage desk and leaders reopen a closed lead."""
+    notices reach them by message); only the province's triage desk and leaders reopen a closed lead or assign one."""
 
     person_id: str
     name: str
@@ -80,8 +81,8 @@ class Officer:
             return self.own_city(lead) and label == "false" and action in (Action.VIEW, Action.CLARIFY)
         if self.role not in HANDLING_ROLES:
             return False
-        if action == Action.REOPEN:
-            return self.city is None and self.role in REOPEN_ROLES
+        if action in (Action.REOPEN, Action.ASSIGN):
+            return self.city is None and self.role in PROVINCE_ROLES
         return self.own_city(lead)
 
     def can_see(self, lead: Lead) -> bool:
@@ -108,10 +109,11 @@ class StatusUpdate:
 def _require(officer: Officer, lead: Lead, action: Action, version: int | None) -> None:
     """Refuse an action the officer's role does not allow, or one based on an outdated view of the lead."""
     if not officer.can(action, lead, lead.incident.label):
-        raise LedgerError("无权操作：您的岗位不能进行此项操作" if officer.own_city(lead)
-                          else "无权操作：该线索不属于您所在的地市")
+        raise LedgerError(
+            "无权操作：您的岗位不能进行此项操作" if officer.own_city(lead) else "无权操作：该线索不属于您所在的地市"
+        )
     if version is not None and version != lead.version:
-        raise StaleLead(STALE.format(seen=version, now=lead.version))
+        raise StaleLeadError(STALE.format(seen=version, now=lead.version))
 
 
 class Ledger:
@@ -122,8 +124,9 @@ class Ledger:
         self.config = config
 
     def audit(self, session: Session, actor: str, lead: Lead, action: str, detail: dict) -> None:
-        session.add(AuditEvent(actor=actor, entity="lead", entity_id=lead.id, action=action, detail=detail,
-                               at=clock.now()))
+        session.add(
+            AuditEvent(actor=actor, entity="lead", entity_id=lead.id, action=action, detail=detail, at=clock.now())
+        )
         # The search index shows the ledger too: queue the lead for the index stage.
         self.db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
 
@@ -135,11 +138,13 @@ class Ledger:
             raise LedgerError(f"该线索当前状态为“{lead.status}”，无需重复签收")
         now = clock.now()
         lead.status, lead.acknowledged_at, lead.officer_id = "已签收", now, officer.person_id
-        self.audit(session, officer.actor, lead, "acknowledged",
-                   {"status": ["待签收", "已签收"], "officer": officer.person_id})
+        self.audit(
+            session, officer.actor, lead, "acknowledged", {"status": ["待签收", "已签收"], "officer": officer.person_id}
+        )
 
-    def update(self, session: Session, lead: Lead, officer: Officer, change: StatusUpdate,
-               version: int | None = None) -> None:
+    def update(
+        self, session: Session, lead: Lead, officer: Officer, change: StatusUpdate, version: int | None = None
+    ) -> None:
         """Move the lead on and record notes, amounts recovered, workers paid and the officer's verdict."""
         _require(officer, lead, Action.UPDATE, version)
         if lead.status in FINAL:
@@ -169,8 +174,11 @@ class Ledger:
             wanted["deadline"] = deadline(self.config.policy, incident.project_type, change.kind, lead.created_at)
         if change.status in FINAL:
             wanted["closed_at"] = now
-        changes = {attr: [_plain(getattr(lead, attr)), _plain(value)] for attr, value in wanted.items()
-                   if value is not None and getattr(lead, attr) != value}
+        changes = {
+            attr: [_plain(getattr(lead, attr)), _plain(value)]
+            for attr, value in wanted.items()
+            if value is not None and getattr(lead, attr) != value
+        }
         note = (change.notes or "").strip()
         if note:
             changes["note"] = [None, note]
@@ -210,29 +218,53 @@ class Ledger:
         stamp = f"[{clock.local(clock.now()):%Y-%m-%d %H:%M} {officer.name}] {note}"
         lead.notes = f"{lead.notes}\n{stamp}" if lead.notes else stamp
 
-    def transfer(self, session: Session, lead: Lead, officer: Officer, to: str, note: str | None = None,
-                 version: int | None = None) -> int:
-        """转办. `to` is a Shandong city, 省级 (the provincial office), or any other destination (another province or
-        department), which closes the lead as 已转办. Returns how many alerts were queued for the new owners."""
+    def check_transfer(self, lead: Lead, officer: Officer, to: str | None, version: int | None = None) -> str:
+        """The cleaned destination if `officer` may transfer `lead` there; the page asks for confirmation
+        after this check, so a refusal comes before the officer confirms, not after."""
         _require(officer, lead, Action.TRANSFER, version)
         if lead.status in FINAL:
             raise LedgerError(f"该线索已{lead.status}，不能转办")
         to = (to or "").strip()
         if not to:
-            raise LedgerError("请填写转办去向")
+            raise LedgerError("请选择转办去向；转往外省或其他部门的，请选择“其他”并填写去向")
         if to == (lead.city or PROVINCE):
             raise LedgerError("不能转办给本地市")
+        return to
+
+    def is_local(self, to: str) -> bool:
+        """Whether a transfer to `to` stays in the ledger (a Shandong city or the provincial office)."""
+        return to in self.config.cities.cities or to == PROVINCE
+
+    def transfer(
+        self,
+        session: Session,
+        lead: Lead,
+        officer: Officer,
+        to: str,
+        note: str | None = None,
+        version: int | None = None,
+    ) -> int:
+        """转办. `to` is a Shandong city, 省级 (the provincial office), or any other destination (another province or
+        department), which closes the lead as 已转办. Returns how many alerts were queued for the new owners."""
+        to = self.check_transfer(lead, officer, to, version)
         now = clock.now()
-        detail = {"from": lead.city or PROVINCE, "to": to, "note": (note or "").strip() or None,
-                  "status": [lead.status, None]}
-        if to not in self.config.cities.cities and to != PROVINCE:
+        detail = {
+            "from": lead.city or PROVINCE,
+            "to": to,
+            "note": (note or "").strip() or None,
+            "status": [lead.status, None],
+        }
+        if not self.is_local(to):
             lead.status, lead.closed_at, lead.transferred_to = "已转办", now, to
             detail["status"][1] = "已转办"
             self.audit(session, officer.actor, lead, "transferred", detail)
             return 0
         incident = session.get(Incident, lead.incident_id)
-        transfers = session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id, AuditEvent.action == "transferred"))
+        transfers = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id, AuditEvent.action == "transferred")
+        )
         city = None if to == PROVINCE else to
         targets = route(self.config.cities, incident.label, city, incident.severity, now)
         when = release(self.config.policy, incident.label, incident.severity, now, digest=False)
@@ -245,8 +277,37 @@ class Ledger:
         detail["status"][1] = "待签收"
         detail["officer"] = lead.officer_id
         self.audit(session, officer.actor, lead, "transferred", detail)
-        return sum(queue_delivery(session, self.db, incident.id, t.person, f"transfer-in-{transfers + 1}", when)
-                   for t in targets)
+        return sum(
+            queue_delivery(session, self.db, incident.id, t.person, f"transfer-in-{transfers + 1}", when)
+            for t in targets
+        )
+
+    def assign(self, session: Session, lead: Lead, officer: Officer, person_id: str) -> int:
+        """指派 (province only): make another person on the lead's own list responsible for it; they are told
+        and must acknowledge it. Returns how many alerts were queued (0 or 1)."""
+        if not officer.can(Action.ASSIGN, lead, lead.incident.label):
+            raise LedgerError("只有省欠薪办（研判值班、领导）可以指派责任人")
+        if lead.status in FINAL:
+            raise LedgerError(f"该线索已{lead.status}，不能指派")
+        person = self.config.cities.person(person_id)
+        if person is None or self.config.cities.city_of(person_id) != lead.city:
+            raise LedgerError(f"{person.name if person else person_id}不在{lead.city or PROVINCE}的名单上，不能指派")
+        if person_id == lead.officer_id:
+            raise LedgerError(f"{person.name}已是该线索的责任人")
+        now = clock.now()
+        assignments = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id, AuditEvent.action == "assigned")
+        )
+        incident = session.get(Incident, lead.incident_id)
+        when = release(self.config.policy, incident.label, incident.severity, now, digest=False)
+        detail = {"officer": [lead.officer_id, person_id]}
+        lead.officer_id = person_id
+        if lead.status == "待签收":
+            lead.escalation_level, lead.notified_at = 0, when.at
+        self.audit(session, officer.actor, lead, "assigned", detail)
+        return queue_delivery(session, self.db, lead.incident_id, person, f"assign-{assignments + 1}", when)
 
 
 def _plain(value):

@@ -20,8 +20,14 @@ def _digest(token: str) -> str:
 def mint(session: Session, person_id: str, now: datetime, valid_hours: int) -> str:
     """A new token for `person_id`, valid for `valid_hours`; only its hash is stored."""
     token = secrets.token_urlsafe(24)
-    session.add(OfficerToken(token_hash=_digest(token), person_id=person_id, created_at=now,
-                             expires_at=now + timedelta(hours=valid_hours)))
+    session.add(
+        OfficerToken(
+            token_hash=_digest(token),
+            person_id=person_id,
+            created_at=now,
+            expires_at=now + timedelta(hours=valid_hours),
+        )
+    )
     return token
 
 
@@ -38,5 +44,7 @@ def resolve(session: Session, token: str, now: datetime) -> OfficerToken | None:
 def revoke(session: Session, person_id: str, now: datetime) -> int:
     """Revoke every live token of `person_id` (a lost phone, a leaked link); returns how many."""
     return session.execute(
-        update(OfficerToken).where(OfficerToken.person_id == person_id, OfficerToken.revoked_at.is_(None),
-                                   OfficerToken.expires_at > now).values(revoked_at=now)).rowcount
+        update(OfficerToken)
+        .where(OfficerToken.person_id == person_id, OfficerToken.revoked_at.is_(None), OfficerToken.expires_at > now)
+        .values(revoked_at=now)
+    ).rowcount

@@ -33,10 +33,10 @@ from wagewatch.alerts.render import AlertMessage, AlertView, DigestView, PostVie
 from wagewatch.alerts.routing import Target, route
 from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, AppConfig, Person, Policy
-from wagewatch.ledger import tokens
-from wagewatch.ledger.deadlines import deadline
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, IndexQueue, Lead, Post
+from wagewatch.ledger import tokens
+from wagewatch.ledger.deadlines import deadline
 
 ACTOR = "system:dispatch"
 PLAN_BATCH = 200
@@ -54,8 +54,11 @@ def _lead_kind(reason: str) -> str:
 def _involved_cities(session: Session, incidents: list[Incident]) -> dict[int, set[str]]:
     """The Shandong cities each incident's posts are about, its own city included."""
     cities: dict[int, set[str]] = {i.id: {i.city} if i.city in SHANDONG_CITIES else set() for i in incidents}
-    rows = session.execute(select(Analysis.incident_id, Analysis.city).distinct()
-                           .where(Analysis.incident_id.in_(list(cities)), Analysis.city.in_(SHANDONG_CITIES)))
+    rows = session.execute(
+        select(Analysis.incident_id, Analysis.city)
+        .distinct()
+        .where(Analysis.incident_id.in_(list(cities)), Analysis.city.in_(SHANDONG_CITIES))
+    )
     for incident_id, city in rows:
         cities[incident_id].add(city)
     return cities
@@ -80,13 +83,27 @@ def _targets(incident: Incident, involved: set[str], config: AppConfig, first: b
 def _create_lead(session: Session, incident: Incident, owner: Target, policy: Policy, notified: Release) -> Lead:
     now = clock.now()
     kind = _lead_kind(owner.reason)
-    lead = Lead(incident=incident, city=owner.city, officer_id=owner.person.id, kind=kind, status="待签收",
-                created_at=now, notified_at=notified.at, deadline=deadline(policy, incident.project_type, kind, now))
+    lead = Lead(
+        incident=incident,
+        city=owner.city,
+        officer_id=owner.person.id,
+        kind=kind,
+        status="待签收",
+        created_at=now,
+        notified_at=notified.at,
+        deadline=deadline(policy, incident.project_type, kind, now),
+    )
     session.add(lead)
     session.flush()
-    session.add(AuditEvent(actor=ACTOR, entity="lead", entity_id=lead.id, action="created",
-                           detail={"officer": lead.officer_id, "city": lead.city,
-                                   "deadline": lead.deadline.isoformat()}))
+    session.add(
+        AuditEvent(
+            actor=ACTOR,
+            entity="lead",
+            entity_id=lead.id,
+            action="created",
+            detail={"officer": lead.officer_id, "city": lead.city, "deadline": lead.deadline.isoformat()},
+        )
+    )
     return lead
 
 
@@ -98,8 +115,11 @@ def plan_batch(db: Database, config: AppConfig) -> tuple[int, int]:
     those another holds; on SQLite the transaction holds the write lock from its first read."""
     with db.session(write=True) as session:
         incidents = session.scalars(
-            select(Incident).options(selectinload(Incident.lead)).where(Incident.alert_state == "pending")
-            .order_by(_most_severe_first(Incident.severity), Incident.id).limit(PLAN_BATCH)
+            select(Incident)
+            .options(selectinload(Incident.lead))
+            .where(Incident.alert_state == "pending")
+            .order_by(_most_severe_first(Incident.severity), Incident.id)
+            .limit(PLAN_BATCH)
             .with_for_update(skip_locked=True, of=Incident)
         ).all()
         involved = _involved_cities(session, list(incidents)) if incidents else {}
@@ -144,8 +164,15 @@ def _gave_up(config: AppConfig, db: Database, session: Session, delivery: AlertD
     notify_ops(session, db, config, delivery, what, Release("pending", now))
     person = config.cities.person(delivery.recipient_id)
     if what == "dead" and person is not None:
-        queue_delivery(session, db, delivery.incident_id, person, delivery.reason, Release("pending", now),
-                       after_channel=delivery.channel_index)
+        queue_delivery(
+            session,
+            db,
+            delivery.incident_id,
+            person,
+            delivery.reason,
+            Release("pending", now),
+            after_channel=delivery.channel_index,
+        )
 
 
 def _outgoing(config: AppConfig, db: Database, build: Callable[..., AlertMessage], retry_status: str) -> Outgoing:
@@ -154,12 +181,16 @@ def _outgoing(config: AppConfig, db: Database, build: Callable[..., AlertMessage
         person = config.cities.person(first.recipient_id)
         channel = channel_at(person, first.channel_index) if person else None
         if person is None or channel is None:
-            raise ChannelError(f"recipient {first.recipient_id} or its channel {first.channel_index} left cities.yaml",
-                               permanent=True)
+            raise ChannelError(
+                f"recipient {first.recipient_id} or its channel {first.channel_index} left cities.yaml", permanent=True
+            )
         # A group robot's message is read by the whole group: it names the person on duty and links to the
         # page, which asks for their own link; only a personal channel carries a personal token.
-        token = None if ALERTERS[channel.type].group else tokens.mint(session, person.id, clock.now(),
-                                                                       config.policy.link_valid_hours)
+        token = (
+            None
+            if ALERTERS[channel.type].group
+            else tokens.mint(session, person.id, clock.now(), config.policy.link_valid_hours)
+        )
         return Envelope(first.id, person, channel, build(config, session, deliveries, person, token))
 
     return Outgoing(AlertDelivery, "delivery", ACTOR, prepare, partial(_gave_up, config, db), retry_status)
@@ -182,37 +213,55 @@ def _ops_note(session: Session, reason: str) -> str | None:
     failed = session.get(AlertDelivery, int(reason.rsplit("-", 1)[1]))
     if failed is None:
         return None
-    return (f"投递#{failed.id}（收件人 {failed.recipient_id}，渠道 {failed.channel}，原因 {failed.reason}，"
-            f"尝试 {failed.attempts} 次）：{failed.last_error or '无错误信息'}")
+    return (
+        f"投递#{failed.id}（收件人 {failed.recipient_id}，渠道 {failed.channel}，原因 {failed.reason}，"
+        f"尝试 {failed.attempts} 次）：{failed.last_error or '无错误信息'}"
+    )
 
 
 def _view(session: Session, incident: Incident, reason: str, person: Person, link: str) -> AlertView:
     posts = session.scalars(
-        select(Post).join(Analysis, Analysis.post_id == Post.id).where(Analysis.incident_id == incident.id)
-        .order_by(desc(Post.reposts + Post.comments), Post.id).limit(3)
+        select(Post)
+        .join(Analysis, Analysis.post_id == Post.id)
+        .where(Analysis.incident_id == incident.id)
+        .order_by(desc(Post.reposts + Post.comments), Post.id)
+        .limit(3)
     ).all()
     lead = incident.lead
     return AlertView(
-        incident_id=incident.id, label=incident.label, title=incident.title, city=incident.city,
-        county=incident.county, severity=incident.severity, severity_score=incident.severity_score,
-        explanation=list(incident.explanation or []), company=incident.company, project=incident.project,
-        amount_yuan=incident.amount_yuan, workers=incident.workers,
+        incident_id=incident.id,
+        label=incident.label,
+        title=incident.title,
+        city=incident.city,
+        county=incident.county,
+        severity=incident.severity,
+        severity_score=incident.severity_score,
+        explanation=list(incident.explanation or []),
+        company=incident.company,
+        project=incident.project,
+        amount_yuan=incident.amount_yuan,
+        workers=incident.workers,
         posts=[PostView(p.source, p.url, p.text, p.published_at) for p in posts],
-        reason=reason, deadline=lead.deadline if lead else None, link=link, recipient_name=person.name,
+        reason=reason,
+        deadline=lead.deadline if lead else None,
+        link=link,
+        recipient_name=person.name,
         note=_ops_note(session, reason),
     )
 
 
-def _build_alert(config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person,
-                 token: str | None) -> AlertMessage:
+def _build_alert(
+    config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person, token: str | None
+) -> AlertMessage:
     delivery = deliveries[0]
     incident = session.get(Incident, delivery.incident_id)
     link = _lead_link(config, incident.lead.id if incident.lead else None, token)
     return render(_view(session, incident, delivery.reason, person, link))
 
 
-def _build_digest(config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person,
-                  token: str | None) -> AlertMessage:
+def _build_digest(
+    config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person, token: str | None
+) -> AlertMessage:
     items = []
     for delivery in deliveries:
         incident = session.get(Incident, delivery.incident_id)
@@ -227,9 +276,13 @@ def deliver_pending(db: Database, config: AppConfig) -> Tally:
     Each worker claims the next due delivery at the moment it is free, so several workers share a backlog
     without walking the same list."""
     single = _outgoing(config, db, _build_alert, "failed")
-    following = (select(AlertDelivery.id).join(Incident, Incident.id == AlertDelivery.incident_id)
-                 .where(AlertDelivery.status != "digest")
-                 .order_by(_most_severe_first(Incident.severity), AlertDelivery.id).limit(1))
+    following = (
+        select(AlertDelivery.id)
+        .join(Incident, Incident.id == AlertDelivery.incident_id)
+        .where(AlertDelivery.status != "digest")
+        .order_by(_most_severe_first(Incident.severity), AlertDelivery.id)
+        .limit(1)
+    )
     tally = Tally()
     while (outcome := single.deliver(db, config, following)) is not None:
         tally += outcome
@@ -237,7 +290,8 @@ def deliver_pending(db: Database, config: AppConfig) -> Tally:
         due = session.execute(
             select(AlertDelivery.id, AlertDelivery.recipient_id, AlertDelivery.channel_index)
             .where(AlertDelivery.status == "digest", AlertDelivery.next_attempt_at <= clock.now())
-            .order_by(AlertDelivery.id)).all()
+            .order_by(AlertDelivery.id)
+        ).all()
     digests: dict[tuple[str, int], list[int]] = defaultdict(list)
     for delivery_id, recipient, channel_index in due:
         digests[(recipient, channel_index)].append(delivery_id)

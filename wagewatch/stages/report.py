@@ -19,13 +19,13 @@ from wagewatch.alerts.delivery import DUE, Outgoing, Tally
 from wagewatch.alerts.render import AlertMessage
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Channel, Person
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import Lead, ReportDelivery
 from wagewatch.reports import periods
 from wagewatch.reports.build import PROVINCE_SCOPE, build_scope, files_for, report_dir
 from wagewatch.reports.circular import summary_text
 from wagewatch.reports.figures import compute
 from wagewatch.reports.periods import Period
-from wagewatch.core.store import Database
-from wagewatch.core.store.models import Lead, ReportDelivery
 
 ACTOR = "system:report"
 
@@ -46,9 +46,22 @@ def queue_period(db: Database, config: AppConfig, period: Period) -> int:
     with db.session() as session:
         for scope in (PROVINCE_SCOPE, *config.cities.cities):
             for person, _ in recipients(config, scope):
-                queued += db.insert_ignore(session, ReportDelivery, dict(
-                    period=period.key, scope=scope, recipient_id=person.id, status="pending", attempts=0,
-                    next_attempt_at=clock.now(), created_at=clock.now())) is not None
+                queued += (
+                    db.insert_ignore(
+                        session,
+                        ReportDelivery,
+                        dict(
+                            period=period.key,
+                            scope=scope,
+                            recipient_id=person.id,
+                            status="pending",
+                            attempts=0,
+                            next_attempt_at=clock.now(),
+                            created_at=clock.now(),
+                        ),
+                    )
+                    is not None
+                )
     return queued
 
 
@@ -64,10 +77,15 @@ def _envelope(config: AppConfig, db: Database, session: Session, delivery: Repor
         files = build_scope(db, config, period, delivery.scope, report_dir(config, period))
     _, totals = compute(session, period, None if files.scope == PROVINCE_SCOPE else files.scope)
     where = "全省" if files.scope == PROVINCE_SCOPE else f"{files.scope}市"
-    text = (f"{person.name}：\n\n{summary_text(where, period, totals)}\n\n附件为情况表（XLSX）和通报（Word），"
-            f"请查阅。\n\n——欠薪舆情哨兵（自动发送，请勿直接回复）")
-    message = AlertMessage(subject=f"【{period.name}】{where}欠薪网络舆情线索办理情况（{period.title}）", text=text,
-                           html=f"<pre>{escape(text)}</pre>")
+    text = (
+        f"{person.name}：\n\n{summary_text(where, period, totals)}\n\n附件为情况表（XLSX）和通报（Word），"
+        f"请查阅。\n\n——欠薪舆情哨兵（自动发送，请勿直接回复）"
+    )
+    message = AlertMessage(
+        subject=f"【{period.name}】{where}欠薪网络舆情线索办理情况（{period.title}）",
+        text=text,
+        html=f"<pre>{escape(text)}</pre>",
+    )
     return Envelope(delivery.id, person, channel, message, kind="report", attachments=(files.xlsx, files.docx))
 
 
@@ -81,9 +99,11 @@ def deliver_reports(db: Database, config: AppConfig) -> int:
     outgoing.expire(db)
     now = clock.now()
     with db.session() as session:
-        due = session.scalars(select(ReportDelivery.id).where(ReportDelivery.status.in_(DUE),
-                                                              ReportDelivery.next_attempt_at <= now)
-                              .order_by(ReportDelivery.id)).all()
+        due = session.scalars(
+            select(ReportDelivery.id)
+            .where(ReportDelivery.status.in_(DUE), ReportDelivery.next_attempt_at <= now)
+            .order_by(ReportDelivery.id)
+        ).all()
     return sum((outgoing.deliver(db, config, outgoing.pick([delivery_id])) or Tally()).sent for delivery_id in due)
 
 

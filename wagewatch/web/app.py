@@ -5,16 +5,16 @@ moves it into an HttpOnly cookie and redirects to the clean URL, so the token le
 browser history. The cookie is SameSite=Lax and every form POST must name this site as its Origin or Referer
 (a POST naming neither is refused), so another site cannot make an officer's browser change a lead. Every
 page forbids framing, sniffing and any script (Content-Security-Policy). What an officer may see and do
-follows their role and city (wagewatch.ledger.actions.Officer); every change names the lead version the page
-showed, so a change made meanwhile by someone else is refused, and is written to the audit trail.
+follows their role and city (wagewatch.ledger.actions.Officer); every change of one lead names the version
+the page showed, so a change made meanwhile by someone else is refused. Every change is written to the
+audit trail by wagewatch.ledger.actions.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,29 +31,44 @@ from wagewatch.alerts.markup import safe_url
 from wagewatch.alerts.render import COLOURS, LEVELS
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
-from wagewatch.ledger import tokens
-from wagewatch.ledger.actions import (FINAL, KINDS, NEXT, OPEN, PROVINCE, STALE, VERDICTS, Action, Ledger, LedgerError,
-                                      Officer, StatusUpdate)
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Analysis, AuditEvent, Incident, Lead, Post
+from wagewatch.ledger import tokens
+from wagewatch.ledger.actions import (
+    FINAL,
+    KINDS,
+    NEXT,
+    OPEN,
+    PROVINCE,
+    PROVINCE_ROLES,
+    STALE,
+    STATUSES,
+    VERDICTS,
+    Action,
+    Ledger,
+    LedgerError,
+    Officer,
+    StaleLeadError,
+    StatusUpdate,
+)
+from wagewatch.ledger.amounts import AmountError, format_yuan, parse_yuan
+from wagewatch.web import activity, console
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "wagewatch_token"
-SYSTEM_ACTORS = {"system:dispatch": "系统（推送）", "system:escalate": "系统（督办）"}
-MESSAGES = {"ack": "已签收", "saved": "已保存", "transferred": "已转办", "clarified": "已记录澄清情况",
-            "reopened": "已重新打开"}
-ACTIONS = {"created": "生成线索", "acknowledged": "签收", "updated": "更新", "transferred": "转办",
-           "escalated": "升级提醒", "overdue": "标记逾期", "clarified": "澄清", "reopened": "重新打开"}
+MESSAGES = {"ack": "已签收", "saved": "已保存", "clarified": "已记录澄清情况", "reopened": "已重新打开"}
 # No script anywhere; styles are inline in base.html; nothing may frame the page or post elsewhere.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
 MAX_ID = 2**31 - 1  # ids beyond the store's integer range are simply not there
-LIMITS = {"追回金额": 1e12, "支付人数": 10_000_000}
+MAX_YUAN = 1e12
+MAX_WORKERS = 10_000_000
+OTHER = "其他"  # the transfer form's choice for a destination outside the ledger (another province, a department)
 
 
 class Denied(Exception):
@@ -64,10 +79,16 @@ class Denied(Exception):
 
 
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["local"] = lambda dt: clock.local(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"
     env.filters["url"] = safe_url
+    env.filters["yuan"] = format_yuan
     return env
 
 
@@ -79,7 +100,13 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
     secure_cookie = config.settings.public_base_url.startswith("https://")
 
     def page(request: Request, name: str, code: int = 200, **context) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, context, status_code=code, headers={"Cache-Control": "no-store"})
+        return templates.TemplateResponse(
+            request,
+            name,
+            context,
+            status_code=code,
+            headers={"Cache-Control": "no-store"},
+        )
 
     def officer_for(session: Session, token: str | None) -> tuple[Officer, datetime]:
         if not token:
@@ -120,13 +147,20 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
             return page(request, "error.html", code=exc.status, message=exc.message, officer=None)
         query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "t"])
         response = RedirectResponse(request.url.path + (f"?{query}" if query else ""), status_code=303)
-        response.set_cookie(COOKIE, token, max_age=max(int((expires - clock.now()).total_seconds()), 1),
-                            httponly=True, samesite="lax", secure=secure_cookie, path="/")
+        response.set_cookie(
+            COOKIE,
+            token,
+            max_age=max(int((expires - clock.now()).total_seconds()), 1),
+            httponly=True,
+            samesite="lax",
+            secure=secure_cookie,
+            path="/",
+        )
         return response
 
     def same_origin(request: Request) -> None:
         """A state-changing request must say it comes from this site; one that names no origin is refused too
-        (browsers send Origin on every form POST; the page sets Referrer-Policy same-origin besides)."""
+        (browsers send Origin on every form POST; the pages set Referrer-Policy same-origin besides)."""
         origin = request.headers.get("origin") or request.headers.get("referer")
         if not origin or urlsplit(origin).netloc != request.headers.get("host"):
             raise Denied(403, "请求来源不正确，请在本系统页面内操作。")
@@ -148,55 +182,130 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
         return {"ok": True}
 
     @app.get("/leads", response_class=HTMLResponse)
-    def list_leads(request: Request, status: str = "open") -> HTMLResponse:
+    def list_leads(request: Request, status: str = "open", moved: int | None = None) -> HTMLResponse:
         with db.session() as session:
             officer, _ = officer_for(session, request.cookies.get(COOKIE))
             query = select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id).where(officer.visible())
             if status == "open":
                 query = query.where(Lead.status.in_(OPEN))
             rows = session.execute(query.order_by(Lead.overdue.desc(), Lead.deadline).limit(500)).all()
-            return page(request, "leads.html", officer=officer, rows=rows, status=status, now=clock.now(),
-                        levels=LEVELS, colours=COLOURS, province=PROVINCE)
+            away = transferred_away(session, officer)
+            flash = next((f"线索编号{i.id}已转办至{lead.transferred_to}" for lead, i in away if lead.id == moved), None)
+            return page(
+                request,
+                "leads.html",
+                officer=officer,
+                rows=rows,
+                away=away,
+                status=status,
+                message=flash,
+                now=clock.now(),
+                levels=LEVELS,
+                colours=COLOURS,
+                province=PROVINCE,
+            )
+
+    def transferred_away(session: Session, officer: Officer) -> list[tuple[Lead, Incident]]:
+        """Leads this officer's city transferred to another city or the province: listed with their
+        destination, so a transfer never makes a lead vanish from the office that sent it."""
+        if officer.city is None or officer.role not in ("duty", "deputy", "leader"):
+            return []
+        ids = {
+            event.entity_id
+            for event in session.scalars(
+                select(AuditEvent).where(AuditEvent.entity == "lead", AuditEvent.action == "transferred")
+            )
+            if (event.detail or {}).get("from") == officer.city
+        }
+        if not ids:
+            return []
+        return session.execute(
+            select(Lead, Incident)
+            .join(Incident, Incident.id == Lead.incident_id)
+            .where(Lead.id.in_(ids), Lead.city.is_distinct_from(officer.city))
+            .order_by(desc(Lead.updated_at))
+        ).all()
 
     @app.get("/leads/{lead_id}", response_class=HTMLResponse)
     def show_lead(request: Request, lead_id: int, msg: str | None = None) -> HTMLResponse:
         with db.session() as session:
             officer, _ = officer_for(session, request.cookies.get(COOKIE))
-            return _lead_page(request, session, officer, visible_lead(session, officer, lead_id),
-                              message=MESSAGES.get(msg or ""))
+            lead = visible_lead(session, officer, lead_id)
+            message = MESSAGES.get(msg or "")
+            if msg == "transferred" and lead.transferred_to:
+                message = f"已转办至{lead.transferred_to}"
+            return _lead_page(request, session, officer, lead, message=message)
 
-    def _lead_page(request: Request, session: Session, officer: Officer, lead: Lead, message: str | None = None,
-                   error: str | None = None, code: int = 200) -> HTMLResponse:
+    def _lead_page(
+        request: Request,
+        session: Session,
+        officer: Officer,
+        lead: Lead,
+        message: str | None = None,
+        error: str | None = None,
+        code: int = 200,
+        form: dict[str, str] | None = None,
+        confirm: dict[str, str] | None = None,
+    ) -> HTMLResponse:
         incident = session.get(Incident, lead.incident_id)
-        posts = session.scalars(select(Post).join(Analysis, Analysis.post_id == Post.id)
-                                .where(Analysis.incident_id == incident.id).order_by(Post.published_at)).all()
-        trail = session.scalars(select(AuditEvent).where(AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id)
-                                .order_by(desc(AuditEvent.at), desc(AuditEvent.id))).all()
+        posts = session.scalars(
+            select(Post)
+            .join(Analysis, Analysis.post_id == Post.id)
+            .where(Analysis.incident_id == incident.id)
+            .order_by(Post.published_at)
+        ).all()
+        trail = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id)
+            .order_by(desc(AuditEvent.at), desc(AuditEvent.id))
+        ).all()
         level, colour = LEVELS.get(incident.severity or 0, ("—", "蓝色"))
-        owner = config.cities.person(lead.officer_id)
-        return page(request, "lead.html", code=code, officer=officer, lead=lead, incident=incident, posts=posts,
-                    trail=trail, level=level, colour=colour, colour_hex=COLOURS[colour], message=message, error=error,
-                    owner=owner.name if owner else lead.officer_id,
-                    next_statuses=NEXT.get(lead.status, ()) if officer.can(Action.UPDATE, lead, incident.label) else (),
-                    may={a.value: officer.can(a, lead, incident.label) for a in Action}, final=FINAL,
-                    verdicts=VERDICTS, kinds=KINDS, actions_text=ACTIONS, now=clock.now(), province=PROVINCE,
-                    cities=[c for c in config.cities.cities if c != lead.city], actor_name=_actor_name)
+        return page(
+            request,
+            "lead.html",
+            code=code,
+            officer=officer,
+            lead=lead,
+            incident=incident,
+            posts=posts,
+            entries=[activity.describe(event, name_of) for event in trail],
+            level=level,
+            colour=colour,
+            colour_hex=COLOURS[colour],
+            message=message,
+            error=error,
+            form=form or {},
+            confirm=confirm,
+            owner=name_of(lead.officer_id),
+            next_statuses=NEXT.get(lead.status, ()) if officer.can(Action.UPDATE, lead, incident.label) else (),
+            may={action.value: officer.can(action, lead, incident.label) for action in Action},
+            final=FINAL,
+            verdicts=VERDICTS,
+            kinds=KINDS,
+            now=clock.now(),
+            province=PROVINCE,
+            other=OTHER,
+            cities=[c for c in config.cities.cities if c != lead.city],
+        )
 
-    def _actor_name(actor: str) -> str:
-        person = config.cities.person(actor.split(":", 1)[1]) if actor.startswith("officer:") else None
-        return person.name if person else SYSTEM_ACTORS.get(actor, actor)
+    def name_of(person_id: str) -> str:
+        person = config.cities.person(person_id)
+        return person.name if person else person_id
 
-    def _act(request: Request, lead_id: int, version: str, change, done: str) -> Response:
+    def _act(
+        request: Request, lead_id: int, version: str, change, done, form: dict[str, str] | None = None
+    ) -> Response:
         """Run one ledger change for the signed-in officer, based on the lead `version` the page showed; on
-        refusal show the page with the reason. The transaction takes the write lock first (SQLite) and the
-        lead's version is checked again by the UPDATE itself, so of two simultaneous changes one is refused."""
+        refusal show the page with the reason and everything the officer typed, so nothing has to be typed
+        twice. The transaction takes the write lock first (SQLite) and the UPDATE checks the lead's version
+        again (PostgreSQL), so of two simultaneous changes one is refused (409)."""
         seen = None
         try:
             with db.session(write=True) as session:
                 officer, _ = officer_for(session, request.cookies.get(COOKIE))
                 same_origin(request)
-                seen = _number(version, int, "版本号", 1, MAX_ID) if version else None
                 lead = visible_lead(session, officer, lead_id)
+                seen = _number(version, "版本号", 1, MAX_ID)
                 if seen is None:
                     raise LedgerError("页面已过期，请刷新后再操作")
                 change(session, officer, lead, seen)  # validates before it changes anything
@@ -204,63 +313,262 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
         except LedgerError as exc:
             with db.session() as session:
                 officer, _ = officer_for(session, request.cookies.get(COOKIE))
-                return _lead_page(request, session, officer, visible_lead(session, officer, lead_id), error=str(exc),
-                                  code=409 if "他人修改" in str(exc) else 400)
+                lead = visible_lead(session, officer, lead_id)
+                code = 409 if isinstance(exc, StaleLeadError) else 400
+                return _lead_page(request, session, officer, lead, error=str(exc), code=code, form=form)
         except (StaleDataError, OperationalError):  # another change won the race at the database
             with db.session() as session:
                 officer, _ = officer_for(session, request.cookies.get(COOKIE))
                 lead = visible_lead(session, officer, lead_id)
-                return _lead_page(request, session, officer, lead, code=409,
-                                  error=STALE.format(seen=seen, now=lead.version))
-        target = f"/leads/{lead_id}?msg={done}" if visible else "/leads"
+                error = STALE.format(seen=seen, now=lead.version)
+                return _lead_page(request, session, officer, lead, error=error, code=409, form=form)
+        target = f"/leads/{lead_id}?msg={done}" if visible else f"/leads?moved={lead_id}"
         return RedirectResponse(target, status_code=303)
 
     @app.post("/leads/{lead_id}/ack")
     def acknowledge(request: Request, lead_id: int, version: str = Form("")) -> Response:
         return _act(request, lead_id, version, lambda s, o, lead, v: ledger.acknowledge(s, lead, o, v), "ack")
 
-    @app.post("/leads/{lead_id}/update")
-    def update(request: Request, lead_id: int, status: str = Form(...), notes: str = Form(""),
-               amount_recovered: str = Form(""), workers_paid: str = Form(""), verdict: str = Form(""),
-               kind: str = Form(""), version: str = Form("")) -> Response:
-        def change(session: Session, officer: Officer, lead: Lead, seen: int) -> None:
-            ledger.update(session, lead, officer, StatusUpdate(
-                status=status, notes=notes, amount_recovered=_number(amount_recovered, float, "追回金额"),
-                workers_paid=_number(workers_paid, int, "支付人数"), verdict=verdict or None, kind=kind or None),
-                seen)
-
-        return _act(request, lead_id, version, change, "saved")
-
-    @app.post("/leads/{lead_id}/transfer")
-    def transfer(request: Request, lead_id: int, to: str = Form(...), other: str = Form(""),
-                 note: str = Form(""), version: str = Form("")) -> Response:
-        destination = other.strip() if to == "其他" else to
-        return _act(request, lead_id, version,
-                    lambda s, o, lead, v: ledger.transfer(s, lead, o, destination, note, v), "transferred")
-
     @app.post("/leads/{lead_id}/clarify")
     def clarify(request: Request, lead_id: int, note: str = Form(""), version: str = Form("")) -> Response:
-        return _act(request, lead_id, version, lambda s, o, lead, v: ledger.clarify(s, lead, o, note, v), "clarified")
+        return _act(
+            request,
+            lead_id,
+            version,
+            lambda s, o, lead, v: ledger.clarify(s, lead, o, note, v),
+            "clarified",
+            form=dict(note=note),
+        )
 
     @app.post("/leads/{lead_id}/reopen")
     def reopen(request: Request, lead_id: int, note: str = Form(""), version: str = Form("")) -> Response:
-        return _act(request, lead_id, version, lambda s, o, lead, v: ledger.reopen(s, lead, o, note, v), "reopened")
+        return _act(
+            request,
+            lead_id,
+            version,
+            lambda s, o, lead, v: ledger.reopen(s, lead, o, note, v),
+            "reopened",
+            form=dict(note=note),
+        )
+
+    @app.post("/leads/{lead_id}/update")
+    def update(
+        request: Request,
+        lead_id: int,
+        status: str = Form(...),
+        notes: str = Form(""),
+        amount_recovered: str = Form(""),
+        workers_paid: str = Form(""),
+        verdict: str = Form(""),
+        kind: str = Form(""),
+        version: str = Form(""),
+    ) -> Response:
+        def change(session: Session, officer: Officer, lead: Lead, seen: int) -> None:
+            try:
+                amount = parse_yuan(amount_recovered, "追回金额")
+            except AmountError as exc:
+                raise LedgerError(str(exc)) from None
+            if amount is not None and amount > MAX_YUAN:
+                raise LedgerError(f"追回金额不能超过{MAX_YUAN:.0f}元")
+            ledger.update(
+                session,
+                lead,
+                officer,
+                StatusUpdate(
+                    status=status,
+                    notes=notes,
+                    amount_recovered=amount,
+                    workers_paid=_number(workers_paid.strip().removesuffix("人"), "支付人数", 0, MAX_WORKERS),
+                    verdict=verdict or None,
+                    kind=kind or None,
+                ),
+                seen,
+            )
+
+        typed = dict(
+            status=status,
+            notes=notes,
+            amount_recovered=amount_recovered,
+            workers_paid=workers_paid,
+            verdict=verdict,
+            kind=kind,
+        )
+        return _act(request, lead_id, version, change, "saved", form=typed)
+
+    @app.post("/leads/{lead_id}/transfer")
+    def transfer(
+        request: Request,
+        lead_id: int,
+        to: str = Form(""),
+        other: str = Form(""),
+        note: str = Form(""),
+        confirmed: str = Form(""),
+        version: str = Form(""),
+    ) -> Response:
+        """Two steps: the first post checks the destination and asks the officer to confirm it; only the
+        confirming post (which carries the same fields) transfers the lead."""
+        destination = other.strip() if to == OTHER or (not to and other.strip()) else to
+        typed = dict(to=to, other=other, note=note)
+        if confirmed != "yes":
+            with db.session() as session:
+                officer, _ = officer_for(session, request.cookies.get(COOKIE))
+                same_origin(request)
+                lead = visible_lead(session, officer, lead_id)
+                try:
+                    destination = ledger.check_transfer(
+                        lead, officer, destination, _number(version, "版本号", 1, MAX_ID)
+                    )
+                except LedgerError as exc:
+                    return _lead_page(request, session, officer, lead, error=str(exc), code=400, form=typed)
+                local = ledger.is_local(destination)
+                return _lead_page(
+                    request,
+                    session,
+                    officer,
+                    lead,
+                    form=typed,
+                    confirm=dict(
+                        to=destination,
+                        effect=(
+                            f"线索将移交{destination}，由其值班人员重新签收办理，本地市不再负责。"
+                            if local
+                            else f"线索将以“已转办”办结，记录去向“{destination}”，不再在山东省内跟踪。"
+                        ),
+                    ),
+                )
+        return _act(
+            request,
+            lead_id,
+            version,
+            lambda s, o, lead, v: ledger.transfer(s, lead, o, destination, note, v),
+            "transferred",
+            form=typed,
+        )
+
+    def province_officer(session: Session, request: Request) -> Officer:
+        officer, _ = officer_for(session, request.cookies.get(COOKIE))
+        if officer.city is not None or officer.role not in PROVINCE_ROLES:
+            raise Denied(403, "全省研判调度台仅限省欠薪办研判值班和领导使用。")
+        return officer
+
+    def console_page(request: Request, session: Session, officer: Officer, filters: console.Filters, **extra):
+        current = console.view(console.load(session, clock.now()), filters)
+        return page(
+            request,
+            "console.html",
+            code=extra.pop("code", 200),
+            officer=officer,
+            filters=filters,
+            view=current,
+            facets=console.FACETS,
+            caption=console.caption,
+            sorts={k: v[0] for k, v in console.SORTS.items()},
+            described=console.describe(filters),
+            statuses=STATUSES,
+            cities=list(config.cities.cities),
+            people=[(city or PROVINCE, p) for city, p in config.cities.everyone()],
+            province=PROVINCE,
+            other=OTHER,
+            now=clock.now(),
+            name_of=name_of,
+            colours=COLOURS,
+            **({"confirm": None, "result": None, "error": None} | extra),
+        )
+
+    @app.get("/console", response_class=HTMLResponse)
+    def province_console(request: Request) -> HTMLResponse:
+        with db.session() as session:
+            officer = province_officer(session, request)
+            return console_page(
+                request, session, officer, console.Filters.from_query(request.query_params.multi_items())
+            )
+
+    @app.get("/console/export.xlsx")
+    def export(request: Request) -> Response:
+        filters = console.Filters.from_query(request.query_params.multi_items())
+        with db.session() as session:
+            province_officer(session, request)
+            rows = console.view(console.load(session, clock.now()), filters).rows
+            body = console.export_xlsx(rows, console.describe(filters), name_of)
+        stamp = clock.local(clock.now()).strftime("%Y%m%d-%H%M")
+        return Response(
+            body,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={
+                "Content-Disposition": f"attachment; filename=leads-{stamp}.xlsx; filename*=UTF-8''"
+                + quote(f"线索清单-{stamp}.xlsx"),
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @app.post("/console/bulk", response_class=HTMLResponse)
+    async def bulk(request: Request) -> HTMLResponse:
+        """Bulk transfer or assign: the first post shows the chosen leads and the action for confirmation, the
+        confirming post applies it lead by lead; a lead the ledger refuses is reported, the others go ahead."""
+        same_origin(request)
+        form = await request.form()
+        ids = sorted({int(v) for v in form.getlist("ids") if str(v).isdigit()})
+        choice = dict(
+            action=str(form.get("action", "")),
+            to=str(form.get("to", "")),
+            other=str(form.get("other", "")).strip(),
+            person=str(form.get("person", "")),
+            note=str(form.get("note", "")),
+            back=str(form.get("back", "")),
+        )
+        filters = console.Filters.from_query(parse_qsl(choice["back"]))
+        return await run_in_threadpool(apply_bulk, request, ids, choice, filters, form.get("confirmed") == "yes")
+
+    def apply_bulk(request: Request, ids: list[int], choice: dict, filters: console.Filters, confirmed: bool):
+        with db.session() as session:
+            officer = province_officer(session, request)
+            destination = choice["other"] if choice["to"] == OTHER else choice["to"]
+            if not ids:
+                return console_page(request, session, officer, filters, error="请先勾选要处理的线索。", code=400)
+            if choice["action"] == "transfer" and not destination:
+                return console_page(request, session, officer, filters, error="请选择转办去向。", code=400)
+            if choice["action"] == "assign" and config.cities.person(choice["person"]) is None:
+                return console_page(request, session, officer, filters, error="请选择指派的责任人。", code=400)
+            if choice["action"] not in ("transfer", "assign"):
+                return console_page(request, session, officer, filters, error="请选择批量操作。", code=400)
+            leads = session.execute(
+                select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id).where(Lead.id.in_(ids))
+            ).all()
+            what = f"转办至{destination}" if choice["action"] == "transfer" else f"指派给{name_of(choice['person'])}"
+            if not confirmed:
+                return console_page(
+                    request, session, officer, filters, confirm=dict(choice, ids=ids, leads=leads, what=what)
+                )
+            done, refused = 0, []
+            for lead, incident in leads:
+                try:  # the ledger checks before it changes anything: a refused lead leaves nothing half-done
+                    if choice["action"] == "transfer":
+                        ledger.transfer(session, lead, officer, destination, choice["note"])
+                    else:
+                        ledger.assign(session, lead, officer, choice["person"])
+                    done += 1
+                except LedgerError as exc:
+                    refused.append(f"线索编号{incident.id}：{exc}")
+            session.flush()
+            result = dict(
+                text=f"已{what}{done}条" + (f"，{len(refused)}条未处理" if refused else "。"), refused=refused
+            )
+            return console_page(request, session, officer, filters, result=result)
 
     return app
 
 
-def _number(text: str, kind: type, label: str, low: float = 0, high: float | None = None):
-    """A form number: finite, within [low, high] (the label's limit by default), else a Chinese refusal."""
+def _number(text: str, label: str, low: int, high: int) -> int | None:
+    """A whole number typed in a form, within [low, high]; None when empty; else a Chinese refusal."""
     text = (text or "").strip().replace(",", "")
     if not text:
         return None
     if len(text) > 32:
         raise LedgerError(f"{label}数值过长")
     try:
-        value = kind(text)
-    except (ValueError, OverflowError):
-        raise LedgerError(f"{label}应为数字：{text[:20]}") from None
-    high = LIMITS.get(label, MAX_ID) if high is None else high
-    if not math.isfinite(value) or not low <= value <= high:
-        raise LedgerError(f"{label}应在{low:.0f}到{high:.0f}之间")
+        value = int(text)
+    except ValueError:
+        raise LedgerError(f"{label}应为数字（整数）：{text[:20]}") from None
+    if not low <= value <= high:
+        raise LedgerError(f"{label}应在{low}到{high}之间")
     return value
