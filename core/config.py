@@ -496,10 +496,16 @@ def _load_yaml(file: Path) -> dict[str, Any]:
         raise ConfigError(f"{file}: file not found")
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}): is it the right file?") from exc
+    except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: nesting deeper than any real config
+        raise ConfigError(f"{file}: not valid YAML: {str(exc)[:500]}") from exc
     if data is None:
-        return {}
+        # An empty file is almost always a mistake (a failed copy, a truncated deploy); taking it as "all
+        # defaults" would silently turn SMTP, Elasticsearch and every custom setting off.
+        raise ConfigError(f"{file}: the file is empty; write at least one setting, or `{{}}` to take every default")
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: expected a mapping at the top level, found {type(data).__name__}")
     return data

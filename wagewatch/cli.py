@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
 from wagewatch import __version__, logs
 from wagewatch.commands import contracts, elastic, model, officers, pipeline, reports, sources
@@ -19,6 +20,13 @@ class _Group(click.Group):
         except ConfigError as exc:
             click.echo(f"配置错误 configuration error:\n{exc}", err=True)
             sys.exit(2)
+        except (OperationalError, InterfaceError, ArgumentError, NoSuchModuleError) as exc:
+            # The store cannot be reached (server down, wrong host or password, unknown URL scheme): one line
+            # that says so and where, not a driver traceback.
+            where = ctx.obj.config.settings.database_url if ctx.obj and "config" in vars(ctx.obj) else "?"
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+            click.echo(f"数据库无法连接 database unreachable ({logs.redact_url(where)}): {reason}", err=True)
+            sys.exit(3)
 
 
 @click.group(

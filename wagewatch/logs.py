@@ -28,6 +28,11 @@ def _clean(value: object) -> object:
     return value if cleaned == text else cleaned
 
 
+def redact_url(url: str) -> str:
+    """A database or service URL with its password hidden."""
+    return re.sub(r"(//[^:/@]+:)[^@/]*@", rf"\1{HIDDEN}@", redact(url))
+
+
 def install() -> None:
     """Redact every log record made from now on in this process (idempotent)."""
     previous = logging.getLogRecordFactory()

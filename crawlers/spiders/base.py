@@ -42,6 +42,8 @@ def json_object(response: Response) -> dict:
         payload = json.loads(response.text)
     except ValueError as exc:
         raise MalformedResponse(f"not JSON: {exc}") from exc
+    except RecursionError:  # nesting no real answer has; json gives up on it with a RecursionError
+        raise MalformedResponse("not JSON: nested too deeply") from None
     if not isinstance(payload, dict):
         raise MalformedResponse("JSON is not an object")
     return payload

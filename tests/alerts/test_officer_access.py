@@ -88,7 +88,7 @@ def _do(client: TestClient, action: str, lead_id: int, version: int) -> httpx.Re
         "version": str(version),
         "ack": {},
         "update": {"status": "待签收", "notes": "已电话联系"},
-        "transfer": {"to": "青岛", "note": "项目在青岛"},
+        "transfer": {"to": "青岛", "note": "项目在青岛", "confirmed": "yes"},
         "clarify": {"note": "已在官方微博发布澄清"},
         "reopen": {"note": "群众再次反映"},
     }[action]

@@ -58,14 +58,36 @@ def parse(ctx, source: str, path: Path, url: str | None) -> None:
         click.echo(json.dumps(post.contract_dict(), ensure_ascii=False))
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _checked(line: str) -> dict:
+    """One input line as a record fit to classify; ValueError saying why not."""
+    try:
+        record = json.loads(line, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    if not isinstance(record.get("text"), str):
+        raise ValueError(f"'text' must be a string, found {type(record.get('text')).__name__}")
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains a lone surrogate (\\ud800-\\udfff), which is not text") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    return record
+
+
 def _read_jsonl(handle, errors: list[str]):
+    """The good records of a JSONL file; each bad line is named in `errors` and skipped, the rest go on."""
     for number, line in enumerate(handle, 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
+            record = _checked(line)
         except ValueError as exc:
             errors.append(f"line {number}: {exc}")
             continue
@@ -92,8 +114,8 @@ def classify(ctx, input_path: Path, output_path: Path, batch_size: int, backend:
         batch: list[dict] = []
 
         def flush() -> None:
-            texts = [r.get("text") if isinstance(r.get("text"), str) else "" for r in batch]
-            for record, result in zip(batch, classifier.analyze(texts)):
+            texts = [r["text"] for r in batch]
+            for record, result in zip(batch, classifier.analyze(texts), strict=True):
                 out.write(json.dumps({**record, **result.to_dict()}, ensure_ascii=False) + "\n")
             batch.clear()
 
