@@ -27,10 +27,21 @@ from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Analysis, AuditEvent, Incident, Lead, Post
-from wagewatch.ledger import tokens
-from wagewatch.ledger.actions import KINDS, NEXT, OPEN, PROVINCE, STATUSES, VERDICTS, Ledger, LedgerError, Officer, StatusUpdate
+from wagewatch.ledger import activity, tokens
+from wagewatch.ledger.actions import (
+    KINDS,
+    NEXT,
+    OPEN,
+    PROVINCE,
+    STATUSES,
+    VERDICTS,
+    Ledger,
+    LedgerError,
+    Officer,
+    StatusUpdate,
+)
 from wagewatch.ledger.amounts import AmountError, format_yuan, parse_yuan
-from wagewatch.web import activity, console
+from wagewatch.web import console
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "wagewatch_token"
