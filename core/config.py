@@ -75,6 +75,8 @@ class ElasticsearchSettings(_Strict):
     ca_certs: str | None = None
     # cjk needs no plugin; smartcn and ik need the analysis-smartcn or IK plugin on every node.
     chinese_analyzer: Literal["cjk", "smartcn", "ik"] = "cjk"
+    # Query-time synonyms (Solr format: one group of equivalent words per entry) for the cjk and ik chains.
+    synonyms: list[str] = Field(default_factory=list)
     bulk_batch_size: int = Field(500, ge=1, le=10000)
     retries: int = Field(3, ge=0, le=10)
     timeout_seconds: float = Field(30.0, gt=0)

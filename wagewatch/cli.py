@@ -7,7 +7,7 @@ import sys
 import click
 
 from wagewatch import __version__
-from wagewatch.commands import contracts, elastic, model, officers, pipeline, reports, sources
+from wagewatch.commands import bench, contracts, elastic, model, officers, pipeline, reports, sources
 from wagewatch.context import AppContext
 from wagewatch.core.config import ConfigError
 
@@ -60,6 +60,7 @@ for command in [
     *officers.COMMANDS,
     *reports.COMMANDS,
     *model.COMMANDS,
+    *bench.COMMANDS,
 ]:
     cli.add_command(command)
 

@@ -1,4 +1,5 @@
-"""Commands for Elasticsearch and Kibana: index setup/status/bench, reindex, search, kibana setup/export."""
+"""Commands for Elasticsearch and Kibana: index setup/status, reindex, search, kibana setup/export (the bulk
+indexing benchmark: `wagewatch bench index`)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def _layouts(ctx: AppContext):
     from wagewatch.index.layout import layouts
 
     es = ctx.config.settings.elasticsearch
-    return layouts(es.index_prefix, es.chinese_analyzer)
+    return layouts(es.index_prefix, es.chinese_analyzer, es.synonyms)
 
 
 def _fail(exc: Exception) -> None:
@@ -118,23 +119,6 @@ def index_status(ctx: AppContext) -> None:
     click.echo(f"待写入 outbox pending: {pending}")
     for line in rejected_lines:
         click.echo(line)
-
-
-@index_group.command(name="bench", help="测量批量写入吞吐量 / Measure bulk indexing throughput (docs/s).")
-@click.option("--docs", default=20000, show_default=True, help="文档数 / Documents to index.")
-@click.option(
-    "--batch",
-    default=None,
-    type=int,
-    help="每批文档数 / Documents per bulk request (default: settings.yaml bulk_batch_size).",
-)
-@click.pass_obj
-def index_bench(ctx: AppContext, docs: int, batch: int | None) -> None:
-    from wagewatch.bench.index import run_benchmark
-
-    es = ctx.config.settings.elasticsearch
-    result = run_benchmark(_client(ctx), _layouts(ctx)["posts"], docs, batch or es.bulk_batch_size)
-    click.echo(result.line())
 
 
 @click.command(help="从数据库重建全部索引文档 / Rewrite every search document from the store, with a progress bar.")
