@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from wagewatch.commands.progress import Bar
 from wagewatch.context import AppContext
 
 KINDS_CHOICE = click.Choice(["posts", "incidents", "leads", "all"])
@@ -37,30 +38,6 @@ def _fail(exc: Exception) -> None:
     sys.exit(1)
 
 
-class _Bar:
-    """A rich progress bar with one task per kind of document."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False
-        )
-        self.tasks: dict[str, int] = {}
-
-    def __enter__(self) -> "_Bar":
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.progress.stop()
-
-    def __call__(self, kind: str, done: int, total: int) -> None:
-        if kind not in self.tasks:
-            self.tasks[kind] = self.progress.add_task(kind, total=total)
-        self.progress.update(self.tasks[kind], completed=done, total=total)
-
-
 @click.group(name="index", help="Elasticsearch 索引管理 / Manage the Elasticsearch indices.")
 def index_group() -> None:
     pass
@@ -77,7 +54,7 @@ def index_setup(ctx: AppContext) -> None:
 
     client, es = _client(ctx), ctx.config.settings.elasticsearch
     try:
-        with _Bar() as bar:
+        with Bar() as bar:
             steps = [
                 ensure_kind(client, ctx.db, layout, batch_size=es.bulk_batch_size, retries=es.retries, progress=bar)
                 for layout in _layouts(ctx).values()
@@ -130,7 +107,7 @@ def reindex(ctx: AppContext, kind: str) -> None:
     es = ctx.config.settings.elasticsearch
     kinds = ["posts", "incidents", "leads"] if kind == "all" else [kind]
     try:
-        with _Bar() as bar:
+        with Bar() as bar:
             written = rewrite(
                 _client(ctx),
                 ctx.db,

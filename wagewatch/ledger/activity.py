@@ -24,6 +24,8 @@ ACTIONS = {
     "escalated": "升级提醒",
     "overdue": "标记逾期",
     "assigned": "指派责任人",
+    "clarified": "记录澄清",
+    "reopened": "重新打开",
 }
 SYSTEM_ACTORS = {"system:dispatch": "系统（推送）", "system:escalate": "系统（督办）"}
 ESCALATION_STEPS = {1: "专班副组长", 2: "分管领导", 3: "省欠薪办"}
