@@ -77,6 +77,8 @@ def as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+PASSAGE_PREFIX = "依据段落："  # the explanation line quoting the deciding passage (alerts show it to triage)
+
 # Rules that, firing against the model's "real", send the text to review rather than to a duty officer.
 _DOUBT_RULES = ("pretext:project_payment", "pretext:already_paid", "pretext:debunked", "plausibility:amount")
 
@@ -166,7 +168,7 @@ class Classifier:
         else:
             explanation = ["文本为空或无法识别"]
         if passage:
-            explanation.append(f"依据段落：“{_quote(passage)}”")
+            explanation.append(f"{PASSAGE_PREFIX}“{_quote(passage)}”")
         if place.evidence:
             explanation.append(f"地点依据：“{place.evidence}”")
         pretexts = judgment.pretexts(focus)

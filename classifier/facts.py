@@ -100,7 +100,8 @@ _VAGUE_NAME = re.compile(
     r"^((我|你|他|她|俺|咱)们?(和|跟|与|及)?|某|该|此|这|那|本|们|一家|几家|哪|其|原|总|分|子|母|大|小|老|新|黑心|无良|当地|外地|对方|"
     r"涉事|用工|施工|建筑|劳务|装修|装饰|物业|外包|总包|分包|派遣|中介|人力|开发|房地产|工程|项目|工地|建设|"
     r"这家|那家|一个|这个|那个|所在|所属|相关|有关|上级|下属|个别|部分|多家|两家|三家|不少|不同|全省|全市|全县|今年|去年|"
-    r"政府投资|政府|承包|名工人|工人|工友|开工|新开工|重点|计划|住宅|市|各项|"
+    r"政府投资|政府|承包|名工人|工人|工友|开工|新开工|重点|计划|住宅|市|各项|制衣|服装|电子|食品|家具|加工|建材|纺织|"
+    r"机械|化工|五金|塑料|印刷|包装|物流|快递|外卖|餐饮|"
     r"[一二两三四五六七八九十几数]+(个|家|座|栋|处|号)?)+"
 )
 
@@ -159,11 +160,11 @@ def _names(text: str, suffixes: re.Pattern[str], strong: tuple[str, ...], strip_
             # a weak suffix ("厂", "饭店", "改造") needs a name of its own after any place: "湖北武汉一家工厂" has none
             rest = _strip_place(prefix)
             rest = rest[v.end() :] if (v := _VAGUE_NAME.match(rest)) else rest
-            if len(rest) < 3:
+            if len(rest) < 2:
                 continue
-        confidence = 0.9 if m.group().startswith(strong) else 0.7
+        confidence = 0.9 if m.group().startswith(strong) else 0.6
         if len(prefix) >= 4:
-            confidence += 0.05
+            confidence += 0.1
         found.append(Name(prefix + m.group(), round(min(confidence, 0.95), 2)))
     return found
 
