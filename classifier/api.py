@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -9,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 from wagewatch.classifier import facts as fact_extraction
 from wagewatch.classifier import judgment, passages, places, severity
 from wagewatch.classifier.labels import LABEL_NAMES, LABELS
-from wagewatch.classifier.normalize import normalize
+from wagewatch.classifier.normalize import normalize, to_simplified
 from wagewatch.classifier.settings import ClassifierSettings, load_settings
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -83,6 +84,16 @@ PASSAGE_PREFIX = "依据段落："  # the explanation line quoting the deciding 
 _DOUBT_RULES = ("pretext:project_payment", "pretext:already_paid", "pretext:debunked", "plausibility:amount")
 
 
+def verbatim(name: str | None, raw: str) -> str | None:
+    """`name` as the post writes it: a name read from the simplified text is given back in the post's own
+    characters (traditional, full-width), so it can be searched for and quoted exactly."""
+    if name is None or name in raw:
+        return name
+    converted = to_simplified(unicodedata.normalize("NFKC", raw))
+    start = converted.find(name) if len(converted) == len(raw) else -1
+    return raw[start : start + len(name)] if start >= 0 else name
+
+
 def _quote(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
@@ -127,7 +138,10 @@ class Classifier:
             readings[owner].append((inputs[j], probabilities[j], levels[j]))
         reach = list(reach) if reach is not None else []
         reach += [0] * (len(texts) - len(reach))
-        return [self._one(text, read, r or 0) for text, read, r in zip(cleaned, readings, reach, strict=True)]
+        return [
+            self._one(text, read, r or 0, as_text(raw))
+            for text, read, r, raw in zip(cleaned, readings, reach, texts, strict=True)
+        ]
 
     def _decide(self, probs: dict[str, float], cost_tilt: bool) -> tuple[str, bool]:
         """The label with the least expected cost under `probs`, and whether even that costs more than a review.
@@ -146,7 +160,7 @@ class Classifier:
         return label, cost[label] > d.review_cost
 
     def _one(
-        self, text: str, readings: list[tuple[str | None, dict[str, float], int | None]], reach: int
+        self, text: str, readings: list[tuple[str | None, dict[str, float], int | None]], reach: int, raw: str
     ) -> Assessment:
         # A text is read by its most case-like passage: the one least likely irrelevant (the whole text first).
         passage, probs, model_level = min(readings, key=lambda r: r[1]["irrelevant"] - (1e-9 if r[0] is None else 0))
@@ -209,8 +223,8 @@ class Classifier:
             workers=found.workers
             if stated and confidence["workers"] >= shown.workers and (label == "real" or not found.workers_inferred)
             else None,
-            company=found.company if confidence["company"] >= shown.company else None,
-            project=found.project if confidence["project"] >= shown.project else None,
+            company=verbatim(found.company, raw) if confidence["company"] >= shown.company else None,
+            project=verbatim(found.project, raw) if confidence["project"] >= shown.project else None,
             project_type=found.project_type,
             extreme=found.extreme,
             explanation=explanation,

@@ -135,3 +135,8 @@ def test_low_confidence_facts_are_not_shown(classifier: Classifier) -> None:
     (result,) = classifier.analyze(["我在青岛鑫港物流有限公司开叉车，老板欠我2000"])
     assert result.company == "青岛鑫港物流有限公司" and result.fact_confidence["company"] >= 0.7
     assert result.amount_yuan == 2000 and result.fact_confidence["amount"] < 0.9  # a bare number
+
+
+def test_names_are_given_back_in_the_posts_own_characters(classifier: Classifier) -> None:
+    (result,) = classifier.analyze(["我們在菏澤建元建築有限公司承建的工地幹了三個月，欠我們八萬"])
+    assert result.company == "菏澤建元建築有限公司"
