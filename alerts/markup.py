@@ -12,10 +12,27 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-_MARKDOWN_ACTIVE = str.maketrans({
-    "\\": "＼", "`": "｀", "*": "＊", "_": "＿", "[": "［", "]": "］", "(": "（", ")": "）", "#": "＃",
-    "<": "＜", ">": "＞", "!": "！", "|": "｜", "~": "～", "@": "＠", "&": "＆", "$": "＄",
-})
+_MARKDOWN_ACTIVE = str.maketrans(
+    {
+        "\\": "＼",
+        "`": "｀",
+        "*": "＊",
+        "_": "＿",
+        "[": "［",
+        "]": "］",
+        "(": "（",
+        ")": "）",
+        "#": "＃",
+        "<": "＜",
+        ">": "＞",
+        "!": "！",
+        "|": "｜",
+        "~": "～",
+        "@": "＠",
+        "&": "＆",
+        "$": "＄",
+    }
+)
 _LINE_BREAKS = re.compile(r"[\s\u2028\u2029\u0085]+")
 _URL_SAFE = ":/?#@!$&*+,;=%~"  # plus letters, digits and "_.-~", which quote() always keeps
 

@@ -28,14 +28,22 @@ WECOM_FONT = {"红色": "warning", "橙色": "warning", "黄色": "comment", "�
 MARKDOWN_FLAVOURS = ("wecom", "dingtalk")
 
 REASONS = {
-    "new": "新发现欠薪线索", "clarify": "疑似虚假讨薪，请核实并澄清", "transfer": "外省线索，请转办",
-    "triage": "地点不明，请省级研判分派", "severity-1": "新发现欠薪线索", "severity-2": "新发现欠薪线索",
-    "severity-3": "重大欠薪线索", "severity-4": "特别重大欠薪线索", "remind": "线索办理期限临近",
+    "new": "新发现欠薪线索",
+    "clarify": "疑似虚假讨薪，请核实并澄清",
+    "transfer": "外省线索，请转办",
+    "triage": "地点不明，请省级研判分派",
+    "severity-1": "新发现欠薪线索",
+    "severity-2": "新发现欠薪线索",
+    "severity-3": "重大欠薪线索",
+    "severity-4": "特别重大欠薪线索",
+    "remind": "线索办理期限临近",
     "overdue": "线索已逾期未办结",
 }
 REASON_PREFIXES = {
-    "escalate": "欠薪线索逾期未签收，升级提醒", "heat": "线索舆情热度明显上升，再次提醒",
-    "transfer-in": "他市转办线索，请签收办理", "ops-dead": "预警投递失败（已转入死信）",
+    "escalate": "欠薪线索逾期未签收，升级提醒",
+    "heat": "线索舆情热度明显上升，再次提醒",
+    "transfer-in": "他市转办线索，请签收办理",
+    "ops-dead": "预警投递失败（已转入死信）",
     "ops-unknown": "预警投递结果未知（发送中断）",
 }
 NEXT_STEPS = {
@@ -118,12 +126,20 @@ def _wan(value: float | None) -> str:
 
 def _environment(markdown: bool) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
         autoescape=False if markdown else select_autoescape(["html.j2"]),
         finalize=escape_markdown if markdown else None,
     )
-    env.filters.update(local=_local, wan=_wan, clip=clip, oneline=one_line,
-                       url=(lambda u: SafeMarkdown(safe_url(u))) if markdown else safe_url)
+    env.filters.update(
+        local=_local,
+        wan=_wan,
+        clip=clip,
+        oneline=one_line,
+        url=(lambda u: SafeMarkdown(safe_url(u))) if markdown else safe_url,
+    )
     return env
 
 
@@ -174,12 +190,18 @@ def subject_of(view: AlertView) -> str:
 def render(view: AlertView) -> AlertMessage:
     level, colour = level_and_colour(view)
     context = {
-        "v": view, "level": level, "colour": colour, "colour_hex": COLOURS[colour], "place": place_name(view),
-        "reason_text": reason_text(view.reason), "next_step": next_step(view.reason),
+        "v": view,
+        "level": level,
+        "colour": colour,
+        "colour_hex": COLOURS[colour],
+        "place": place_name(view),
+        "reason_text": reason_text(view.reason),
+        "next_step": next_step(view.reason),
     }
     markdown = {
         flavour: _markdown.get_template("alert.md.j2").render(
-            **context, colour_tag=_font(colour, flavour), link=SafeMarkdown(safe_url(view.link)))
+            **context, colour_tag=_font(colour, flavour), link=SafeMarkdown(safe_url(view.link))
+        )
         for flavour in MARKDOWN_FLAVOURS
     }
     return AlertMessage(
@@ -188,14 +210,24 @@ def render(view: AlertView) -> AlertMessage:
         html=_plain.get_template("alert.html.j2").render(**context),
         short=one_line(_plain.get_template("alert.sms.j2").render(**context)),
         markdown=markdown,
-        facts={"incident_id": view.incident_id, "severity": view.severity, "level": level, "colour": colour,
-               "link": view.link},
+        facts={
+            "incident_id": view.incident_id,
+            "severity": view.severity,
+            "level": level,
+            "colour": colour,
+            "link": view.link,
+        },
     )
 
 
 def render_digest(view: DigestView) -> AlertMessage:
-    context = {"d": view, "count": len(view.items), "place": place_name, "level_and_colour": level_and_colour,
-               "colour_hex": COLOURS["蓝色"]}
+    context = {
+        "d": view,
+        "count": len(view.items),
+        "place": place_name,
+        "level_and_colour": level_and_colour,
+        "colour_hex": COLOURS["蓝色"],
+    }
     markdown = {
         flavour: _markdown.get_template("digest.md.j2").render(**context, link=SafeMarkdown(safe_url(view.link)))
         for flavour in MARKDOWN_FLAVOURS

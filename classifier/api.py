@@ -93,8 +93,10 @@ class Classifier:
             probabilities, levels = self.model.predict_proba(cleaned), [None] * len(cleaned)
         reach = list(reach) if reach is not None else []
         reach += [0] * (len(texts) - len(reach))
-        return [self._one(text, probs, level, r or 0)
-                for text, probs, level, r in zip(cleaned, probabilities, levels, reach)]
+        return [
+            self._one(text, probs, level, r or 0)
+            for text, probs, level, r in zip(cleaned, probabilities, levels, reach)
+        ]
 
     def _one(self, text: str, probs: dict[str, float], model_level: int | None, reach: int) -> Assessment:
         label = max(LABELS, key=lambda k: probs[k]) if text else "irrelevant"

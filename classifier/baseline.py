@@ -26,9 +26,14 @@ ARRAYS_FILE = "baseline.safetensors"
 
 
 def _vectorizer(spec: BaselineSettings, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer="char", ngram_range=(spec.ngram_min, spec.ngram_max), sublinear_tf=True,
-                           max_features=None if vocabulary else spec.max_features, vocabulary=vocabulary,
-                           dtype=np.float32)
+    return TfidfVectorizer(
+        analyzer="char",
+        ngram_range=(spec.ngram_min, spec.ngram_max),
+        sublinear_tf=True,
+        max_features=None if vocabulary else spec.max_features,
+        vocabulary=vocabulary,
+        dtype=np.float32,
+    )
 
 
 @dataclass
@@ -36,9 +41,9 @@ class BaselineModel(TwoHeadPredictions):
     """TF-IDF features times two weight matrices; a `SeverityTextModel` like the transformer."""
 
     vectorizer: TfidfVectorizer
-    label_coef: np.ndarray      # (labels, features)
+    label_coef: np.ndarray  # (labels, features)
     label_intercept: np.ndarray
-    severity_coef: np.ndarray   # (4, features)
+    severity_coef: np.ndarray  # (4, features)
     severity_intercept: np.ndarray
     temperature: float
     version: str = "tfidf-lr"
@@ -58,20 +63,32 @@ class BaselineModel(TwoHeadPredictions):
         severity_logits = np.asarray(features @ self.severity_coef.T + self.severity_intercept, dtype=np.float64)
         return calibration.softmax(label_logits, self.temperature), calibration.softmax(severity_logits)
 
-
     def save(self, directory: Path) -> None:
         from safetensors.numpy import save_file
 
         vocab = {term: int(i) for term, i in sorted(self.vectorizer.vocabulary_.items(), key=lambda kv: kv[1])}
-        (directory / VOCAB_FILE).write_text(json.dumps({
-            "ngram_range": list(self.vectorizer.ngram_range), "temperature": self.temperature,
-            "vocabulary": vocab}, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        save_file({"idf": self.vectorizer.idf_.astype(np.float32),
-                   "label_coef": self.label_coef.astype(np.float32),
-                   "label_intercept": self.label_intercept.astype(np.float32),
-                   "severity_coef": self.severity_coef.astype(np.float32),
-                   "severity_intercept": self.severity_intercept.astype(np.float32)},
-                  str(directory / ARRAYS_FILE))
+        (directory / VOCAB_FILE).write_text(
+            json.dumps(
+                {
+                    "ngram_range": list(self.vectorizer.ngram_range),
+                    "temperature": self.temperature,
+                    "vocabulary": vocab,
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ),
+            encoding="utf-8",
+        )
+        save_file(
+            {
+                "idf": self.vectorizer.idf_.astype(np.float32),
+                "label_coef": self.label_coef.astype(np.float32),
+                "label_intercept": self.label_intercept.astype(np.float32),
+                "severity_coef": self.severity_coef.astype(np.float32),
+                "severity_intercept": self.severity_intercept.astype(np.float32),
+            },
+            str(directory / ARRAYS_FILE),
+        )
 
     @classmethod
     def load(cls, directory: Path) -> "BaselineModel":
@@ -83,8 +100,14 @@ class BaselineModel(TwoHeadPredictions):
         spec = BaselineSettings(ngram_min=low, ngram_max=high)
         vectorizer = _vectorizer(spec, vocabulary=data["vocabulary"])
         vectorizer.idf_ = arrays["idf"].astype(np.float32)
-        return cls(vectorizer, arrays["label_coef"], arrays["label_intercept"], arrays["severity_coef"],
-                   arrays["severity_intercept"], float(data["temperature"]))
+        return cls(
+            vectorizer,
+            arrays["label_coef"],
+            arrays["label_intercept"],
+            arrays["severity_coef"],
+            arrays["severity_intercept"],
+            float(data["temperature"]),
+        )
 
     @staticmethod
     def exists(directory: Path) -> bool:
@@ -118,8 +141,9 @@ def train_baseline(train: list[Example], valid: list[Example], spec: BaselineSet
     label_coef, label_intercept = _fit_lr(features, labels, spec.C, len(LABELS))
     severe = [i for i, e in enumerate(train) if e.label == "real" and e.severity in SEVERITY_LEVELS]
     if severe:
-        sev_coef, sev_intercept = _fit_lr(features[severe], np.array([train[i].severity - 1 for i in severe]),
-                                          spec.C, len(SEVERITY_LEVELS))
+        sev_coef, sev_intercept = _fit_lr(
+            features[severe], np.array([train[i].severity - 1 for i in severe]), spec.C, len(SEVERITY_LEVELS)
+        )
     else:
         sev_coef, sev_intercept = np.zeros((len(SEVERITY_LEVELS), features.shape[1])), np.zeros(len(SEVERITY_LEVELS))
     model = BaselineModel(vectorizer, label_coef, label_intercept, sev_coef, sev_intercept, temperature=1.0)

@@ -44,8 +44,9 @@ def _usable(ch: str) -> bool:
     return not ch.isspace() and unicodedata.category(ch)[0] in "LNP"
 
 
-def build_vocabulary(corpus_texts: Iterable[str], min_chars: int, max_chars: int,
-                     corpus_weight: int = 1_000_000) -> list[str]:
+def build_vocabulary(
+    corpus_texts: Iterable[str], min_chars: int, max_chars: int, corpus_weight: int = 1_000_000
+) -> list[str]:
     """Special tokens, then characters by descending frequency; ties broken by code point for stable ids."""
     counts = dictionary_frequencies()
     corpus_counts: Counter[str] = Counter()
@@ -71,16 +72,24 @@ def make_tokenizer(vocabulary: list[str], max_length: int):
     vocab = {token: i for i, token in enumerate(vocabulary)}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
     core.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    core.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.WhitespaceSplit(),
-        pre_tokenizers.Split(Regex("."), behavior="isolated"),
-    ])
+    core.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.WhitespaceSplit(),
+            pre_tokenizers.Split(Regex("."), behavior="isolated"),
+        ]
+    )
     cls_id, sep_id = vocab["[CLS]"], vocab["[SEP]"]
     core.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
         special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
     )
     return PreTrainedTokenizerFast(
-        tokenizer_object=core, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]", model_max_length=max_length,
+        tokenizer_object=core,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=max_length,
     )

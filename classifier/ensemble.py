@@ -39,8 +39,9 @@ def load_text_model(directory: Path, batch_size: int | None = None, threads: int
     if not (directory / META_FILE).exists():
         raise FileNotFoundError(f"no trained model in {directory} (run `wagewatch train --out {directory}`)")
     inference = load_settings().inference
-    transformer = TransformerTextModel.load(directory, batch_size=batch_size or inference.batch_size,
-                                            threads=threads or inference.threads)
+    transformer = TransformerTextModel.load(
+        directory, batch_size=batch_size or inference.batch_size, threads=threads or inference.threads
+    )
     weight = float((transformer.meta.extra or {}).get("ensemble_weight", 1.0))
     if weight < 1.0 and BaselineModel.exists(directory):
         return EnsembleModel(transformer, BaselineModel.load(directory), weight)

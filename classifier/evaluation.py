@@ -102,8 +102,11 @@ def score(examples: list[Example], predictions: list[Prediction]) -> Report:
     amounts_stated = [_amount_match(e.amount_yuan, p.amount_yuan) for e, p in real_pairs if e.amount_yuan is not None]
     workers = [e.workers == p.workers for e, p in real_pairs]
     workers_stated = [e.workers == p.workers for e, p in real_pairs if e.workers is not None]
-    errors = [{"id": e.id, "gold": e.label, "pred": p.label, "probs": {k: round(v, 3) for k, v in p.probs.items()}}
-              for e, p in zip(examples, predictions) if e.label != p.label]
+    errors = [
+        {"id": e.id, "gold": e.label, "pred": p.label, "probs": {k: round(v, 3) for k, v in p.probs.items()}}
+        for e, p in zip(examples, predictions)
+        if e.label != p.label
+    ]
     # real_dev annotates route_city for real items only, so `city_all` is reported only for corpus-style files
     all_annotated = all(e.has_city for e in examples) and any(e.city for e in examples if e.label != "real")
     return Report(
@@ -141,20 +144,28 @@ def render(report: Report, title: str) -> str:
     for label in LABELS:
         m = report.per_label[label]
         lines.append(f"{_NAMES[label]:<18}{m['precision']:>8.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}{m['support']:>8d}")
-    lines.append(f"宏平均 F1 macro F1: {report.macro_f1:.3f}    准确率 accuracy: {report.accuracy:.3f}    "
-                 f"校准误差 ECE: {report.ece:.3f}")
+    lines.append(
+        f"宏平均 F1 macro F1: {report.macro_f1:.3f}    准确率 accuracy: {report.accuracy:.3f}    "
+        f"校准误差 ECE: {report.ece:.3f}"
+    )
     lines.append("混淆矩阵（行=标注，列=预测；real/false/irrelevant）：")
     for label, row in zip(LABELS, report.confusion):
         lines.append(f"  {label:<11}" + "".join(f"{v:>6d}" for v in row))
-    lines.append(f"严重程度 severity（{report.severity_n} 条真实欠薪）：完全一致 exact {report.severity_exact:.3f}，"
-                 f"相差不超过一级 within-one {report.severity_within_one:.3f}")
+    lines.append(
+        f"严重程度 severity（{report.severity_n} 条真实欠薪）：完全一致 exact {report.severity_exact:.3f}，"
+        f"相差不超过一级 within-one {report.severity_within_one:.3f}"
+    )
     lines.append(f"城市 city accuracy（{report.city_n} 条真实欠薪）：{report.city_accuracy:.3f}")
     if report.city_all_accuracy is not None:
         lines.append(f"城市 city accuracy（全部 {report.city_all_n} 条）：{report.city_all_accuracy:.3f}")
-    lines.append(f"金额 amount accuracy（{report.amount_n} 条真实欠薪）：{report.amount_accuracy:.3f}，"
-                 f"有标注金额的 {report.amount_stated_n} 条 {report.amount_stated_accuracy:.3f}")
-    lines.append(f"人数 workers accuracy（{report.amount_n} 条真实欠薪）：{report.workers_accuracy:.3f}，"
-                 f"有标注人数的 {report.workers_stated_n} 条 {report.workers_stated_accuracy:.3f}")
+    lines.append(
+        f"金额 amount accuracy（{report.amount_n} 条真实欠薪）：{report.amount_accuracy:.3f}，"
+        f"有标注金额的 {report.amount_stated_n} 条 {report.amount_stated_accuracy:.3f}"
+    )
+    lines.append(
+        f"人数 workers accuracy（{report.amount_n} 条真实欠薪）：{report.workers_accuracy:.3f}，"
+        f"有标注人数的 {report.workers_stated_n} 条 {report.workers_stated_accuracy:.3f}"
+    )
     return "\n".join(lines)
 
 
@@ -162,11 +173,12 @@ def predict(classifier: Any, examples: list[Example], batch_size: int = 256) -> 
     """Run the full pipeline (normalise, model, facts, places, severity) over the examples' texts."""
     predictions: list[Prediction] = []
     for start in range(0, len(examples), batch_size):
-        batch = examples[start:start + batch_size]
+        batch = examples[start : start + batch_size]
         for item in classifier.assess([e.text for e in batch]):
             a = item.analysis
-            predictions.append(Prediction(a.label, a.scores, item.severity_if_real.level, a.city,
-                                          a.amount_yuan, a.workers))
+            predictions.append(
+                Prediction(a.label, a.scores, item.severity_if_real.level, a.city, a.amount_yuan, a.workers)
+            )
     return predictions
 
 

@@ -5,8 +5,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "仨": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-           "八": 8, "九": 9}
+_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "俩": 2,
+    "三": 3,
+    "仨": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _UNITS = {"十": 10, "百": 100, "千": 1000}
 _BIG = {"万": 10_000, "亿": 100_000_000}
 
@@ -22,13 +36,19 @@ _AMOUNT = re.compile(
     rf"|(?<![0-9.])(?P<num2>{_NUM})(?P<approx3>{_APPROX})?(?P<unit2>元|块钱|块)"
 )
 # An Arabic number with no unit counts only next to words about money owed ("欠我4600", "一共27000").
-_BARE = re.compile(r"(?<![0-9.\-/:])(?P<num>[1-9][0-9]{2,6})(?![0-9.\-/:%])(?!\s*(?:年|月|日|号|人|名|个|位|天|次|米|平|"
-                   r"吨|件|台|辆|楼|层|路|期|栋|届|岁|斤|公里|小时|分|秒|户|套|间|亩|棵|头|只|条|张|元|块|万|千|余|多))")
-_BARE_CN = re.compile(rf"(?<![{_CN}0-9])(?P<num>[一二两三四五六七八九][千百][一二两三四五六七八九]?)(?P<approx>多)?"
-                      r"(?![人名个位天次年月号元块万千百十多余])")
+_BARE = re.compile(
+    r"(?<![0-9.\-/:])(?P<num>[1-9][0-9]{2,6})(?![0-9.\-/:%])(?!\s*(?:年|月|日|号|人|名|个|位|天|次|米|平|"
+    r"吨|件|台|辆|楼|层|路|期|栋|届|岁|斤|公里|小时|分|秒|户|套|间|亩|棵|头|只|条|张|元|块|万|千|余|多))"
+)
+_BARE_CN = re.compile(
+    rf"(?<![{_CN}0-9])(?P<num>[一二两三四五六七八九][千百][一二两三四五六七八九]?)(?P<approx>多)?"
+    r"(?![人名个位天次年月号元块万千百十多余])"
+)
 _MONEY_CONTEXT = re.compile(r"欠|共|工资|工钱|薪|说好|底薪|月薪|差|拖|剩|应发|报酬|给|结|一分|没拿|没发|拿不到|没了")
-_PAID_BEFORE = re.compile(r"(给了|发了|只给|付了|结了|领了|预支|支付了|已支付|退了|罚金|罚款|处罚金|每人|人均|每个人|"
-                          r"每月|一人|补偿|生活费|扣了|赔|返费|一天|日薪|时薪|每天)[^，。,；;]{0,3}$")
+_PAID_BEFORE = re.compile(
+    r"(给了|发了|只给|付了|结了|领了|预支|支付了|已支付|退了|罚金|罚款|处罚金|每人|人均|每个人|"
+    r"每月|一人|补偿|生活费|扣了|赔|返费|一天|日薪|时薪|每天)[^，。,；;]{0,3}$"
+)
 _HOTLINES = {"12345", "12333", "12315", "110", "120", "119"}
 _PERSON = r"(?:工(?![资钱程地作期厂具])|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|爷|娘|师|人(?![民社大力才口]))"
 _FILLER = r"(?:(?![月天年日次项套间个店家处块元万千])[\u4e00-\u9fa5]){0,4}?"
@@ -36,37 +56,59 @@ _WORKERS = re.compile(
     rf"(?<![{_CN}0-9.])(?P<num>{_NUM})(?![{_CN}0-9.])(?P<approx>{_APPROX})?"
     rf"(?:(?P<who>[名位])|(?:个|号)?(?P<who2>农民工|工人|民工|员工|工友|人(?![民社大力才口]))|(?:个|号){_FILLER}{_PERSON})"
 )
-_GROUP_COUNT = re.compile(rf"(?:我们|俺们|咱们|他们|她们|俺)(?P<num>{_NUM})(?![{_CN}0-9.])(?P<approx>{_APPROX})?(?:个|人|口子)?"
-                          r"(?![个月天年日小星礼工项万千百元块多余几来])")
-_PARTNER = re.compile(r"(?:我|俺)[和跟与](?:我|俺)?(?:爸爸?|妈妈?|老公|老婆|媳妇|丈夫|妻子|弟弟?|哥哥?|姐姐?|妹妹?|表哥|表弟|"
-                      r"表姐|表妹|室友|同事|朋友|老乡|对象|儿子|女儿|父亲|母亲|同伴|爱人|叔叔?|舅舅?)"
-                      r"(?![们0-9一二两三四五六七八九十])")
-_COMPANIONS = re.compile(rf"(?:我|俺|楼主|本人)[^，。,；;和跟与]{{0,3}}[和跟与同](?:另外|另)?(?P<num>[{_CN}0-9]{{1,3}})(?:个|名|位)?"
-                         r"(?=[\u4e00-\u9fa5]{0,4}?(?:工|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|邻居|朋友|人|老乡|村|同事))")
+_GROUP_COUNT = re.compile(
+    rf"(?:我们|俺们|咱们|他们|她们|俺)(?P<num>{_NUM})(?![{_CN}0-9.])(?P<approx>{_APPROX})?(?:个|人|口子)?"
+    r"(?![个月天年日小星礼工项万千百元块多余几来])"
+)
+_PARTNER = re.compile(
+    r"(?:我|俺)[和跟与](?:我|俺)?(?:爸爸?|妈妈?|老公|老婆|媳妇|丈夫|妻子|弟弟?|哥哥?|姐姐?|妹妹?|表哥|表弟|"
+    r"表姐|表妹|室友|同事|朋友|老乡|对象|儿子|女儿|父亲|母亲|同伴|爱人|叔叔?|舅舅?)"
+    r"(?![们0-9一二两三四五六七八九十])"
+)
+_COMPANIONS = re.compile(
+    rf"(?:我|俺|楼主|本人)[^，。,；;和跟与]{{0,3}}[和跟与同](?:另外|另)?(?P<num>[{_CN}0-9]{{1,3}})(?:个|名|位)?"
+    r"(?=[\u4e00-\u9fa5]{0,4}?(?:工|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|邻居|朋友|人|老乡|村|同事))"
+)
 _PLURAL = re.compile(r"我们|俺们|咱们|大家|大伙|们|我和|我跟|俺和|一群|一帮|几个|众多|多名|多人|不少人|好多人|一些人")
 # Months or years *unpaid* (not merely worked): the duration must sit next to an arrears word.
-_MONTHS = re.compile(rf"(?:拖欠|欠了?|拖了|压了|没发|没给|未发)[^，。,；]{{0,4}}?(?P<num>{_NUM}|俩|半)(?:多|余)?个?(?:多)?(?P<unit>月|年)"
-                     rf"|(?P<num2>{_NUM}|俩|半)(?:多|余)?个?(?:多)?(?P<unit2>月|年)[^，。,；]{{0,3}}(?:工资|工钱|没发|没给|未发|没拿|拿不到)")
-_COMPANY = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9（）()]{2,24}?(?:有限责任公司|股份有限公司|有限公司|集团|公司|工程处|项目部|建筑队|劳务队))")
-_PROJECT = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9#号期]{2,24}?(?:项目|工程|工地|小区|楼盘|大厦|广场|花园|学校|医院|道路|大桥|安置房))")
+_MONTHS = re.compile(
+    rf"(?:拖欠|欠了?|拖了|压了|没发|没给|未发)[^，。,；]{{0,4}}?(?P<num>{_NUM}|俩|半)(?:多|余)?个?(?:多)?(?P<unit>月|年)"
+    rf"|(?P<num2>{_NUM}|俩|半)(?:多|余)?个?(?:多)?(?P<unit2>月|年)[^，。,；]{{0,3}}(?:工资|工钱|没发|没给|未发|没拿|拿不到)"
+)
+_COMPANY = re.compile(
+    r"([\u4e00-\u9fa5A-Za-z0-9（）()]{2,24}?(?:有限责任公司|股份有限公司|有限公司|集团|公司|工程处|项目部|建筑队|劳务队))"
+)
+_PROJECT = re.compile(
+    r"([\u4e00-\u9fa5A-Za-z0-9#号期]{2,24}?(?:项目|工程|工地|小区|楼盘|大厦|广场|花园|学校|医院|道路|大桥|安置房))"
+)
 
 # Escalation signals, each a named pattern so the explanation can say which one fired.
-_HIGH_PLACE = (r"(塔吊|楼顶|屋顶|房顶|楼上|吊机|门机|吊篮|龙门吊|灯塔|铁塔|高压|广告牌|脚手架|升降机|烟囱|电线杆|桥|楼外|外架|护栏外|"
-               r"栏杆外|窗台|顶层|\d+楼|高处)")
+_HIGH_PLACE = (
+    r"(塔吊|楼顶|屋顶|房顶|楼上|吊机|门机|吊篮|龙门吊|灯塔|铁塔|高压|广告牌|脚手架|升降机|烟囱|电线杆|桥|楼外|外架|护栏外|"
+    r"栏杆外|窗台|顶层|\d+楼|高处)"
+)
 EXTREME_PATTERNS: dict[str, re.Pattern[str]] = {
-    "跳楼或登高": re.compile(rf"跳楼|跳桥|要跳|就跳|想跳|往下跳|扬言跳|爬楼|上塔吊|塔吊上|(爬|登|站|坐|攀|上)[^，。,；]{{0,6}}{_HIGH_PLACE}"
-                         rf"|{_HIGH_PLACE}[^，。,；]{{0,4}}(坐|站|待|呆|不下来|挂)"),
+    "跳楼或登高": re.compile(
+        rf"跳楼|跳桥|要跳|就跳|想跳|往下跳|扬言跳|爬楼|上塔吊|塔吊上|(爬|登|站|坐|攀|上)[^，。,；]{{0,6}}{_HIGH_PLACE}"
+        rf"|{_HIGH_PLACE}[^，。,；]{{0,4}}(坐|站|待|呆|不下来|挂)"
+    ),
     "轻生或自伤": re.compile(r"轻生|不想活|寻死|自杀|自残|割腕|农药|汽油|自焚|上吊|服毒|划伤自己|伤害自己|绑在"),
-    "堵路": re.compile(r"(堵|拦|挡|封|阻断|阻拦|阻碍|阻塞|坐在|躺在|横在)[^，。,；]{0,5}(路|道|马路|交通|车辆|高速|桥头|路口)"
-                     r"|(路|马路|道路|交通|桥头)[^，。,；]{0,4}(堵|拦|挡|阻断|中断|瘫痪)|卧轨|拦车|不让(车)?走"
-                     r"|躺在[^，。,；]{0,8}(车|路)|(路口|路上|马路|公路|路中间)[^，。,；]{0,4}(坐|躺|站)"),
-    "暴力冲突": re.compile(r"打起来|打了起来|动手|动了手|动刀|打伤|打人|殴打|被打|打了|伤人|持械|持刀|持棍|钢管|棍子|砍伤|刺伤|"
-                       r"推倒|推下|推搡|推人|砸了|砸坏|砸车|撞伤|撞到人|群殴|头破|流血|受伤|轻伤|重伤|打断|菜刀|持锤|拿着刀|失控"),
+    "堵路": re.compile(
+        r"(堵|拦|挡|封|阻断|阻拦|阻碍|阻塞|坐在|躺在|横在)[^，。,；]{0,5}(路|道|马路|交通|车辆|高速|桥头|路口)"
+        r"|(路|马路|道路|交通|桥头)[^，。,；]{0,4}(堵|拦|挡|阻断|中断|瘫痪)|卧轨|拦车|不让(车)?走"
+        r"|躺在[^，。,；]{0,8}(车|路)|(路口|路上|马路|公路|路中间)[^，。,；]{0,4}(坐|躺|站)"
+    ),
+    "暴力冲突": re.compile(
+        r"打起来|打了起来|动手|动了手|动刀|打伤|打人|殴打|被打|打了|伤人|持械|持刀|持棍|钢管|棍子|砍伤|刺伤|"
+        r"推倒|推下|推搡|推人|砸了|砸坏|砸车|撞伤|撞到人|群殴|头破|流血|受伤|轻伤|重伤|打断|菜刀|持锤|拿着刀|失控"
+    ),
 }
 GROUP_PATTERNS: dict[str, re.Pattern[str]] = {
     "拉横幅": re.compile(r"横幅|条幅|举牌|举着牌子|标语"),
-    "到政府部门聚集或上访": re.compile(r"上访|信访|(政府|人社局|住建局|劳动局|城管局|卫健局|交通局|办事处|街道办|镇政府|县政府|区政府|市政府)"
-                              r"[^，。,；]{0,4}(门口|门前|大院|讨|要|坐|反映|聚集)|(去|到|在)[^，。,；]{0,3}(政府|人社局|信访局)"),
+    "到政府部门聚集或上访": re.compile(
+        r"上访|信访|(政府|人社局|住建局|劳动局|城管局|卫健局|交通局|办事处|街道办|镇政府|县政府|区政府|市政府)"
+        r"[^，。,；]{0,4}(门口|门前|大院|讨|要|坐|反映|聚集)|(去|到|在)[^，。,；]{0,3}(政府|人社局|信访局)"
+    ),
     "聚集": re.compile(r"聚集|静坐|围堵|集体讨|一起去|大家伙|全体工友|堵[^，。,；]{0,2}门"),
 }
 
@@ -77,9 +119,28 @@ _GOVERNMENT = re.compile(
     r"政府投资|政府项目|政府的项目|政府工程|政府出钱|财政|市政|公立|棚改|棚户区|安置房|保障房|城投|水利|河道|水渠|修路|修桥|"
     r"道路(工程|改造|施工|建设)|公路|桥梁|管网|污水|雨污|乡村振兴|美丽乡村|景观提升|老旧小区改造|城中村改造|街道办"
     rf"|{_PUBLIC_BUILDING}[^，。,；]{{0,6}}(项目|工程|工地|扩建|新建|改造|建设|施工|装修)"
-    rf"|(修|建|盖|改造|扩建|新建|装修)[^，。,；]{{0,4}}{_PUBLIC_BUILDING}")
-SOE_CUES = ("国企", "央企", "中建", "中铁", "中交", "中冶", "电建", "铁建", "中化", "国有", "城建集团", "高速集团", "油田",
-            "中石油", "中石化", "国家电网", "电力公司", "国资")
+    rf"|(修|建|盖|改造|扩建|新建|装修)[^，。,；]{{0,4}}{_PUBLIC_BUILDING}"
+)
+SOE_CUES = (
+    "国企",
+    "央企",
+    "中建",
+    "中铁",
+    "中交",
+    "中冶",
+    "电建",
+    "铁建",
+    "中化",
+    "国有",
+    "城建集团",
+    "高速集团",
+    "油田",
+    "中石油",
+    "中石化",
+    "国家电网",
+    "电力公司",
+    "国资",
+)
 REAL_ESTATE_CUES = ("楼盘", "小区", "房地产", "地产", "置业", "开发商", "售楼")
 FACTORY_CUES = ("工厂", "厂里", "车间", "厂子", "纺织", "服装厂", "电子厂", "化工厂", "加工厂", "厂房")
 
@@ -96,8 +157,11 @@ def chinese_number(text: str) -> float | None:
         except ValueError:
             return None
     # "七八万", "一二十个": two neighbouring digits are a range; keep the lower one
-    chars = [c for i, c in enumerate(text)
-             if not (i and c in _DIGITS and text[i - 1] in _DIGITS and _DIGITS[c] == _DIGITS[text[i - 1]] + 1)]
+    chars = [
+        c
+        for i, c in enumerate(text)
+        if not (i and c in _DIGITS and text[i - 1] in _DIGITS and _DIGITS[c] == _DIGITS[text[i - 1]] + 1)
+    ]
     total, current, last_unit, after_zero = 0, 0, 0, False
     for ch in chars:
         if ch in _DIGITS:
@@ -170,8 +234,8 @@ def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
     taken: list[tuple[int, int]] = []
     for m in _AMOUNT.finditer(text):
         taken.append(m.span())
-        if _PAID_BEFORE.search(text[max(0, m.start() - 8): m.start()]):
-            if paid is not None and _PART_PAID_BEFORE.search(text[max(0, m.start() - 6): m.start()]):
+        if _PAID_BEFORE.search(text[max(0, m.start() - 8) : m.start()]):
+            if paid is not None and _PART_PAID_BEFORE.search(text[max(0, m.start() - 6) : m.start()]):
                 amount = _amount_from_match(m)
                 if amount:
                     paid.append(amount.yuan)
@@ -183,11 +247,11 @@ def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
         for m in pattern.finditer(text):
             if any(a <= m.start() < b for a, b in taken) or m.group("num") in _HOTLINES:
                 continue
-            before, after = text[max(0, m.start() - 6): m.start()], text[m.end(): m.end() + 6]
+            before, after = text[max(0, m.start() - 6) : m.start()], text[m.end() : m.end() + 6]
             if not (_MONEY_CONTEXT.search(before) or _MONEY_CONTEXT.search(after)):
                 continue
-            if _PAID_BEFORE.search(text[max(0, m.start() - 8): m.start()]):
-                if paid is not None and _PART_PAID_BEFORE.search(text[max(0, m.start() - 6): m.start()]):
+            if _PAID_BEFORE.search(text[max(0, m.start() - 8) : m.start()]):
+                if paid is not None and _PART_PAID_BEFORE.search(text[max(0, m.start() - 6) : m.start()]):
                     value = chinese_number(m.group("num"))
                     if value:
                         paid.append(value)
@@ -211,7 +275,7 @@ def extract_amount(text: str) -> Amount | None:
         return None
     best = max(found, key=lambda a: a.yuan)
     start = text.find(best.evidence)
-    if paid and start >= 0 and _AGREED_BEFORE.search(text[max(0, start - 8): start]) and sum(paid) < best.yuan:
+    if paid and start >= 0 and _AGREED_BEFORE.search(text[max(0, start - 8) : start]) and sum(paid) < best.yuan:
         # "说好三千五，给了一千" owes 2,500: the agreed pay less what was paid
         return Amount(yuan=best.yuan - sum(paid), approximate=best.approximate, evidence=best.evidence)
     return best
@@ -226,7 +290,7 @@ def extract_workers(text: str) -> int | None:
             continue  # a lone "一名男子" in a notice is not annotated as a headcount
         if m.group("who2") == "人" and value > 5000:
             continue
-        if text[max(0, m.start() - 1): m.start()] in ("第", "前", "近"):
+        if text[max(0, m.start() - 1) : m.start()] in ("第", "前", "近"):
             continue
         counts.append(int(value))
     for m in _GROUP_COUNT.finditer(text):
@@ -258,8 +322,9 @@ def workers_approximate(text: str) -> bool:
 
 def workers_stated(text: str) -> bool:
     """Whether the text states a headcount, as opposed to `extract_workers` inferring one worker."""
-    return extract_workers(text) not in (None, 1) or bool(_WORKERS.search(text) or _GROUP_COUNT.search(text)
-                                                          or _COMPANIONS.search(text))
+    return extract_workers(text) not in (None, 1) or bool(
+        _WORKERS.search(text) or _GROUP_COUNT.search(text) or _COMPANIONS.search(text)
+    )
 
 
 def extract_months(text: str) -> int | None:

@@ -29,7 +29,9 @@ def export_verdicts(db: Database, out_path: Path) -> int:
     tmp = out_path.with_suffix(out_path.suffix + ".tmp")
     with db.session() as session, tmp.open("w", encoding="utf-8") as out:
         leads = session.scalars(
-            select(Lead).where(Lead.verdict.is_not(None)).order_by(Lead.id)
+            select(Lead)
+            .where(Lead.verdict.is_not(None))
+            .order_by(Lead.id)
             .options(selectinload(Lead.incident).selectinload(Incident.analyses).selectinload(Analysis.post))
         ).all()
         for lead in leads:
@@ -43,17 +45,23 @@ def export_verdicts(db: Database, out_path: Path) -> int:
                     continue
                 seen.add(text)
                 real = lead.verdict == "real"
-                out.write(json.dumps({
-                    "id": f"feedback-lead{lead.id}-post{post.id}",
-                    "text": text,
-                    "label": lead.verdict,
-                    # the officer confirms the label, not the level; the alert's level is the best we have
-                    "severity": incident.severity if real else None,
-                    "city": incident.city if real else None,
-                    "amount_yuan": None,
-                    "workers": None,
-                    "platform": post.source,
-                }, ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps(
+                        {
+                            "id": f"feedback-lead{lead.id}-post{post.id}",
+                            "text": text,
+                            "label": lead.verdict,
+                            # the officer confirms the label, not the level; the alert's level is the best we have
+                            "severity": incident.severity if real else None,
+                            "city": incident.city if real else None,
+                            "amount_yuan": None,
+                            "workers": None,
+                            "platform": post.source,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
                 written += 1
     tmp.replace(out_path)
     return written

@@ -96,17 +96,29 @@ class ModelMeta:
     extra: dict[str, Any] | None = None
 
     def dump(self, directory: Path) -> None:
-        data = {"version": self.version, "max_length": self.max_length, "temperature": self.temperature,
-                "dropout": self.dropout, "labels": list(self.labels), "extra": self.extra or {}}
-        (directory / META_FILE).write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                           encoding="utf-8")
+        data = {
+            "version": self.version,
+            "max_length": self.max_length,
+            "temperature": self.temperature,
+            "dropout": self.dropout,
+            "labels": list(self.labels),
+            "extra": self.extra or {},
+        }
+        (directory / META_FILE).write_text(
+            json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, directory: Path) -> "ModelMeta":
         data = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-        return cls(version=data["version"], max_length=int(data["max_length"]),
-                   temperature=float(data["temperature"]), dropout=float(data.get("dropout", 0.1)),
-                   labels=tuple(data["labels"]), extra=data.get("extra") or {})
+        return cls(
+            version=data["version"],
+            max_length=int(data["max_length"]),
+            temperature=float(data["temperature"]),
+            dropout=float(data.get("dropout", 0.1)),
+            labels=tuple(data["labels"]),
+            extra=data.get("extra") or {},
+        )
 
 
 def save_model(model: LabelSeverityModel, tokenizer: Any, meta: ModelMeta, directory: str | Path) -> None:
@@ -141,8 +153,14 @@ def load_model(directory: str | Path) -> tuple[LabelSeverityModel, Any, ModelMet
 class TransformerTextModel(TwoHeadPredictions):
     """The `TextModel` the classifier runs: calibrated label probabilities and a severity prediction."""
 
-    def __init__(self, model: LabelSeverityModel, tokenizer: Any, meta: ModelMeta,
-                 batch_size: int = 64, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model: LabelSeverityModel,
+        tokenizer: Any,
+        meta: ModelMeta,
+        batch_size: int = 64,
+        threads: int | None = None,
+    ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.meta = meta
@@ -166,11 +184,17 @@ class TransformerTextModel(TwoHeadPredictions):
         severity_out = torch.empty(len(texts), len(SEVERITY_LEVELS))
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
+                idx = order[start : start + self.batch_size]
                 # characters past max_length would be cut anyway: trimming first keeps tokenising fast
                 batch = [texts[i][: self.meta.max_length * 2] for i in idx]
-                enc = self.tokenizer(batch, padding=True, truncation=True, max_length=self.meta.max_length,
-                                     return_tensors="pt", return_token_type_ids=False)
+                enc = self.tokenizer(
+                    batch,
+                    padding=True,
+                    truncation=True,
+                    max_length=self.meta.max_length,
+                    return_tensors="pt",
+                    return_token_type_ids=False,
+                )
                 label_logits, severity_logits = self.model(enc["input_ids"], enc["attention_mask"])
                 label_out[idx] = label_logits.float()
                 severity_out[idx] = severity_logits.float()
@@ -181,4 +205,3 @@ class TransformerTextModel(TwoHeadPredictions):
         label_logits, severity_logits = self.logits(texts)
         label_probs = torch.softmax(label_logits.double() / self.meta.temperature, dim=-1)
         return label_probs.numpy(), torch.softmax(severity_logits.double(), dim=-1).numpy()
-

@@ -30,9 +30,44 @@ _STREET_AFTER = re.compile(r"^[东西南北中]?(路|街(?!头)|大街|大道|�
 _WORK_BEFORE = re.compile(r"(在|位于|于|地处|到)$")
 _MOVE_BETWEEN = {"来", "到", "去", "来到", "去了"}
 # jieba place words that are ordinary nouns, not administrative units
-_GENERIC_ENDINGS = ("地区", "军区", "城区", "山区", "湖区", "景区", "边区", "新区", "特区", "林区", "中心区", "无人区",
-                    "高原区", "平原区", "老区", "苏区", "市区", "小区", "园区", "社区", "辖区", "港区", "矿区", "牧区",
-                    "库区", "灾区", "校区", "片区", "街区", "商区", "厂区", "营区", "东区", "西区", "南区", "北区")
+_GENERIC_ENDINGS = (
+    "地区",
+    "军区",
+    "城区",
+    "山区",
+    "湖区",
+    "景区",
+    "边区",
+    "新区",
+    "特区",
+    "林区",
+    "中心区",
+    "无人区",
+    "高原区",
+    "平原区",
+    "老区",
+    "苏区",
+    "市区",
+    "小区",
+    "园区",
+    "社区",
+    "辖区",
+    "港区",
+    "矿区",
+    "牧区",
+    "库区",
+    "灾区",
+    "校区",
+    "片区",
+    "街区",
+    "商区",
+    "厂区",
+    "营区",
+    "东区",
+    "西区",
+    "南区",
+    "北区",
+)
 _NOT_A_NAME_START = set("各全本该我外邻诸两三四五六七八九十多")
 
 
@@ -66,9 +101,15 @@ def _jieba_places() -> list[str]:
             parts = line.split()
             if len(parts) == 3 and parts[2] == "ns":
                 name = parts[0]
-                if (3 <= len(name) <= _MAX_NAME and name[-1] in "县市区" and not name.endswith(_GENERIC_ENDINGS)
-                        and "城市" not in name and "都市" not in name and "兴市" not in name
-                        and name[0] not in _NOT_A_NAME_START):
+                if (
+                    3 <= len(name) <= _MAX_NAME
+                    and name[-1] in "县市区"
+                    and not name.endswith(_GENERIC_ENDINGS)
+                    and "城市" not in name
+                    and "都市" not in name
+                    and "兴市" not in name
+                    and name[0] not in _NOT_A_NAME_START
+                ):
                     names.append(name)
     return names
 
@@ -142,7 +183,7 @@ def _mentions(text: str) -> list[_Mention]:
     i, n = 0, len(text)
     while i < n - 1:
         for length in range(min(_MAX_NAME, n - i), 1, -1):
-            entry = table.get(text[i:i + length])
+            entry = table.get(text[i : i + length])
             if entry is not None:
                 found.append(_Mention(entry, i, i + length))
                 i += length
@@ -172,14 +213,14 @@ def locate(text: str) -> Place:
             continue
         if entry.name == "市中区" and zaozhuang:
             entry = PlaceEntry(entry.name, "枣庄", "市中区", entry.weight)
-        before = text[max(0, mention.start - 8): mention.start]
-        after = text[mention.end: mention.end + 6]
+        before = text[max(0, mention.start - 8) : mention.start]
+        after = text[mention.end : mention.end + 6]
         if _STREET_AFTER.match(after) or _ORIGIN_AFTER.match(after) or _ORIGIN_BEFORE.search(before):
             continue
         if entry.kind == "province" and _PROVINCE_ORIGIN_AFTER.match(after) and not _WORK_BEFORE.search(before):
             continue
         following = mentions[k + 1] if k + 1 < len(mentions) else None
-        if following and text[mention.end:following.start] in _MOVE_BETWEEN:
+        if following and text[mention.end : following.start] in _MOVE_BETWEEN:
             continue  # "临沂来青岛干活": the first place is where they came from
         weight = entry.weight + (0.5 if _WORK_BEFORE.search(before) else 0.0)
         key = entry.city

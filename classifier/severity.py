@@ -66,7 +66,9 @@ def score(facts: Facts, reach: int = 0, model_level: int | None = None) -> Sever
         # Measured on held-out data, the rules beat the severity head wherever they find a fact; where the
         # text states none, the head may lift the level by one ("我们几个" told without numbers).
         level += 1
-        reasons = [f"文中未说明金额和人数，模型判断不止{LEVEL_NAMES[level - 1]}（模型判断为{LEVEL_NAMES[model_level]}）"]
+        reasons = [
+            f"文中未说明金额和人数，模型判断不止{LEVEL_NAMES[level - 1]}（模型判断为{LEVEL_NAMES[model_level]}）"
+        ]
     reach_points = min(15.0, 3.0 * math.log10(1 + max(reach, 0)))
     if reach_points >= 6:
         reasons.append(f"传播量较大（转发评论约{reach}次）")

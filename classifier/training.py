@@ -24,8 +24,14 @@ from wagewatch.classifier.baseline import train_baseline
 from wagewatch.classifier.charvocab import build_vocabulary, make_tokenizer
 from wagewatch.classifier.corpus import Example, split_validation
 from wagewatch.classifier.labels import LABELS
-from wagewatch.classifier.neural import (LabelSeverityModel, ModelMeta, TransformerTextModel, pretrained_encoder,
-                               save_model, scratch_encoder)
+from wagewatch.classifier.neural import (
+    LabelSeverityModel,
+    ModelMeta,
+    TransformerTextModel,
+    pretrained_encoder,
+    save_model,
+    scratch_encoder,
+)
 from wagewatch.classifier.normalize import normalize
 from wagewatch.classifier.settings import ClassifierSettings
 
@@ -62,8 +68,13 @@ def weights_digest(path: Path) -> str:
 
 
 def _encode(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
-    encoded = tokenizer([t[: max_length * 2] for t in texts], truncation=True, max_length=max_length,
-                        return_token_type_ids=False, return_attention_mask=False)
+    encoded = tokenizer(
+        [t[: max_length * 2] for t in texts],
+        truncation=True,
+        max_length=max_length,
+        return_token_type_ids=False,
+        return_attention_mask=False,
+    )
     return encoded["input_ids"]
 
 
@@ -83,8 +94,8 @@ def _length_bucketed_batches(ids: list[list[int]], batch_size: int, generator: t
     chunk = batch_size * 16
     batches: list[list[int]] = []
     for start in range(0, len(order), chunk):
-        part = sorted(order[start:start + chunk], key=lambda i: (len(ids[i]), i))
-        batches += [part[j:j + batch_size] for j in range(0, len(part), batch_size)]
+        part = sorted(order[start : start + chunk], key=lambda i: (len(ids[i]), i))
+        batches += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
     return [batches[k] for k in torch.randperm(len(batches), generator=generator).tolist()]
 
 
@@ -99,7 +110,7 @@ def _crop(row: list[int], probability: float, generator: torch.Generator) -> lis
         return row
     keep = max(10, int(len(content) * (0.5 + 0.5 * torch.rand(1, generator=generator).item())))
     start = int(torch.randint(0, len(content) - keep + 1, (1,), generator=generator).item())
-    return [row[0], *content[start:start + keep], row[-1]]
+    return [row[0], *content[start : start + keep], row[-1]]
 
 
 def _severity_target(example: Example) -> int:
@@ -127,8 +138,9 @@ def train_transformer(
         encoder = pretrained_encoder(base_model)
         max_length = min(spec.max_length, getattr(encoder.config, "max_position_embeddings", spec.max_length))
     else:
-        vocabulary = build_vocabulary(vocabulary_texts, settings.vocab.min_chars, settings.vocab.max_chars,
-                                      settings.vocab.corpus_weight)
+        vocabulary = build_vocabulary(
+            vocabulary_texts, settings.vocab.min_chars, settings.vocab.max_chars, settings.vocab.corpus_weight
+        )
         tokenizer = make_tokenizer(vocabulary, spec.max_length)
         torch.manual_seed(seed)
         encoder = scratch_encoder(len(vocabulary), spec.model_dump())
@@ -149,10 +161,13 @@ def train_transformer(
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": hp.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=hp.learning_rate)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": hp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=hp.learning_rate,
+    )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup))))
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup)))
+    )
     label_loss = nn.CrossEntropyLoss(label_smoothing=hp.label_smoothing)
     severity_loss = nn.CrossEntropyLoss(ignore_index=-100)
     generator = torch.Generator().manual_seed(seed)
@@ -266,9 +281,11 @@ def _train_model(
         b_probs, _ = baseline.probabilities(valid_texts)
         weight = choose_ensemble_weight(t_probs, b_probs, valid_labels)
         final = weight * t_probs + (1 - weight) * b_probs
-        say(f"validation macro F1: transformer {_macro_f1(t_probs, valid_labels):.3f}, "
+        say(
+            f"validation macro F1: transformer {_macro_f1(t_probs, valid_labels):.3f}, "
             f"baseline {_macro_f1(b_probs, valid_labels):.3f}, ensemble weight {weight:g} "
-            f"{_macro_f1(final, valid_labels):.3f}")
+            f"{_macro_f1(final, valid_labels):.3f}"
+        )
     else:
         final = t_probs
     ece_after = calibration.expected_calibration_error(final, valid_labels)
@@ -294,5 +311,15 @@ def _train_model(
     digest = weights_digest(out_dir / "model.safetensors")
     meta.version = f"charbert-{digest[:10]}" if not base_model else f"finetuned-{digest[:10]}"
     meta.dump(out_dir)
-    return TrainReport(out_dir, meta.version, digest, len(train_set), len(valid_set), temperature,
-                       ece_before, ece_after, accuracy, weight)
+    return TrainReport(
+        out_dir,
+        meta.version,
+        digest,
+        len(train_set),
+        len(valid_set),
+        temperature,
+        ece_before,
+        ece_after,
+        accuracy,
+        weight,
+    )

@@ -18,8 +18,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from wagewatch.core import timewindow
 
 SHANDONG_CITIES: tuple[str, ...] = (
-    "济南", "青岛", "淄博", "枣庄", "东营", "烟台", "潍坊", "济宁",
-    "泰安", "威海", "日照", "临沂", "德州", "聊城", "滨州", "菏泽",
+    "济南",
+    "青岛",
+    "淄博",
+    "枣庄",
+    "东营",
+    "烟台",
+    "潍坊",
+    "济宁",
+    "泰安",
+    "威海",
+    "日照",
+    "临沂",
+    "德州",
+    "聊城",
+    "滨州",
+    "菏泽",
 )
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -86,8 +100,13 @@ class KibanaSettings(_Strict):
 class SchedulerSettings(_Strict):
     intervals_seconds: dict[str, int] = Field(
         default_factory=lambda: {
-            "crawl": 900, "analyze": 60, "cluster": 60, "index": 60,
-            "dispatch": 30, "escalate": 60, "report": 3600,
+            "crawl": 900,
+            "analyze": 60,
+            "cluster": 60,
+            "index": 60,
+            "dispatch": 30,
+            "escalate": 60,
+            "report": 3600,
         }
     )
     misfire_grace_seconds: int = 300
@@ -295,7 +314,8 @@ class CitiesFile(_Strict):
     def everyone(self) -> list[tuple[str | None, Person]]:
         """Every person with the city whose lead list they are on (None: the provincial office)."""
         return [(None, p) for p in self.province.people] + [
-            (city, p) for city, office in self.cities.items() for p in office.people]
+            (city, p) for city, office in self.cities.items() for p in office.people
+        ]
 
     def city_of(self, person_id: str) -> str | None:
         """The city a person works for, None for the provincial office; KeyError if unknown."""
@@ -536,7 +556,9 @@ def _check_templates(file: Path, cities: CitiesFile, webhooks: WebhooksFile) -> 
         for i, person in enumerate(office.people):
             for j, channel in enumerate(person.channels):
                 if channel.template and channel.template not in webhooks.templates:
-                    problems.append(f"{file}: key '{prefix}.people.{i}.channels.{j}.template': unknown template "
-                                    f"{channel.template!r}; webhooks.yaml defines {sorted(webhooks.templates)}")
+                    problems.append(
+                        f"{file}: key '{prefix}.people.{i}.channels.{j}.template': unknown template "
+                        f"{channel.template!r}; webhooks.yaml defines {sorted(webhooks.templates)}"
+                    )
     if problems:
         raise ConfigError("\n".join(problems))

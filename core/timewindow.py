@@ -45,6 +45,9 @@ def window_end(hours: str, at: datetime) -> datetime:
 def next_time(times: list[str], at: datetime) -> datetime:
     """The next local occurrence, at or after `at`, of any of the 'HH:MM' times."""
     local = clock.local(at)
-    candidates = [datetime.combine(local.date() + timedelta(days=d), _parse(t), tzinfo=clock.LOCAL_TZ)
-                  for d in (0, 1) for t in times]
+    candidates = [
+        datetime.combine(local.date() + timedelta(days=d), _parse(t), tzinfo=clock.LOCAL_TZ)
+        for d in (0, 1)
+        for t in times
+    ]
     return min(c for c in candidates if c >= local).astimezone(at.tzinfo)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from scrapy import signals
 from sqlalchemy import select
 
-from wagewatch.crawlers.state import clear_block, record_block
 from wagewatch.core import clock
 from wagewatch.core.store.models import CrawlRun
+from wagewatch.crawlers.state import clear_block, record_block
 
 
 @dataclass
@@ -79,8 +79,9 @@ class CrawlRunRecorder:
     def opened(self, spider) -> None:
         with spider.db.session() as session:
             # A run still marked running was killed; its unfinished query passes resume (wagewatch.crawlers.state).
-            for stale in session.scalars(select(CrawlRun).where(CrawlRun.source == spider.name,
-                                                                CrawlRun.status == "running")):
+            for stale in session.scalars(
+                select(CrawlRun).where(CrawlRun.source == spider.name, CrawlRun.status == "running")
+            ):
                 stale.status = "interrupted"
                 stale.finished_at = clock.now()
             run = CrawlRun(source=spider.name, started_at=clock.now(), status="running")

@@ -20,8 +20,12 @@ from twisted.internet.task import deferLater
 from wagewatch.crawlers.blocks import block_reason, redirect_block_reason
 
 UNREACHABLE_ERRORS = (
-    CannotResolveHostError, DownloadConnectionRefusedError, DownloadTimeoutError,
-    twisted_errors.DNSLookupError, twisted_errors.ConnectError, twisted_errors.TimeoutError,
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    twisted_errors.DNSLookupError,
+    twisted_errors.ConnectError,
+    twisted_errors.TimeoutError,
 )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 
-from wagewatch.crawlers.items import PostItem
 from wagewatch.core import clock
 from wagewatch.core.store.models import IndexQueue, Post
+from wagewatch.crawlers.items import PostItem
 
 
 def _normalized(text: str) -> str:

@@ -41,7 +41,11 @@ class Article:
 def extract_article(html: str, url: str) -> Article | None:
     """The article in `html`, or None when the page holds no readable article."""
     doc = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, favor_precision=True,
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        favor_precision=True,
         date_extraction_params={"outputformat": "%Y-%m-%d %H:%M:%S", "extensive_search": True, "original_date": True},
     )
     if doc is None:

@@ -9,10 +9,10 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from sqlalchemy import select
 
-from wagewatch.crawlers import settings as default_settings
 from wagewatch.core.config import AppConfig
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import CrawlRun
+from wagewatch.crawlers import settings as default_settings
 
 
 class UnknownSource(Exception):
@@ -60,8 +60,9 @@ def spider_class(source: str, config: AppConfig | None = None):
         cls = loader.load(name)
     except KeyError:
         known = ", ".join(sorted(builtin_spiders()))
-        raise UnknownSource(f"unknown source {source!r}; built-in spiders: {known}; "
-                            f"YAML-driven sources are configured in sources.yaml") from None
+        raise UnknownSource(
+            f"unknown source {source!r}; built-in spiders: {known}; YAML-driven sources are configured in sources.yaml"
+        ) from None
     return cls.for_source(source, source_config) if source_config is not None else cls
 
 
@@ -73,8 +74,9 @@ def run_crawl(config: AppConfig, db: Database, source: str) -> CrawlRun:
     cls = spider_class(source, config)
     cls.load_options(source, source_config)  # a config mistake stops here with file and key, not in Twisted
     process = CrawlerProcess(scrapy_settings(config, source))
-    process.crawl(cls, source_config=source_config, keywords=config.sources.keywords,
-                  places=config.sources.shandong_places, db=db)
+    process.crawl(
+        cls, source_config=source_config, keywords=config.sources.keywords, places=config.sources.shandong_places, db=db
+    )
     process.start()
     with db.session() as session:
         return session.scalars(select(CrawlRun).where(CrawlRun.source == source).order_by(CrawlRun.id.desc())).first()

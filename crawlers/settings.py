@@ -16,7 +16,9 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
-RETRY_BACKOFF_BASE = 2.0  # seconds before the first retry; doubles for each further attempt (per source in sources.yaml)
+RETRY_BACKOFF_BASE = (
+    2.0  # seconds before the first retry; doubles for each further attempt (per source in sources.yaml)
+)
 RETRY_BACKOFF_MAX = 60.0
 DOWNLOAD_TIMEOUT = 30
 DNS_TIMEOUT = 10

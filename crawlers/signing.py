@@ -27,8 +27,14 @@ def liuyan_signature(path: str, param_json: str, app_code: str, token: str = "")
 def liuyan_body(path: str, param: dict[str, Any], app_code: str, token: str = "") -> str:
     """The JSON envelope the message board's front end POSTs; `param` travels as a compact JSON string."""
     param_json = compact_json(param)
-    return compact_json({"appCode": app_code, "token": token,
-                         "signature": liuyan_signature(path, param_json, app_code, token), "param": param_json})
+    return compact_json(
+        {
+            "appCode": app_code,
+            "token": token,
+            "signature": liuyan_signature(path, param_json, app_code, token),
+            "param": param_json,
+        }
+    )
 
 
 def heimao_signature(secret: str, page_size: int, page: int, ts: str, rs: str, keywords: str) -> str:

@@ -31,8 +31,7 @@ def record_block(db: Database, source: str, config: SourceConfig) -> datetime:
     with db.session() as session:
         state = session.get(SourceState, source) or SourceState(source=source, consecutive_blocks=0)
         session.add(state)
-        minutes = min(config.block_backoff_max_minutes,
-                      config.block_backoff_minutes * 2 ** state.consecutive_blocks)
+        minutes = min(config.block_backoff_max_minutes, config.block_backoff_minutes * 2**state.consecutive_blocks)
         state.consecutive_blocks += 1
         state.blocked_until = clock.now() + timedelta(minutes=minutes)
         return state.blocked_until
@@ -65,8 +64,9 @@ class QueryPass:
 def open_pass(db: Database, source: str, key: str, payload: dict | None = None) -> QueryPass:
     """Start (or resume) a pass; the cursor row is marked in progress until `close_pass`."""
     with db.session() as session:
-        cursor = session.scalars(select(CrawlCursor).where(CrawlCursor.source == source,
-                                                           CrawlCursor.key == key)).first()
+        cursor = session.scalars(
+            select(CrawlCursor).where(CrawlCursor.source == source, CrawlCursor.key == key)
+        ).first()
         if cursor is None:
             cursor = CrawlCursor(source=source, key=key, payload=payload or {})
             session.add(cursor)
@@ -81,8 +81,9 @@ def close_pass(db: Database, source: str, qpass: QueryPass, forget: bool = False
     """The pass read everything new: move the watermark up. `forget` drops one-off cursors (time slices)."""
     qpass.done = True
     with db.session() as session:
-        cursor = session.scalars(select(CrawlCursor).where(CrawlCursor.source == source,
-                                                           CrawlCursor.key == qpass.key)).first()
+        cursor = session.scalars(
+            select(CrawlCursor).where(CrawlCursor.source == source, CrawlCursor.key == qpass.key)
+        ).first()
         if cursor is None:
             return
         if forget:
@@ -97,9 +98,13 @@ def close_pass(db: Database, source: str, qpass: QueryPass, forget: bool = False
 def unfinished_passes(db: Database, source: str, prefix: str) -> list[QueryPass]:
     """Passes under `prefix` that an earlier run started and did not finish (to resume them)."""
     with db.session() as session:
-        rows = session.scalars(select(CrawlCursor).where(CrawlCursor.source == source,
-                                                         CrawlCursor.key.startswith(prefix, autoescape=True),
-                                                         CrawlCursor.pass_started_at.is_not(None))
-                               .order_by(CrawlCursor.id)).all()
+        rows = session.scalars(
+            select(CrawlCursor)
+            .where(
+                CrawlCursor.source == source,
+                CrawlCursor.key.startswith(prefix, autoescape=True),
+                CrawlCursor.pass_started_at.is_not(None),
+            )
+            .order_by(CrawlCursor.id)
+        ).all()
         return [QueryPass(key=r.key, floor=r.watermark, resuming=True, payload=dict(r.payload or {})) for r in rows]
-

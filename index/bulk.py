@@ -30,15 +30,20 @@ def transient(exc: BaseException) -> bool:
 
 
 def _send(client: Elasticsearch, operations: list[dict[str, Any]], retries: int, **params: Any) -> dict[str, Any]:
-    retrying = Retrying(stop=stop_after_attempt(retries + 1), wait=wait_exponential(multiplier=0.5, max=8),
-                        retry=retry_if_exception(transient), reraise=True)
+    retrying = Retrying(
+        stop=stop_after_attempt(retries + 1),
+        wait=wait_exponential(multiplier=0.5, max=8),
+        retry=retry_if_exception(transient),
+        reraise=True,
+    )
     try:
         return retrying(lambda: client.bulk(operations=operations, **params).body)
     except (EsConnectionError, ApiError) as exc:
         if isinstance(exc, ApiError) and not transient(exc):
             raise
-        raise IndexUnavailable(f"Elasticsearch 不可用 unavailable after {retries + 1} attempts: "
-                               f"{exc.__class__.__name__}: {exc}") from exc
+        raise IndexUnavailable(
+            f"Elasticsearch 不可用 unavailable after {retries + 1} attempts: {exc.__class__.__name__}: {exc}"
+        ) from exc
 
 
 def _succeeded(action: str, status: int) -> bool:
@@ -48,8 +53,16 @@ def _succeeded(action: str, status: int) -> bool:
     return (action == "delete" and status == 404) or (action == "create" and status == 409)
 
 
-def bulk_write(client: Elasticsearch, index: str, documents: dict[str, dict[str, Any] | None], *, retries: int = 3,
-               op_type: str = "index", require_alias: bool = False, refresh: bool = False) -> BulkResult:
+def bulk_write(
+    client: Elasticsearch,
+    index: str,
+    documents: dict[str, dict[str, Any] | None],
+    *,
+    retries: int = 3,
+    op_type: str = "index",
+    require_alias: bool = False,
+    refresh: bool = False,
+) -> BulkResult:
     """Write (or, for None, delete) documents by id in one bulk request.
 
     `op_type="create"` never overwrites, so a bulk copy cannot replace a fresher document the feed wrote
@@ -82,5 +95,5 @@ def bulk_write(client: Elasticsearch, index: str, documents: dict[str, dict[str,
         if not throttled:
             break
         pending = throttled
-        time.sleep(min(8.0, 0.5 * 2 ** attempt))
+        time.sleep(min(8.0, 0.5 * 2**attempt))
     return result

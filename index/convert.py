@@ -8,13 +8,23 @@ from typing import Any
 
 from wagewatch.classifier.labels import LABEL_NAMES
 from wagewatch.classifier.severity import LEVEL_NAMES
-from wagewatch.index import places
 from wagewatch.core.store.models import Analysis, Incident, Lead, Post
+from wagewatch.index import places
 
-PROJECT_TYPE_NAMES = {"government": "政府投资项目", "soe": "国有企业项目", "real_estate": "房地产项目",
-                      "factory": "加工制造企业", "other": "其他"}
-LEAD_KIND_NAMES = {"new": "新发现", "backlog": "存量问题", "complex": "疑难复杂", "clarify": "澄清核实",
-                   "transfer": "转办"}
+PROJECT_TYPE_NAMES = {
+    "government": "政府投资项目",
+    "soe": "国有企业项目",
+    "real_estate": "房地产项目",
+    "factory": "加工制造企业",
+    "other": "其他",
+}
+LEAD_KIND_NAMES = {
+    "new": "新发现",
+    "backlog": "存量问题",
+    "complex": "疑难复杂",
+    "clarify": "澄清核实",
+    "transfer": "转办",
+}
 STAGE_OPEN, STAGE_ACKNOWLEDGED, STAGE_OVERDUE, STAGE_CLOSED = "待签收", "已签收", "已逾期", "已办结"
 
 
@@ -64,7 +74,10 @@ def post_document(post: Post, analysis: Analysis | None, now: datetime) -> dict[
         "indexed_at": now.isoformat(),
     }
     if analysis is not None:
-        document |= _case(analysis, now) | {"incident_id": analysis.incident_id, "model_version": analysis.model_version}
+        document |= _case(analysis, now) | {
+            "incident_id": analysis.incident_id,
+            "model_version": analysis.model_version,
+        }
     return document
 
 
@@ -81,8 +94,9 @@ def lead_stage(lead: Lead, now: datetime) -> tuple[str, bool]:
     return (STAGE_ACKNOWLEDGED if lead.acknowledged_at is not None else STAGE_OPEN), False
 
 
-def incident_document(incident: Incident, first_text: str | None, sources: list[str], lead: Lead | None,
-                      now: datetime) -> dict[str, Any]:
+def incident_document(
+    incident: Incident, first_text: str | None, sources: list[str], lead: Lead | None, now: datetime
+) -> dict[str, Any]:
     stage, overdue = lead_stage(lead, now) if lead is not None else (None, False)
     return _case(incident, now) | {
         "incident_id": incident.id,
@@ -136,5 +150,10 @@ def lead_document(lead: Lead, incident: Incident, now: datetime) -> dict[str, An
 
 
 def place_document(place: places.Place) -> dict[str, Any]:
-    return {"name": place.name, "level": place.level, "city": place.city, "county": place.county,
-            "location": place.location}
+    return {
+        "name": place.name,
+        "level": place.level,
+        "city": place.city,
+        "county": place.county,
+        "location": place.location,
+    }

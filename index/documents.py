@@ -22,8 +22,11 @@ def zh_text() -> Text:
 
 
 def zh_name() -> Text:
-    return Text(analyzer=ZH, search_analyzer=ZH_SEARCH,
-                fields={"std": Text(analyzer="standard"), "keyword": Keyword(ignore_above=256)})
+    return Text(
+        analyzer=ZH,
+        search_analyzer=ZH_SEARCH,
+        fields={"std": Text(analyzer="standard"), "keyword": Keyword(ignore_above=256)},
+    )
 
 
 class CaseFields(Document):

@@ -20,16 +20,16 @@ from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
 from sqlalchemy import delete, func, select, update
 
+from wagewatch.core import clock
+from wagewatch.core.config import AppConfig
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import IndexQueue
 from wagewatch.index.bulk import IndexUnavailable, bulk_write, transient
 from wagewatch.index.client import make_client
 from wagewatch.index.documents import ENTITY_KIND
 from wagewatch.index.layout import KindLayout, layouts
 from wagewatch.index.provision import alias_targets, ensure_kind
 from wagewatch.index.store_docs import LOADERS
-from wagewatch.core import clock
-from wagewatch.core.config import AppConfig
-from wagewatch.core.store import Database
-from wagewatch.core.store.models import IndexQueue
 
 log = logging.getLogger("wagewatch.index")
 KIND_ENTITY = {kind: entity for entity, kind in ENTITY_KIND.items()}
@@ -54,18 +54,32 @@ def _ensure_indices(client: Elasticsearch, db: Database, config: AppConfig) -> d
             ensure_kind(client, db, layout, migrate=False, batch_size=es.bulk_batch_size, retries=es.retries)
             log.info("created %s; if the store already held %s, run `wagewatch reindex`", layout.index, layout.kind)
         elif targets != {layout.index}:
-            log.warning("%s writes to %s but this version defines %s: run `wagewatch index setup` to migrate",
-                        layout.write_alias, ", ".join(sorted(targets)), layout.index)
+            log.warning(
+                "%s writes to %s but this version defines %s: run `wagewatch index setup` to migrate",
+                layout.write_alias,
+                ", ".join(sorted(targets)),
+                layout.index,
+            )
     return found
 
 
 def requeue_overdue(client: Elasticsearch, db: Database, layout: KindLayout) -> int:
     """Queue the leads whose deadline passed since they were indexed: time, not a store change, made them
     overdue, so no outbox row exists for them."""
-    response = client.search(index=layout.alias, size=1000, source=False, query={"bool": {"filter": [
-        {"term": {"open": True}}, {"term": {"overdue": False}},
-        {"range": {"deadline": {"lt": clock.now().isoformat()}}},
-    ]}})
+    response = client.search(
+        index=layout.alias,
+        size=1000,
+        source=False,
+        query={
+            "bool": {
+                "filter": [
+                    {"term": {"open": True}},
+                    {"term": {"overdue": False}},
+                    {"range": {"deadline": {"lt": clock.now().isoformat()}}},
+                ]
+            }
+        },
+    )
     ids = [int(hit["_id"]) for hit in response["hits"]["hits"]]
     if ids:
         with db.session() as session:
@@ -74,8 +88,14 @@ def requeue_overdue(client: Elasticsearch, db: Database, layout: KindLayout) -> 
     return len(ids)
 
 
-def _feed_batch(client: Elasticsearch, db: Database, rows: list[IndexQueue], kinds: dict[str, KindLayout],
-                retries: int, report: FeedReport) -> None:
+def _feed_batch(
+    client: Elasticsearch,
+    db: Database,
+    rows: list[IndexQueue],
+    kinds: dict[str, KindLayout],
+    retries: int,
+    report: FeedReport,
+) -> None:
     wanted: dict[str, set[int]] = defaultdict(set)
     rows_of: dict[tuple[str, str], list[int]] = defaultdict(list)
     for row in rows:
@@ -108,8 +128,11 @@ def _feed_batch(client: Elasticsearch, db: Database, rows: list[IndexQueue], kin
         if done:
             session.execute(delete(IndexQueue).where(IndexQueue.id.in_(done)))
         for row_id, error in failed.items():
-            session.execute(update(IndexQueue).where(IndexQueue.id == row_id)
-                            .values(attempts=IndexQueue.attempts + 1, last_error=error[:2000]))
+            session.execute(
+                update(IndexQueue)
+                .where(IndexQueue.id == row_id)
+                .values(attempts=IndexQueue.attempts + 1, last_error=error[:2000])
+            )
     for row_id, error in list(failed.items())[:5]:
         log.error("Elasticsearch rejected the document of index_queue row %s: %s", row_id, error)
 
@@ -128,8 +151,14 @@ def feed_outbox(db: Database, config: AppConfig, client: Elasticsearch | None = 
         last_id = 0
         while True:
             with db.session() as session:
-                rows = list(session.scalars(select(IndexQueue).where(IndexQueue.id > last_id)
-                                            .order_by(IndexQueue.id).limit(es.bulk_batch_size)))
+                rows = list(
+                    session.scalars(
+                        select(IndexQueue)
+                        .where(IndexQueue.id > last_id)
+                        .order_by(IndexQueue.id)
+                        .limit(es.bulk_batch_size)
+                    )
+                )
             if not rows:
                 break
             last_id = rows[-1].id
@@ -137,10 +166,12 @@ def feed_outbox(db: Database, config: AppConfig, client: Elasticsearch | None = 
     except (IndexUnavailable, EsConnectionError, ApiError) as exc:
         if isinstance(exc, ApiError) and not transient(exc):
             raise
-        report.error = str(exc) if isinstance(exc, IndexUnavailable) else \
-            f"Elasticsearch 不可用 unavailable: {exc.__class__.__name__}: {exc}"
+        report.error = (
+            str(exc)
+            if isinstance(exc, IndexUnavailable)
+            else f"Elasticsearch 不可用 unavailable: {exc.__class__.__name__}: {exc}"
+        )
         log.warning("index stage: %s; the outbox keeps the changes for the next run", report.error)
     with db.session() as session:
         report.pending = session.scalar(select(func.count()).select_from(IndexQueue)) or 0
     return asdict(report)
-

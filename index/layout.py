@@ -85,8 +85,12 @@ class KindLayout:
             "index_patterns": [self.index],
             "priority": 100 + self.version,
             "template": self.body,
-            "_meta": {"managed_by": "wagewatch", "kind": self.kind, "version": self.version,
-                      "fingerprint": self.fingerprint},
+            "_meta": {
+                "managed_by": "wagewatch",
+                "kind": self.kind,
+                "version": self.version,
+                "fingerprint": self.fingerprint,
+            },
         }
 
 

@@ -25,13 +25,56 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 STATUS_FIELD = {"incidents": "lead_status", "leads": "status"}
 SHOWN_FIELDS: dict[str, tuple[str, ...]] = {
-    "posts": ("post_id", "source", "url", "title", "author", "seen_at", "label_name", "severity", "city", "county",
-              "company", "project", "incident_id"),
-    "incidents": ("incident_id", "title", "label_name", "severity", "severity_name", "city", "county", "company",
-                  "project", "project_type_name", "amount_yuan", "workers", "post_count", "first_seen", "last_seen",
-                  "lead_status", "lead_stage"),
-    "leads": ("lead_id", "incident_id", "title", "city", "officer_id", "kind_name", "status", "stage", "deadline",
-              "created_at", "closed_at", "overdue", "severity", "company"),
+    "posts": (
+        "post_id",
+        "source",
+        "url",
+        "title",
+        "author",
+        "seen_at",
+        "label_name",
+        "severity",
+        "city",
+        "county",
+        "company",
+        "project",
+        "incident_id",
+    ),
+    "incidents": (
+        "incident_id",
+        "title",
+        "label_name",
+        "severity",
+        "severity_name",
+        "city",
+        "county",
+        "company",
+        "project",
+        "project_type_name",
+        "amount_yuan",
+        "workers",
+        "post_count",
+        "first_seen",
+        "last_seen",
+        "lead_status",
+        "lead_stage",
+    ),
+    "leads": (
+        "lead_id",
+        "incident_id",
+        "title",
+        "city",
+        "officer_id",
+        "kind_name",
+        "status",
+        "stage",
+        "deadline",
+        "created_at",
+        "closed_at",
+        "overdue",
+        "severity",
+        "company",
+    ),
 }
 
 
@@ -109,8 +152,13 @@ def build_search(prefix: str, query: SearchQuery) -> Search:
     search = Search(index=f"{prefix}-{kind}")
     if query.text and query.text.strip():
         search = search.query(_text_clause(kind, query.text))
-    terms = {"city": query.city, "county": query.county, "label": query.label, "severity": query.severity,
-             "project_type": query.project_type}
+    terms = {
+        "city": query.city,
+        "county": query.county,
+        "label": query.label,
+        "severity": query.severity,
+        "project_type": query.project_type,
+    }
     if query.status:
         terms[STATUS_FIELD[kind]] = query.status
     for field, values in terms.items():
@@ -130,13 +178,14 @@ def build_search(prefix: str, query: SearchQuery) -> Search:
     }[query.sort]
     search = search.sort(*order).extra(track_total_hits=True, track_scores=True)
     fields = [f for name in TEXT_FIELDS[kind] for f in (name, f"{name}.std")]
-    search = search.highlight(*fields, fragment_size=80, number_of_fragments=2, pre_tags=["<em>"],
-                              post_tags=["</em>"]).highlight_options(encoder="html")
+    search = search.highlight(
+        *fields, fragment_size=80, number_of_fragments=2, pre_tags=["<em>"], post_tags=["</em>"]
+    ).highlight_options(encoder="html")
     search = search.source(list(SHOWN_FIELDS[kind]))
     search.aggs.bucket("by_city", "terms", field="city", size=20)
     search.aggs.bucket("by_label", "terms", field="label_name", size=5)
     start = (query.page - 1) * query.size
-    return search[start:start + query.size]
+    return search[start : start + query.size]
 
 
 def _highlights(hit: dict[str, Any]) -> list[str]:
@@ -163,8 +212,10 @@ def search(client: Elasticsearch, prefix: str, query: SearchQuery) -> SearchPage
         total=response["hits"]["total"]["value"],
         page=query.page,
         size=query.size,
-        hits=[SearchHit(id=h["_id"], score=h.get("_score"), fields=h.get("_source", {}), highlights=_highlights(h))
-              for h in response["hits"]["hits"]],
+        hits=[
+            SearchHit(id=h["_id"], score=h.get("_score"), fields=h.get("_source", {}), highlights=_highlights(h))
+            for h in response["hits"]["hits"]
+        ],
         by_city=_buckets(response, "by_city"),
         by_label=_buckets(response, "by_label"),
         took_ms=response["took"],

@@ -9,16 +9,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from wagewatch.index import convert
 from wagewatch.core.store.models import Analysis, Incident, Lead, Post
+from wagewatch.index import convert
 
 Documents = dict[str, dict[str, Any] | None]
 
 
 def post_documents(session: Session, ids: Iterable[int], now: datetime) -> Documents:
     ids = set(ids)
-    rows = session.execute(select(Post, Analysis).outerjoin(Analysis, Analysis.post_id == Post.id)
-                           .where(Post.id.in_(ids))).all()
+    rows = session.execute(
+        select(Post, Analysis).outerjoin(Analysis, Analysis.post_id == Post.id).where(Post.id.in_(ids))
+    ).all()
     found = {post.id: convert.post_document(post, analysis, now) for post, analysis in rows}
     return {str(i): found.get(i) for i in ids}
 
@@ -29,19 +30,28 @@ def incident_documents(session: Session, ids: Iterable[int], now: datetime) -> D
     leads = {lead.incident_id: lead for lead in session.scalars(select(Lead).where(Lead.incident_id.in_(ids)))}
     sources: dict[int, list[str]] = {}
     first_text: dict[int, str] = {}
-    posts = session.execute(select(Analysis.incident_id, Post.source, Post.text).join(Post, Post.id == Analysis.post_id)
-                            .where(Analysis.incident_id.in_(ids)).order_by(Post.published_at, Post.id)).all()
+    posts = session.execute(
+        select(Analysis.incident_id, Post.source, Post.text)
+        .join(Post, Post.id == Analysis.post_id)
+        .where(Analysis.incident_id.in_(ids))
+        .order_by(Post.published_at, Post.id)
+    ).all()
     for incident_id, source, text in posts:
         sources.setdefault(incident_id, []).append(source)
         first_text.setdefault(incident_id, text)
-    return {str(i): convert.incident_document(incidents[i], first_text.get(i), sources.get(i, []), leads.get(i), now)
-            if i in incidents else None for i in ids}
+    return {
+        str(i): convert.incident_document(incidents[i], first_text.get(i), sources.get(i, []), leads.get(i), now)
+        if i in incidents
+        else None
+        for i in ids
+    }
 
 
 def lead_documents(session: Session, ids: Iterable[int], now: datetime) -> Documents:
     ids = set(ids)
-    rows = session.execute(select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id)
-                           .where(Lead.id.in_(ids))).all()
+    rows = session.execute(
+        select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id).where(Lead.id.in_(ids))
+    ).all()
     found = {lead.id: convert.lead_document(lead, incident, now) for lead, incident in rows}
     return {str(i): found.get(i) for i in ids}
 

@@ -214,7 +214,9 @@ def postgres_url() -> Iterator[str]:
         return
     initdb = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
     if not initdb:
-        pytest.skip("PostgreSQL server binaries (initdb) not found; install postgresql or set WAGEWATCH_TEST_POSTGRES_URL")
+        pytest.skip(
+            "PostgreSQL server binaries (initdb) not found; install postgresql or set WAGEWATCH_TEST_POSTGRES_URL"
+        )
     bindir = Path(initdb).resolve().parent
     # Not under pytest's private tmp dir: the postgres user must be able to reach it.
     data = Path(tempfile.mkdtemp(prefix="wagewatch-pg-")) / "data"
@@ -223,10 +225,27 @@ def postgres_url() -> Iterator[str]:
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         data.parent.chmod(0o777)
         as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "wagewatch", "-E", "UTF8"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data.parent / "log"), "-o",
-                    f"-p {port} -k {data.parent} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "wagewatch", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(data.parent / "log"),
+            "-o",
+            f"-p {port} -k {data.parent} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg://wagewatch@127.0.0.1:{port}/postgres"
     finally:

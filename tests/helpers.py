@@ -20,12 +20,20 @@ def wagewatch(config_dir: Path, *args: str, timeout: float = 180, **kwargs) -> s
     """Run the CLI in a child process, as a user or the scheduler would."""
     env = dict(os.environ, WAGEWATCH_CONFIG_DIR=str(config_dir), PYTHONPATH=str(REPO))
     env.pop("WAGEWATCH_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "wagewatch", *args], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "wagewatch", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
 
 
 def spawn(config_dir: Path, *args: str) -> subprocess.Popen:
     env = dict(os.environ, WAGEWATCH_CONFIG_DIR=str(config_dir), PYTHONPATH=str(REPO))
     env.pop("WAGEWATCH_DATABASE_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "wagewatch", *args], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "wagewatch", *args], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )

@@ -7,15 +7,42 @@ import json
 from tests.conftest import FIXTURES
 from tests.helpers import wagewatch
 
-CONTRACT_FIELDS = {"source", "external_id", "url", "title", "text", "author", "published_at", "reposts", "comments",
-                   "likes", "region", "thread_id"}
-CLASSIFY_FIELDS = {"label", "scores", "severity", "severity_score", "province", "city", "county", "amount_yuan",
-                   "workers", "company", "project", "project_type", "extreme", "explanation"}
+CONTRACT_FIELDS = {
+    "source",
+    "external_id",
+    "url",
+    "title",
+    "text",
+    "author",
+    "published_at",
+    "reposts",
+    "comments",
+    "likes",
+    "region",
+    "thread_id",
+}
+CLASSIFY_FIELDS = {
+    "label",
+    "scores",
+    "severity",
+    "severity_score",
+    "province",
+    "city",
+    "county",
+    "amount_yuan",
+    "workers",
+    "company",
+    "project",
+    "project_type",
+    "extreme",
+    "explanation",
+}
 
 
 def test_parse_weibo_search_page(config_files):
-    result = wagewatch(config_files.root, "parse", "--source", "weibo", "--file",
-                       str(FIXTURES / "weibo/search_page1.json"))
+    result = wagewatch(
+        config_files.root, "parse", "--source", "weibo", "--file", str(FIXTURES / "weibo/search_page1.json")
+    )
     assert result.returncode == 0, result.stderr
     posts = [json.loads(line) for line in result.stdout.splitlines()]
     assert [p["external_id"] for p in posts] == ["5101000000000001", "5101000000000002", "5101000000000003"]

@@ -15,8 +15,12 @@ def test_compose_file_validates_with_the_docker_client():
     client = shutil.which("docker-compose")
     if client is None:
         pytest.skip("docker-compose client not installed (scripts/install-test-deps.sh installs it)")
-    result = subprocess.run([client, "--env-file", str(REPO / ".env.example"), "-f", str(REPO / "docker-compose.yml"),
-                             "config", "-q"], capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [client, "--env-file", str(REPO / ".env.example"), "-f", str(REPO / "docker-compose.yml"), "config", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert result.returncode == 0, result.stderr
 
 

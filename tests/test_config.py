@@ -27,6 +27,7 @@ def test_unknown_key_and_bad_rota(config_files):
     def break_cities(data):
         data["cities"]["临沂"]["people"][0]["rota"]["hours"] = "8点到18点"
         data["cities"]["临沂"]["people"][0]["phone"] = "123"
+
     config_files.update("cities.yaml", break_cities)
     with pytest.raises(ConfigError) as err:
         load_config(config_files.root)

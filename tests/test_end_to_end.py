@@ -12,17 +12,26 @@ from tests.conftest import FIXTURES, Route
 from tests.helpers import wagewatch, weibo_search_path
 from wagewatch.core import clock
 from wagewatch.core.config import load_config
-from wagewatch.pipeline import run_stage
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Lead, Post
+from wagewatch.pipeline import run_stage
 
 DAYTIME = datetime(2026, 11, 27, 10, 0, tzinfo=clock.LOCAL_TZ)
 
 
 def point_at(config_files, test_site, smtp_server=None) -> None:
     def sources(data):
-        data["sources"] = {"weibo": {**data["sources"]["weibo"], "base_url": test_site.url, "queries": ["欠薪"],
-                                     "download_delay": 0, "max_pages": 3, "horizon_days": 30}}
+        data["sources"] = {
+            "weibo": {
+                **data["sources"]["weibo"],
+                "base_url": test_site.url,
+                "queries": ["欠薪"],
+                "download_delay": 0,
+                "max_pages": 3,
+                "horizon_days": 30,
+            }
+        }
+
     config_files.update("sources.yaml", sources)
     if smtp_server:
         config_files.update("settings.yaml", lambda s: s["smtp"].update(host="127.0.0.1", port=smtp_server.port))
@@ -70,8 +79,9 @@ def test_crawl_to_email_and_lead(config_files, test_site, smtp_server):
         assert lead.status == "待签收"
         assert lead.deadline - lead.created_at in (timedelta(days=3), timedelta(days=7))
         assert session.scalar(select(func.count()).select_from(Post)) == 3
-        assert session.scalar(select(func.count()).select_from(AlertDelivery)
-                              .where(AlertDelivery.status == "sent")) == len(smtp_server.messages)
+        assert session.scalar(
+            select(func.count()).select_from(AlertDelivery).where(AlertDelivery.status == "sent")
+        ) == len(smtp_server.messages)
 
 
 def test_without_smtp_alerts_land_in_the_outbox(config_files, test_site, tmp_path):
@@ -89,8 +99,9 @@ def test_run_once_records_unreachable_sources_instead_of_failing(config_files, t
     from tests.conftest import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here: connection refused
-    config_files.update("sources.yaml", lambda d: [s.update(base_url=dead, download_delay=0)
-                                                   for s in d["sources"].values()])
+    config_files.update(
+        "sources.yaml", lambda d: [s.update(base_url=dead, download_delay=0) for s in d["sources"].values()]
+    )
     result = wagewatch(config_files.root, "run", "--once")
     assert result.returncode == 0, result.stderr[-2000:]
     db = Database(load_config(config_files.root).settings.database_url)

@@ -10,18 +10,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from wagewatch.classifier import load_classifier
 from tests.conftest import FIXTURES, Route
 from tests.helpers import spawn, wagewatch, weibo_search_path
 from tests.test_end_to_end import DAYTIME, point_at, serve_weibo
+from wagewatch.classifier import load_classifier
 from wagewatch.core import clock
 from wagewatch.core.config import load_config
-from wagewatch.pipeline import run_stage
-from wagewatch.stages.analyze import analyze_pending
-from wagewatch.stages import cluster as cluster_module
-from wagewatch.stages.cluster import cluster_pending
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Analysis, CrawlRun, Incident, Lead, Post
+from wagewatch.pipeline import run_stage
+from wagewatch.stages import cluster as cluster_module
+from wagewatch.stages.analyze import analyze_pending
+from wagewatch.stages.cluster import cluster_pending
 
 
 def _count(db: Database, model, *where) -> int:

@@ -9,16 +9,17 @@ from tests.helpers import wagewatch
 from tests.test_end_to_end import DAYTIME, point_at, serve_weibo
 from wagewatch.core import clock
 from wagewatch.core.config import load_config
-from wagewatch.pipeline import run_stage
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Incident, Lead, Post
+from wagewatch.pipeline import run_stage
 
 TABLES = {"crawl_runs", "posts", "analyses", "incidents", "leads", "alert_deliveries", "audit_events", "index_queue"}
 
 
 def _post(external_id: str) -> dict:
-    return dict(source="weibo", external_id=external_id, url="u", text="t", text_raw="t", fetched_at=clock.now(),
-                state="new")
+    return dict(
+        source="weibo", external_id=external_id, url="u", text="t", text_raw="t", fetched_at=clock.now(), state="new"
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -66,6 +67,7 @@ def test_pipeline_on_both_databases(database, config_files, test_site, smtp_serv
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Post)) == 3
         assert session.scalar(select(func.count()).select_from(Lead)) == session.scalar(
-            select(func.count()).select_from(Incident))
+            select(func.count()).select_from(Incident)
+        )
         sent = session.scalar(select(func.count()).select_from(AlertDelivery).where(AlertDelivery.status == "sent"))
     assert sent == len(smtp_server.messages) > 0

@@ -44,8 +44,9 @@ def check_elasticsearch(config: AppConfig) -> Check:
         import httpx
 
         auth = (es.username, os.environ.get(es.password_env, "")) if es.username else None
-        response = httpx.get(f"{es.url.rstrip('/')}/_cluster/health", auth=auth, timeout=5,
-                             verify=es.ca_certs or es.verify_certs)
+        response = httpx.get(
+            f"{es.url.rstrip('/')}/_cluster/health", auth=auth, timeout=5, verify=es.ca_certs or es.verify_certs
+        )
         status = response.json().get("status") if response.status_code == 200 else f"HTTP {response.status_code}"
         return Check("Elasticsearch", status in ("green", "yellow"), f"{es.url} 集群状态 health={status}")
     except Exception as exc:  # noqa: BLE001
@@ -55,7 +56,9 @@ def check_elasticsearch(config: AppConfig) -> Check:
 def check_smtp(config: AppConfig) -> Check:
     smtp = config.settings.smtp
     if not smtp.host:
-        return Check("SMTP", True, f"未配置，邮件写入本地发件箱 not configured: alerts go to {config.settings.outbox_dir}")
+        return Check(
+            "SMTP", True, f"未配置，邮件写入本地发件箱 not configured: alerts go to {config.settings.outbox_dir}"
+        )
     try:
         with smtplib.SMTP(smtp.host, smtp.port, timeout=5) as client:
             code, _ = client.noop()
@@ -67,14 +70,19 @@ def check_smtp(config: AppConfig) -> Check:
 def check_channels(config: AppConfig) -> Check:
     """Robots and gateways whose URL variable is unset are skipped (the next channel is used); a person left
     with no usable channel at all is an error."""
-    unset = sorted({ch.url_env for _, p in config.cities.everyone() for ch in p.channels
-                    if ch.url_env and not ch.configured()})
+    unset = sorted(
+        {ch.url_env for _, p in config.cities.everyone() for ch in p.channels if ch.url_env and not ch.configured()}
+    )
     unreachable = [p.id for _, p in config.cities.everyone() if p.next_channel() is None]
     if unreachable:
         return Check("渠道 channels", False, "以下人员没有可用渠道 nobody can reach: " + ", ".join(unreachable[:5]))
     if unset:
-        return Check("渠道 channels", True, f"{len(unset)}个机器人/网关地址未设置，改用下一渠道 "
-                     f"unset, next channel used: {', '.join(unset[:3])}" + (" …" if len(unset) > 3 else ""))
+        return Check(
+            "渠道 channels",
+            True,
+            f"{len(unset)}个机器人/网关地址未设置，改用下一渠道 "
+            f"unset, next channel used: {', '.join(unset[:3])}" + (" …" if len(unset) > 3 else ""),
+        )
     return Check("渠道 channels", True, "所有机器人/网关地址已配置 all robot and gateway URLs set")
 
 
@@ -99,5 +107,10 @@ def run_checks(config_dir: str | None) -> list[Check]:
     except ConfigError as exc:
         return [Check("配置 config", False, str(exc).replace("\n", " | "))]
     checks = [Check("配置 config", True, str(config.directory))]
-    return checks + [check_store(config), check_elasticsearch(config), check_smtp(config), check_channels(config),
-                     check_rotas(config)]
+    return checks + [
+        check_store(config),
+        check_elasticsearch(config),
+        check_smtp(config),
+        check_channels(config),
+        check_rotas(config),
+    ]

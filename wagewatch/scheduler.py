@@ -11,8 +11,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, load_config
-from wagewatch.pipeline import STAGES, run_stage
 from wagewatch.core.store import Database
+from wagewatch.pipeline import STAGES, run_stage
 
 log = logging.getLogger("wagewatch.scheduler")
 
@@ -45,8 +45,16 @@ def build_scheduler(config: AppConfig) -> BlockingScheduler:
             continue
         # Every stage runs once at start-up: a restarted service catches up at once instead of waiting a
         # whole interval (15 minutes for crawling) with the backlog untouched.
-        scheduler.add_job(scheduled_stage, "interval", seconds=seconds, id=f"stage-{stage}", name=stage,
-                          args=[stage, str(config.directory)], replace_existing=True, next_run_time=clock.now())
+        scheduler.add_job(
+            scheduled_stage,
+            "interval",
+            seconds=seconds,
+            id=f"stage-{stage}",
+            name=stage,
+            args=[stage, str(config.directory)],
+            replace_existing=True,
+            next_run_time=clock.now(),
+        )
     return scheduler
 
 

@@ -35,9 +35,13 @@ def signed_url(url: str, secret: str | None, timestamp_ms: int) -> str:
 
 
 def dingtalk_body(envelope: Envelope) -> dict:
-    return {"msgtype": "markdown",
-            "markdown": {"title": envelope.message.subject[:64],
-                         "text": fit_bytes(envelope.message.markdown["dingtalk"], MAX_TEXT_BYTES)}}
+    return {
+        "msgtype": "markdown",
+        "markdown": {
+            "title": envelope.message.subject[:64],
+            "text": fit_bytes(envelope.message.markdown["dingtalk"], MAX_TEXT_BYTES),
+        },
+    }
 
 
 def send_dingtalk(envelope: Envelope, timeout: float) -> str:

@@ -25,8 +25,13 @@ def new_email(sender: str, to_name: str, to_address: str, subject: str, message_
 
 
 def build_email(envelope: Envelope, sender: str) -> EmailMessage:
-    msg = new_email(sender, envelope.person.name, envelope.channel.to or "", envelope.message.subject,
-                    f"<{envelope.kind}-{envelope.delivery_id}@wagewatch>")
+    msg = new_email(
+        sender,
+        envelope.person.name,
+        envelope.channel.to or "",
+        envelope.message.subject,
+        f"<{envelope.kind}-{envelope.delivery_id}@wagewatch>",
+    )
     msg.set_content(envelope.message.text)
     msg.add_alternative(envelope.message.html, subtype="html")
     return msg
@@ -34,8 +39,9 @@ def build_email(envelope: Envelope, sender: str) -> EmailMessage:
 
 def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
     if smtp.ssl:
-        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_seconds,
-                                  context=ssl.create_default_context())
+        client = smtplib.SMTP_SSL(
+            smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=ssl.create_default_context()
+        )
     else:
         client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
     if smtp.starttls:
@@ -57,11 +63,13 @@ def smtp_send(msg: EmailMessage, smtp: SmtpSettings) -> str:
     except smtplib.SMTPRecipientsRefused as exc:
         raise ChannelError(f"recipient refused: {exc}", permanent=True) from exc
     except smtplib.SMTPResponseException as exc:  # the server answered "no": the message was not taken
-        raise ChannelError(f"SMTP {smtp.host}:{smtp.port}: {exc.smtp_code} {exc.smtp_error!r}",
-                           permanent=exc.smtp_code >= 500) from exc
+        raise ChannelError(
+            f"SMTP {smtp.host}:{smtp.port}: {exc.smtp_code} {exc.smtp_error!r}", permanent=exc.smtp_code >= 500
+        ) from exc
     except (smtplib.SMTPException, OSError) as exc:
-        raise ChannelError(f"SMTP {smtp.host}:{smtp.port}: connection lost while sending: {exc}",
-                           ambiguous=True) from exc
+        raise ChannelError(
+            f"SMTP {smtp.host}:{smtp.port}: connection lost while sending: {exc}", ambiguous=True
+        ) from exc
     return msg["Message-ID"]
 
 

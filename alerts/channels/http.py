@@ -18,14 +18,20 @@ def post(url: str, timeout: float, **kwargs: Any) -> httpx.Response:
 def request(method: str, url: str, timeout: float, **kwargs: Any) -> httpx.Response:
     try:
         response = httpx.request(method, url, timeout=timeout, **kwargs)
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol,
-            httpx.InvalidURL) as exc:
+    except (
+        httpx.ConnectError,
+        httpx.ConnectTimeout,
+        httpx.PoolTimeout,
+        httpx.UnsupportedProtocol,
+        httpx.InvalidURL,
+    ) as exc:
         # The request never left: safe to retry (a malformed URL never gets better).
         permanent = isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL))
         raise ChannelError(f"{_host(url)}: {exc.__class__.__name__}: {exc}", permanent=permanent) from exc
     except httpx.HTTPError as exc:
-        raise ChannelError(f"{_host(url)}: connection broke after sending: {exc.__class__.__name__}: {exc}",
-                           ambiguous=True) from exc
+        raise ChannelError(
+            f"{_host(url)}: connection broke after sending: {exc.__class__.__name__}: {exc}", ambiguous=True
+        ) from exc
     if response.status_code >= 500 or response.status_code == 429:
         raise ChannelError(f"{_host(url)}: HTTP {response.status_code}")
     if response.status_code >= 400:

@@ -21,5 +21,6 @@ def write_eml(msg: EmailMessage, directory: Path, name: str) -> str:
 
 
 def write_outbox(envelope: Envelope, directory: Path, sender: str) -> str:
-    return write_eml(build_email(envelope, sender), directory,
-                     f"{envelope.kind}-{envelope.delivery_id:08d}-{envelope.channel.type}")
+    return write_eml(
+        build_email(envelope, sender), directory, f"{envelope.kind}-{envelope.delivery_id:08d}-{envelope.channel.type}"
+    )

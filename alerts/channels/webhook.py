@@ -22,8 +22,14 @@ _text_env = Environment(undefined=StrictUndefined, finalize=lambda v: one_line("
 
 def template_values(envelope: Envelope) -> dict[str, Any]:
     message = envelope.message
-    return {"to": envelope.channel.to, "subject": message.subject, "text": message.text, "short": message.short,
-            "secret": envelope.channel.secret, **message.facts}
+    return {
+        "to": envelope.channel.to,
+        "subject": message.subject,
+        "text": message.text,
+        "short": message.short,
+        "secret": envelope.channel.secret,
+        **message.facts,
+    }
 
 
 def build_request(template: WebhookTemplate, values: dict[str, Any]) -> dict[str, Any]:
@@ -31,8 +37,10 @@ def build_request(template: WebhookTemplate, values: dict[str, Any]) -> dict[str
     try:
         headers = {k: _text_env.from_string(v).render(values) for k, v in template.headers.items()}
         if template.content_type == "form":
-            return {"headers": headers,
-                    "data": {k: _text_env.from_string(v).render(values) for k, v in template.fields.items()}}
+            return {
+                "headers": headers,
+                "data": {k: _text_env.from_string(v).render(values) for k, v in template.fields.items()},
+            }
         text = _json_env.from_string(template.body or "").render(values)
     except TemplateError as exc:
         raise ChannelError(f"webhook template: {exc}", permanent=True) from exc

@@ -10,8 +10,10 @@ TRANSIENT = {-1, 45009}  # system busy; more than 20 messages a minute to one ro
 
 
 def wecom_body(envelope: Envelope) -> dict:
-    return {"msgtype": "markdown",
-            "markdown": {"content": fit_bytes(envelope.message.markdown["wecom"], MAX_CONTENT_BYTES)}}
+    return {
+        "msgtype": "markdown",
+        "markdown": {"content": fit_bytes(envelope.message.markdown["wecom"], MAX_CONTENT_BYTES)},
+    }
 
 
 def send_wecom(envelope: Envelope, timeout: float) -> str:

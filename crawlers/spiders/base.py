@@ -12,13 +12,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from scrapy.http import Response
 from sqlalchemy import select
 
+from wagewatch.core import clock
+from wagewatch.core.config import SHANDONG_CITIES, ConfigError, SourceConfig
+from wagewatch.core.store.models import Post
 from wagewatch.crawlers.blocks import BlockedError, block_reason
 from wagewatch.crawlers.items import PostItem
 from wagewatch.crawlers.middlewares import BlockedRequest, stop_for_block
 from wagewatch.crawlers.state import QueryPass, close_pass, open_pass
-from wagewatch.core import clock
-from wagewatch.core.config import SHANDONG_CITIES, ConfigError, SourceConfig
-from wagewatch.core.store.models import Post
 
 
 class MalformedResponse(Exception):
@@ -65,8 +65,9 @@ class WageSpider(scrapy.Spider):
     name = ""
     Options: ClassVar[type[SpiderOptions]] = SpiderOptions
 
-    def __init__(self, source_config: SourceConfig, keywords: list[str], db=None,
-                 places: list[str] | None = None, **kwargs) -> None:
+    def __init__(
+        self, source_config: SourceConfig, keywords: list[str], db=None, places: list[str] | None = None, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.source_config = source_config
         self.options = self.load_options(self.name, source_config)
@@ -81,8 +82,10 @@ class WageSpider(scrapy.Spider):
         try:
             return cls.Options.model_validate(source_config.options)
         except ValidationError as exc:
-            lines = [f"sources.yaml: key 'sources.{source}.options.{'.'.join(str(p) for p in e['loc'])}': {e['msg']}"
-                     for e in exc.errors()]
+            lines = [
+                f"sources.yaml: key 'sources.{source}.options.{'.'.join(str(p) for p in e['loc'])}': {e['msg']}"
+                for e in exc.errors()
+            ]
             raise ConfigError("\n".join(lines)) from None
 
     @classmethod
@@ -91,8 +94,10 @@ class WageSpider(scrapy.Spider):
         since a site spider's posts carry its own name."""
         if source == cls.name:
             return cls
-        raise ConfigError(f"sources.yaml: key 'sources.{source}.spider': spider {cls.name!r} serves only "
-                          f"the source named {cls.name!r}; use spider: generic for a new site")
+        raise ConfigError(
+            f"sources.yaml: key 'sources.{source}.spider': spider {cls.name!r} serves only "
+            f"the source named {cls.name!r}; use spider: generic for a new site"
+        )
 
     # ------------------------------------------------------------------ parsing contract
 
@@ -131,8 +136,7 @@ class WageSpider(scrapy.Spider):
         if self.db is None or not ids:
             return set()
         with self.db.session() as session:
-            rows = session.scalars(select(Post.external_id).where(Post.source == self.name,
-                                                                   Post.external_id.in_(ids)))
+            rows = session.scalars(select(Post.external_id).where(Post.source == self.name, Post.external_id.in_(ids)))
             return set(rows)
 
     def request(self, url: str, callback: Callable, errback: Callable | None = None, **kwargs) -> scrapy.Request:

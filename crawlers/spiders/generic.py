@@ -15,6 +15,7 @@ from parsel import Selector
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scrapy.http import Response
 
+from wagewatch.core.config import SourceConfig
 from wagewatch.crawlers.dates import CST, from_unix, parse_site_time
 from wagewatch.crawlers.items import PostItem
 from wagewatch.crawlers.pipelines import raw_reference
@@ -22,7 +23,6 @@ from wagewatch.crawlers.readable import extract_article
 from wagewatch.crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, matches_keywords
 from wagewatch.crawlers.state import QueryPass
 from wagewatch.crawlers.textutil import html_to_text, to_int, url_id
-from wagewatch.core.config import SourceConfig
 
 _XPATH = re.compile(r"^(?:\.?/|\(|@|[a-z-]+\()")  # paths, attributes and functions; anything else is CSS
 
@@ -90,8 +90,13 @@ def _select_json(item, path: str | None) -> str | None:
     value = jmespath.search(path, item)
     if value is None or value == "":
         return None
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) if isinstance(
-        value, (dict, list)) else str(value)
+    return (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, ensure_ascii=False)
+        if isinstance(value, (dict, list))
+        else str(value)
+    )
 
 
 class GenericSpider(WageSpider):
@@ -104,7 +109,9 @@ class GenericSpider(WageSpider):
 
     @classmethod
     def for_source(cls, source: str, source_config: SourceConfig) -> type[GenericSpider]:
-        return type(f"GenericSpider_{source}", (cls,), {"name": source, "spec": cls.load_options(source, source_config)})
+        return type(
+            f"GenericSpider_{source}", (cls,), {"name": source, "spec": cls.load_options(source, source_config)}
+        )
 
     # ------------------------------------------------------------------ parsing
 
@@ -135,11 +142,19 @@ class GenericSpider(WageSpider):
             return None
         title = get(fields.title)
         return PostItem(
-            source=cls.name, external_id=post_id or url_id(url), url=url, title=title,
-            text=get(fields.text) or title or "", author=get(fields.author),
-            published_at=cls._date(get(fields.published_at)), reposts=to_int(get(fields.reposts)),
-            comments=to_int(get(fields.comments)), likes=to_int(get(fields.likes)), region=get(fields.region),
-            raw_ref=ref)
+            source=cls.name,
+            external_id=post_id or url_id(url),
+            url=url,
+            title=title,
+            text=get(fields.text) or title or "",
+            author=get(fields.author),
+            published_at=cls._date(get(fields.published_at)),
+            reposts=to_int(get(fields.reposts)),
+            comments=to_int(get(fields.comments)),
+            likes=to_int(get(fields.likes)),
+            region=get(fields.region),
+            raw_ref=ref,
+        )
 
     @classmethod
     def list_items(cls, response: Response) -> list[PostItem]:
@@ -153,13 +168,15 @@ class GenericSpider(WageSpider):
             items = jmespath.search(spec.items, payload)
             if not isinstance(items, list):
                 raise MalformedResponse(f"items path {spec.items!r} does not give a list")
-            posts = [cls._post(lambda p, item=item: _select_json(item, p), response.url, ref, spec.fields)
-                     for item in items]
+            posts = [
+                cls._post(lambda p, item=item: _select_json(item, p), response.url, ref, spec.fields) for item in items
+            ]
         else:
             sel = Selector(text=response.text)
             nodes = sel.xpath(spec.items) if _XPATH.match(spec.items) else sel.css(spec.items)
-            posts = [cls._post(lambda p, node=node: _select_html(node, p), response.url, ref, spec.fields)
-                     for node in nodes]
+            posts = [
+                cls._post(lambda p, node=node: _select_html(node, p), response.url, ref, spec.fields) for node in nodes
+            ]
         return [p for p in posts if p is not None]
 
     @classmethod
@@ -171,16 +188,27 @@ class GenericSpider(WageSpider):
             article = extract_article(response.text, response.url)
             if article is None:
                 raise MalformedResponse("no readable article text")
-            found = {"title": article.title, "text": article.text, "author": article.author,
-                     "published_at": article.published_at}
+            found = {
+                "title": article.title,
+                "text": article.text,
+                "author": article.author,
+                "published_at": article.published_at,
+            }
         else:
             sel = Selector(text=response.text)
             found = {name: _select_html(sel, path) for name, path in detail.fields.model_dump().items() if path}
             found["published_at"] = cls._date(found.get("published_at"))
             if not found.get("text"):
                 raise MalformedResponse("detail text selector matched nothing")
-        base = listed or PostItem(source=cls.name, external_id=url_id(response.url), url=response.url, title=None,
-                                  text="", author=None, published_at=None)
+        base = listed or PostItem(
+            source=cls.name,
+            external_id=url_id(response.url),
+            url=response.url,
+            title=None,
+            text="",
+            author=None,
+            published_at=None,
+        )
         for name, value in found.items():
             if value not in (None, ""):
                 setattr(base, name, value)
@@ -203,8 +231,9 @@ class GenericSpider(WageSpider):
         queries = self.queries() if "{query}" in self.spec.list_url else [None]
         for query in queries:
             qpass = self.open_pass(f"list:{query}" if query else "list")
-            yield self.request(self.list_url(query, 1), self.parse_list,
-                               cb_kwargs={"qpass": qpass, "query": query, "page": 1})
+            yield self.request(
+                self.list_url(query, 1), self.parse_list, cb_kwargs={"qpass": qpass, "query": query, "page": 1}
+            )
 
     def keep(self, post: PostItem) -> bool:
         return matches_keywords(f"{post.title or ''} {post.text}", self.keywords)
@@ -220,8 +249,13 @@ class GenericSpider(WageSpider):
             yield from kept
         else:
             for post in self.fresh(self.in_window(None, kept)):
-                yield self.request(post.url, self.parse_detail, errback=self.detail_failed,
-                                   cb_kwargs={"listed": post}, meta={"listed": post})
+                yield self.request(
+                    post.url,
+                    self.parse_detail,
+                    errback=self.detail_failed,
+                    cb_kwargs={"listed": post},
+                    meta={"listed": post},
+                )
         next_url = self.next_url(response, query, page)
         if more and next_url and page < self.source_config.max_pages:
             yield self.request(next_url, self.parse_list, cb_kwargs={"qpass": qpass, "query": query, "page": page + 1})

@@ -56,16 +56,32 @@ def complaints(response: Response) -> tuple[list[PostItem], int]:
         if not isinstance(main, dict) or not main.get("sn"):
             continue
         author = entry.get("author") if isinstance(entry.get("author"), dict) else {}
-        facts = "；".join(f"{label}：{html_to_text(str(main[key]))}" for key, label in
-                         (("cotitle", "投诉对象"), ("issue", "投诉问题"), ("appeal", "投诉要求"), ("status", "状态"))
-                         if main.get(key) not in (None, ""))
+        facts = "；".join(
+            f"{label}：{html_to_text(str(main[key]))}"
+            for key, label in (
+                ("cotitle", "投诉对象"),
+                ("issue", "投诉问题"),
+                ("appeal", "投诉要求"),
+                ("status", "状态"),
+            )
+            if main.get(key) not in (None, "")
+        )
         summary = html_to_text(main.get("summary"))
         sn = str(main["sn"])
-        posts.append(PostItem(
-            source="heimao", external_id=sn, url=complaint_url(sn), title=html_to_text(main.get("title")) or None,
-            text=f"{summary}\n{facts}" if facts else summary, text_raw=main.get("summary"),
-            author=author.get("title") or author.get("nickname"), published_at=from_unix(main.get("timestamp")),
-            thread_id=None, raw_ref=ref))
+        posts.append(
+            PostItem(
+                source="heimao",
+                external_id=sn,
+                url=complaint_url(sn),
+                title=html_to_text(main.get("title")) or None,
+                text=f"{summary}\n{facts}" if facts else summary,
+                text_raw=main.get("summary"),
+                author=author.get("title") or author.get("nickname"),
+                published_at=from_unix(main.get("timestamp")),
+                thread_id=None,
+                raw_ref=ref,
+            )
+        )
     pager = data.get("pager") if isinstance(data.get("pager"), dict) else {}
     try:
         pages = int(pager.get("page_amount") or 0)
@@ -91,9 +107,12 @@ class HeimaoSpider(WageSpider):
         return f"{self.base_url}/api/index/s?{urlencode(params)}"
 
     def search_request(self, qpass: QueryPass, query: str, page: int):
-        return self.request(self.search_url(query, page), self.parse_search,
-                            cb_kwargs={"qpass": qpass, "query": query, "page": page},
-                            headers={"Referer": f"{self.base_url}/index/search?keywords={query}"})
+        return self.request(
+            self.search_url(query, page),
+            self.parse_search,
+            cb_kwargs={"qpass": qpass, "query": query, "page": page},
+            headers={"Referer": f"{self.base_url}/index/search?keywords={query}"},
+        )
 
     async def start(self):
         for query in self.queries():

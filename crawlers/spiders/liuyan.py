@@ -66,15 +66,30 @@ def _result(payload: dict) -> dict:
 def message_post(item: dict, ref: str) -> PostItem:
     """A list or search item as the citizen's message; the board, type and topic keep the place."""
     tid = str(item["tid"])
-    facts = "；".join(f"{label}：{item[key]}" for key, label in
-                     (("forumName", "留言对象"), ("typeName", "类型"), ("domainName", "领域"), ("stateInfo", "状态"))
-                     if item.get(key))
+    facts = "；".join(
+        f"{label}：{item[key]}"
+        for key, label in (
+            ("forumName", "留言对象"),
+            ("typeName", "类型"),
+            ("domainName", "领域"),
+            ("stateInfo", "状态"),
+        )
+        if item.get(key)
+    )
     text = html_to_text(item.get("content"))
-    return PostItem(source="liuyan", external_id=tid, url=thread_url(tid), title=item.get("subject"),
-                    text=f"{text}\n{facts}" if facts else text, text_raw=item.get("content"),
-                    author=item.get("nickName"),
-                    published_at=from_unix(item.get("createDateline") or item.get("dateline")),
-                    region=board_place(item.get("forumName")), thread_id=tid, raw_ref=ref)
+    return PostItem(
+        source="liuyan",
+        external_id=tid,
+        url=thread_url(tid),
+        title=item.get("subject"),
+        text=f"{text}\n{facts}" if facts else text,
+        text_raw=item.get("content"),
+        author=item.get("nickName"),
+        published_at=from_unix(item.get("createDateline") or item.get("dateline")),
+        region=board_place(item.get("forumName")),
+        thread_id=tid,
+        raw_ref=ref,
+    )
 
 
 def listed_items(response: Response) -> list[dict]:
@@ -105,18 +120,28 @@ def detail_posts(response: Response, listed: dict | None = None) -> list[PostIte
         if not tid:
             raise MalformedResponse("no tid in thread content")
         if entry.get("dataType") == 1:
-            posts.append(message_post({**base, **{k: v for k, v in entry.items() if v not in (None, "")},
-                                       "tid": tid}, ref))
+            posts.append(
+                message_post({**base, **{k: v for k, v in entry.items() if v not in (None, "")}, "tid": tid}, ref)
+            )
         elif entry.get("dataType") == 4:
             replies += 1
             status = entry.get("stateInfo") or base.get("stateInfo")
             text = html_to_text(entry.get("content"))
-            posts.append(PostItem(
-                source="liuyan", external_id=f"{tid}:reply:{replies}", url=thread_url(tid),
-                title=f"回复：{base.get('subject') or ''}".rstrip("：") or None,
-                text=f"办理状态：{status}\n{text}" if status else text, text_raw=entry.get("content"),
-                author=entry.get("organization") or entry.get("nickName"), published_at=from_unix(entry.get("dateline")),
-                region=board_place(base.get("forumName")), thread_id=tid, raw_ref=ref))
+            posts.append(
+                PostItem(
+                    source="liuyan",
+                    external_id=f"{tid}:reply:{replies}",
+                    url=thread_url(tid),
+                    title=f"回复：{base.get('subject') or ''}".rstrip("：") or None,
+                    text=f"办理状态：{status}\n{text}" if status else text,
+                    text_raw=entry.get("content"),
+                    author=entry.get("organization") or entry.get("nickName"),
+                    published_at=from_unix(entry.get("dateline")),
+                    region=board_place(base.get("forumName")),
+                    thread_id=tid,
+                    raw_ref=ref,
+                )
+            )
     return posts
 
 
@@ -136,31 +161,68 @@ class LiuyanSpider(WageSpider):
 
     def api_request(self, path: str, param: dict, callback, cb_kwargs: dict, query: str = "", **kwargs):
         referer = f"https://liuyan.people.com.cn/threads/list?fid={param.get('fid') or ''}"
-        return JsonRequest(f"{self.base_url}{path}{query}", method="POST",
-                           body=liuyan_body(path, param, self.options.app_code).encode("utf-8"),
-                           headers={"Content-Type": "application/json;charset=UTF-8", "Referer": referer,
-                                    "Origin": "https://liuyan.people.com.cn", "token": ""},
-                           callback=callback, errback=kwargs.pop("errback", self.request_failed),
-                           cb_kwargs=cb_kwargs, **kwargs)
+        return JsonRequest(
+            f"{self.base_url}{path}{query}",
+            method="POST",
+            body=liuyan_body(path, param, self.options.app_code).encode("utf-8"),
+            headers={
+                "Content-Type": "application/json;charset=UTF-8",
+                "Referer": referer,
+                "Origin": "https://liuyan.people.com.cn",
+                "token": "",
+            },
+            callback=callback,
+            errback=kwargs.pop("errback", self.request_failed),
+            cb_kwargs=cb_kwargs,
+            **kwargs,
+        )
 
     def search_request(self, qpass: QueryPass, query: str, page: int):
         # Key order matters: the signature covers the param string exactly as sent.
-        param = {"position": 0, "keywords": query, "fid": "", "domainId": self.options.domain_id,
-                 "typeId": self.options.type_id, "timeRange": "", "ansChecked": "", "stTime": "", "sortType": "0",
-                 "page": page, "rows": self.options.rows}
-        return self.api_request(SEARCH_PATH, param, self.parse_listing, {"qpass": qpass, "page": page,
-                                                                         "next_request": ("search", query)},
-                                query="?sortType=0")
+        param = {
+            "position": 0,
+            "keywords": query,
+            "fid": "",
+            "domainId": self.options.domain_id,
+            "typeId": self.options.type_id,
+            "timeRange": "",
+            "ansChecked": "",
+            "stTime": "",
+            "sortType": "0",
+            "page": page,
+            "rows": self.options.rows,
+        }
+        return self.api_request(
+            SEARCH_PATH,
+            param,
+            self.parse_listing,
+            {"qpass": qpass, "page": page, "next_request": ("search", query)},
+            query="?sortType=0",
+        )
 
     def list_request(self, qpass: QueryPass, fid: int, last_item: str, page: int):
-        param = {"fid": fid, "showUnAnswer": 1, "typeId": self.options.type_id or 5, "lastItem": last_item,
-                 "position": 0, "rows": self.options.rows, "orderType": 2}
-        return self.api_request(LIST_PATH, param, self.parse_listing, {"qpass": qpass, "page": page,
-                                                                       "next_request": ("list", fid)})
+        param = {
+            "fid": fid,
+            "showUnAnswer": 1,
+            "typeId": self.options.type_id or 5,
+            "lastItem": last_item,
+            "position": 0,
+            "rows": self.options.rows,
+            "orderType": 2,
+        }
+        return self.api_request(
+            LIST_PATH, param, self.parse_listing, {"qpass": qpass, "page": page, "next_request": ("list", fid)}
+        )
 
     def detail_request(self, item: dict):
-        return self.api_request(CONTENT_PATH, {"tid": str(item["tid"])}, self.parse_detail, {"item": item},
-                                errback=self.detail_failed, meta={"item": item})
+        return self.api_request(
+            CONTENT_PATH,
+            {"tid": str(item["tid"])},
+            self.parse_detail,
+            {"item": item},
+            errback=self.detail_failed,
+            meta={"item": item},
+        )
 
     async def start(self):
         if self.options.search:
@@ -183,8 +245,11 @@ class LiuyanSpider(WageSpider):
             return
         ref = raw_reference(response.body, response.url)
         kept = [i for i in items if self.wanted(i)]
-        more = self.wants_more(qpass, [message_post(i, ref) for i in kept],
-                               dropped=[message_post(i, ref) for i in items if not self.wanted(i)])
+        more = self.wants_more(
+            qpass,
+            [message_post(i, ref) for i in kept],
+            dropped=[message_post(i, ref) for i in items if not self.wanted(i)],
+        )
         known = self.known_ids([str(i["tid"]) for i in kept] + [f"{i['tid']}:reply:1" for i in kept])
         for item in kept:
             tid = str(item["tid"])

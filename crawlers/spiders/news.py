@@ -57,9 +57,19 @@ def feed_entries(response: Response) -> list[PostItem]:
         when = entry.get("published_parsed") or entry.get("updated_parsed")  # feedparser gives UTC
         published = datetime(*when[:6], tzinfo=timezone.utc).astimezone(CST) if when else None
         summary = html_to_text(entry.get("summary") or "")
-        posts.append(PostItem(source="news", external_id=url_id(link), url=link, title=entry.get("title"),
-                              text=summary or (entry.get("title") or ""), text_raw=entry.get("summary"),
-                              author=entry.get("author"), published_at=published, raw_ref=ref))
+        posts.append(
+            PostItem(
+                source="news",
+                external_id=url_id(link),
+                url=link,
+                title=entry.get("title"),
+                text=summary or (entry.get("title") or ""),
+                text_raw=entry.get("summary"),
+                author=entry.get("author"),
+                published_at=published,
+                raw_ref=ref,
+            )
+        )
     return posts
 
 
@@ -70,10 +80,16 @@ def article_post(response: Response, listed: PostItem | None = None) -> PostItem
         raise MalformedResponse("no readable article text")
     url = listed.url if listed else response.url
     return PostItem(
-        source="news", external_id=url_id(url), url=url, title=article.title or (listed.title if listed else None),
-        text=article.text, text_raw=None, author=article.author or (listed.author if listed else None),
+        source="news",
+        external_id=url_id(url),
+        url=url,
+        title=article.title or (listed.title if listed else None),
+        text=article.text,
+        text_raw=None,
+        author=article.author or (listed.author if listed else None),
         published_at=article.published_at or (listed.published_at if listed else None),
-        raw_ref=raw_reference(response.body, response.url))
+        raw_ref=raw_reference(response.body, response.url),
+    )
 
 
 def list_links(response: Response, pattern: str) -> list[PostItem]:
@@ -86,8 +102,16 @@ def list_links(response: Response, pattern: str) -> list[PostItem]:
         url = urljoin(response.url, anchor.attrib["href"].strip())
         title = " ".join(" ".join(anchor.css("::text").getall()).split()) or anchor.attrib.get("title")
         if wanted.search(url) and title and url not in seen:
-            seen[url] = PostItem(source="news", external_id=url_id(url), url=url, title=title, text=title,
-                                 author=None, published_at=None, raw_ref=ref)
+            seen[url] = PostItem(
+                source="news",
+                external_id=url_id(url),
+                url=url,
+                title=title,
+                text=title,
+                author=None,
+                published_at=None,
+                raw_ref=ref,
+            )
     return list(seen.values())
 
 
@@ -109,18 +133,23 @@ class NewsSpider(WageSpider):
 
     def relevant(self, post: PostItem) -> bool:
         text = f"{post.title or ''} {post.text}"
-        return matches_keywords(text, self.keywords) and (not self.options.require_place
-                                                         or matches_keywords(text, self.places))
+        return matches_keywords(text, self.keywords) and (
+            not self.options.require_place or matches_keywords(text, self.places)
+        )
 
     def parse_listing(self, response: Response, links: str | None):
         entries = self.safe_parse(response, feed_entries if links is None else lambda r: list_links(r, links))
         if entries is None:
             return
-        candidates = [e for e in self.in_window(None, entries)
-                      if self.options.keyword_in == "text" or self.relevant(e)]
+        candidates = [e for e in self.in_window(None, entries) if self.options.keyword_in == "text" or self.relevant(e)]
         for entry in self.fresh(candidates):
-            yield self.request(entry.url, self.parse_article, errback=self.article_failed,
-                               cb_kwargs={"listed": entry}, meta={"listed": entry})
+            yield self.request(
+                entry.url,
+                self.parse_article,
+                errback=self.article_failed,
+                cb_kwargs={"listed": entry},
+                meta={"listed": entry},
+            )
 
     def parse_article(self, response: Response, listed: PostItem):
         post = self.safe_parse(response, lambda r: article_post(r, listed))

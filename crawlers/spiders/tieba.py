@@ -69,8 +69,9 @@ class TiebaSpider(WageSpider):
 
     async def start(self):
         if self.options.mode == "api" and not self.secret:
-            self.crawler.stats.set_value("wagewatch/setup_error",
-                                         f"贴吧接口模式需要签名密钥（环境变量 {self.options.sign_secret_env}）")
+            self.crawler.stats.set_value(
+                "wagewatch/setup_error", f"贴吧接口模式需要签名密钥（环境变量 {self.options.sign_secret_env}）"
+            )
             return
         if self.options.mode == "api" or (self.options.mode == "auto" and self.secret):
             yield self.request(self.signed_url("/c/s/pc/sync", {}), self.parse_sync)
@@ -100,32 +101,51 @@ class TiebaSpider(WageSpider):
         return f"{self.base_url}{path}?{urlencode(self.signed(params, tbs))}"
 
     def signed_post(self, path: str, params: dict, tbs: str, callback, cb_kwargs: dict, **kwargs):
-        return FormRequest(f"{self.base_url}{path}", formdata={k: str(v) for k, v in self.signed(params, tbs).items()},
-                           callback=callback, errback=kwargs.pop("errback", self.request_failed),
-                           cb_kwargs=cb_kwargs, **kwargs)
+        return FormRequest(
+            f"{self.base_url}{path}",
+            formdata={k: str(v) for k, v in self.signed(params, tbs).items()},
+            callback=callback,
+            errback=kwargs.pop("errback", self.request_failed),
+            cb_kwargs=cb_kwargs,
+            **kwargs,
+        )
 
     def search_request(self, qpass: QueryPass, query: str, page: int, tbs: str | None):
         kwargs = {"qpass": qpass, "query": query, "page": page, "tbs": tbs}
         if tbs is not None:
-            params = {"word": query, "pn": page, "rn": 20, "st": 5, "needbrand": 1, "sug_type": 0,
-                      "come_from": "search"}
-            return self.request(self.signed_url("/mo/q/search/multsearch", params, tbs), self.parse_search,
-                                cb_kwargs=kwargs)
-        url = (f"{self.base_url}/f/search/res?ie=utf-8&qw={quote(query)}&rn=20&pn={page}"
-               f"&sm={self.options.search_sort}")
+            params = {
+                "word": query,
+                "pn": page,
+                "rn": 20,
+                "st": 5,
+                "needbrand": 1,
+                "sug_type": 0,
+                "come_from": "search",
+            }
+            return self.request(
+                self.signed_url("/mo/q/search/multsearch", params, tbs), self.parse_search, cb_kwargs=kwargs
+            )
+        url = f"{self.base_url}/f/search/res?ie=utf-8&qw={quote(query)}&rn=20&pn={page}&sm={self.options.search_sort}"
         return self.request(url, self.parse_search, cb_kwargs=kwargs)
 
     def forum_request(self, qpass: QueryPass, forum: str, page: int, tbs: str | None):
         kwargs = {"qpass": qpass, "forum": forum, "page": page, "tbs": tbs}
         if tbs is not None:
-            params = {"kw": forum, "pn": page, "rn": 30, "sort_type": 1, "is_newfrs": 1, "is_newfeed": 0,
-                      "rn_need": 30}
+            params = {"kw": forum, "pn": page, "rn": 30, "sort_type": 1, "is_newfrs": 1, "is_newfeed": 0, "rn_need": 30}
             return self.signed_post("/c/f/frs/page_pc", params, tbs, self.parse_forum, kwargs)
-        return self.request(f"{self.base_url}/f?kw={quote(forum)}&ie=utf-8&pn={50 * (page - 1)}", self.parse_forum,
-                            cb_kwargs=kwargs)
+        return self.request(
+            f"{self.base_url}/f?kw={quote(forum)}&ie=utf-8&pn={50 * (page - 1)}", self.parse_forum, cb_kwargs=kwargs
+        )
 
-    def thread_request(self, tid: str, tbs: str | None, page: int = 1, pid: str | None = None,
-                       hit: PostItem | None = None, backwards_from: int | None = None):
+    def thread_request(
+        self,
+        tid: str,
+        tbs: str | None,
+        page: int = 1,
+        pid: str | None = None,
+        hit: PostItem | None = None,
+        backwards_from: int | None = None,
+    ):
         """A thread page (by number, or the page holding post `pid`). `hit` is the post that led here, kept
         should the thread page fail; `backwards_from` marks pages read from the last one backwards."""
         kwargs = {"tbs": tbs, "hit": hit, "backwards_from": backwards_from}
@@ -138,8 +158,9 @@ class TiebaSpider(WageSpider):
 
     def reply_request(self, tid: str, pid: str, forum_id: str | None, page: int):
         url = f"{self.base_url}/p/comment?tid={tid}&pid={pid}&fid={forum_id or ''}&pn={page}"
-        return self.request(url, self.parse_replies, cb_kwargs={"tid": tid, "pid": pid, "forum_id": forum_id,
-                                                                "page": page})
+        return self.request(
+            url, self.parse_replies, cb_kwargs={"tid": tid, "pid": pid, "forum_id": forum_id, "page": page}
+        )
 
     # ------------------------------------------------------------------ callbacks
 
@@ -199,8 +220,12 @@ class TiebaSpider(WageSpider):
         # backwards while pages still bring new floors.
         if backwards_from is None and thread.page == 1 and thread.pages > 1:
             yield self.thread_request(thread.tid, tbs, page=thread.pages, backwards_from=thread.pages)
-        elif (backwards_from is not None and more and thread.page > 2
-              and backwards_from - thread.page + 1 < self.options.thread_pages):
+        elif (
+            backwards_from is not None
+            and more
+            and thread.page > 2
+            and backwards_from - thread.page + 1 < self.options.thread_pages
+        ):
             yield self.thread_request(thread.tid, tbs, page=thread.page - 1, backwards_from=backwards_from)
 
     def parse_replies(self, response: Response, tid: str, pid: str, forum_id: str | None, page: int):

@@ -21,8 +21,9 @@ from wagewatch.crawlers.spiders.base import MalformedResponse, json_object
 from wagewatch.crawlers.textutil import html_to_text, to_int
 
 SITE = "https://tieba.baidu.com"
-_COMMENTED_LIST = re.compile(r'<code[^>]*id="pagelet_html_frs-list/pagelet/thread_list"[^>]*>\s*<!--(.*?)-->\s*</code>',
-                             re.S)
+_COMMENTED_LIST = re.compile(
+    r'<code[^>]*id="pagelet_html_frs-list/pagelet/thread_list"[^>]*>\s*<!--(.*?)-->\s*</code>', re.S
+)
 _PAGE_TITLE_FORUM = re.compile(r"【([^【】]+?)吧】_百度贴吧")
 _DATE_TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}$")
 _FLOOR = re.compile(r"^(\d+)楼$")
@@ -67,10 +68,18 @@ class ThreadSummary:
     forum: str | None
 
     def post(self, ref: str) -> PostItem:
-        return PostItem(source="tieba", external_id=self.first_post_id or f"t{self.tid}", url=f"{SITE}/p/{self.tid}",
-                        title=_titled(self.title, self.forum), text="\n".join(t for t in (self.title, self.abstract) if t),
-                        author=self.author, published_at=self.created, comments=self.replies,
-                        thread_id=self.tid, raw_ref=ref)
+        return PostItem(
+            source="tieba",
+            external_id=self.first_post_id or f"t{self.tid}",
+            url=f"{SITE}/p/{self.tid}",
+            title=_titled(self.title, self.forum),
+            text="\n".join(t for t in (self.title, self.abstract) if t),
+            author=self.author,
+            published_at=self.created,
+            comments=self.replies,
+            thread_id=self.tid,
+            raw_ref=ref,
+        )
 
 
 @dataclass
@@ -106,19 +115,22 @@ def forum_threads(response: Response) -> list[ThreadSummary]:
         title = li.css("a.j_th_tit::attr(title)").get() or li.css("a.j_th_tit::text").get() or ""
         if not tid or not title:
             continue
-        threads.append(ThreadSummary(
-            tid=tid,
-            first_post_id=str(field["first_post_id"]) if field.get("first_post_id") else None,
-            title=title.strip(),
-            abstract=" ".join(li.css("div.threadlist_abs ::text").getall()).strip(),
-            author=field.get("author_nickname") or field.get("author_name")
-            or li.css("a.frs-author-name::text").get(),
-            replies=to_int(field.get("reply_num", li.css("span.threadlist_rep_num::text").get())),
-            created=parse_site_time((li.css("span.is_show_create_time::text").get() or "").strip()),
-            last_reply=parse_site_time((li.css("span.threadlist_reply_date::text").get() or "").strip()),
-            pinned=bool(field.get("is_top")) or bool(li.css("i.icon-top")),
-            forum=forum,
-        ))
+        threads.append(
+            ThreadSummary(
+                tid=tid,
+                first_post_id=str(field["first_post_id"]) if field.get("first_post_id") else None,
+                title=title.strip(),
+                abstract=" ".join(li.css("div.threadlist_abs ::text").getall()).strip(),
+                author=field.get("author_nickname")
+                or field.get("author_name")
+                or li.css("a.frs-author-name::text").get(),
+                replies=to_int(field.get("reply_num", li.css("span.threadlist_rep_num::text").get())),
+                created=parse_site_time((li.css("span.is_show_create_time::text").get() or "").strip()),
+                last_reply=parse_site_time((li.css("span.threadlist_reply_date::text").get() or "").strip()),
+                pinned=bool(field.get("is_top")) or bool(li.css("i.icon-top")),
+                forum=forum,
+            )
+        )
     return threads
 
 
@@ -140,13 +152,19 @@ def search_hits(response: Response) -> list[PostItem]:
             continue
         forum = " ".join(node.css("a.p_forum ::text").getall()).strip() or None
         author_link = node.css('a[href*="/home/main"]')
-        posts.append(PostItem(
-            source="tieba", external_id=pid[1], url=f"{SITE}/p/{tid}?pid={pid[1]}#{pid[1]}",
-            title=_titled(html_to_text(link[0].get()), forum),
-            text=html_to_text(node.css("div.p_content").get()),
-            author=" ".join(author_link[0].css("::text").getall()).strip() if author_link else None,
-            published_at=parse_site_time((node.css("font.p_date::text").get() or "").strip()),
-            thread_id=tid, raw_ref=ref))
+        posts.append(
+            PostItem(
+                source="tieba",
+                external_id=pid[1],
+                url=f"{SITE}/p/{tid}?pid={pid[1]}#{pid[1]}",
+                title=_titled(html_to_text(link[0].get()), forum),
+                text=html_to_text(node.css("div.p_content").get()),
+                author=" ".join(author_link[0].css("::text").getall()).strip() if author_link else None,
+                published_at=parse_site_time((node.css("font.p_date::text").get() or "").strip()),
+                thread_id=tid,
+                raw_ref=ref,
+            )
+        )
     return posts
 
 
@@ -171,13 +189,21 @@ def _reply_posts(nodes, tid: str, ref: str) -> list[PostItem]:
         spid = field.get("spid")
         if not spid:
             continue
-        posts.append(PostItem(
-            source="tieba", external_id=spid, title=None,
-            url=f"{SITE}/p/{tid}?pid={field.get('pid', spid)}#{spid}" if tid else f"{SITE}/p/comment?pid={field.get('pid')}",
-            text=html_to_text(li.css("span.lzl_content_main").get()),
-            author=field.get("showname") or field.get("user_name"),
-            published_at=parse_site_time(" ".join((li.css("span.lzl_time::text").get() or "").split())),
-            thread_id=tid or None, raw_ref=ref))
+        posts.append(
+            PostItem(
+                source="tieba",
+                external_id=spid,
+                title=None,
+                url=f"{SITE}/p/{tid}?pid={field.get('pid', spid)}#{spid}"
+                if tid
+                else f"{SITE}/p/comment?pid={field.get('pid')}",
+                text=html_to_text(li.css("span.lzl_content_main").get()),
+                author=field.get("showname") or field.get("user_name"),
+                published_at=parse_site_time(" ".join((li.css("span.lzl_time::text").get() or "").split())),
+                thread_id=tid or None,
+                raw_ref=ref,
+            )
+        )
     return posts
 
 
@@ -210,12 +236,22 @@ def thread_page(response: Response) -> ThreadPage:
         number = number or to_int(content.get("post_no"))
         body = floor.css("div.d_post_content").get() or ""
         shown = " ".join(" ".join(floor.css("a.p_author_name ::text").getall()).split())
-        posts.append(PostItem(
-            source="tieba", external_id=pid, url=f"{SITE}/p/{tid}?pid={pid}#{pid}",
-            title=title if number == 1 else None,
-            text=html_to_text(_IMAGE_TIP.sub("", body)), text_raw=body,
-            author=shown or author.get("user_name") or author.get("user_nickname"),
-            published_at=when, comments=replies, region=region, thread_id=tid, raw_ref=ref))
+        posts.append(
+            PostItem(
+                source="tieba",
+                external_id=pid,
+                url=f"{SITE}/p/{tid}?pid={pid}#{pid}",
+                title=title if number == 1 else None,
+                text=html_to_text(_IMAGE_TIP.sub("", body)),
+                text_raw=body,
+                author=shown or author.get("user_name") or author.get("user_nickname"),
+                published_at=when,
+                comments=replies,
+                region=region,
+                thread_id=tid,
+                raw_ref=ref,
+            )
+        )
         inline = floor.css("li.lzl_single_post")
         posts.extend(_reply_posts(inline, tid, ref))
         if replies and replies > len(inline):
@@ -286,12 +322,20 @@ def api_search(response: Response) -> list[PostItem]:
         if not tid:
             continue
         user = item.get("user") if isinstance(item.get("user"), dict) else {}
-        posts.append(PostItem(
-            source="tieba", external_id=str(item.get("pid") or f"t{tid}"), url=f"{SITE}/p/{tid}",
-            title=_titled(html_to_text(item.get("title")), item.get("forum_name")),
-            text=_content_text(item.get("content")), author=user.get("show_nickname") or user.get("user_name"),
-            published_at=from_unix(item.get("time") or item.get("create_time")),
-            comments=to_int(item.get("post_num")), thread_id=str(tid), raw_ref=ref))
+        posts.append(
+            PostItem(
+                source="tieba",
+                external_id=str(item.get("pid") or f"t{tid}"),
+                url=f"{SITE}/p/{tid}",
+                title=_titled(html_to_text(item.get("title")), item.get("forum_name")),
+                text=_content_text(item.get("content")),
+                author=user.get("show_nickname") or user.get("user_name"),
+                published_at=from_unix(item.get("time") or item.get("create_time")),
+                comments=to_int(item.get("post_num")),
+                thread_id=str(tid),
+                raw_ref=ref,
+            )
+        )
     return posts
 
 
@@ -307,12 +351,20 @@ def api_forum_threads(response: Response) -> list[ThreadSummary]:
         if not isinstance(item, dict) or not (item.get("tid") or item.get("id")):
             continue
         author = item.get("author") if isinstance(item.get("author"), dict) else {}
-        threads.append(ThreadSummary(
-            tid=str(item.get("tid") or item.get("id")), first_post_id=str(item["first_post_id"])
-            if item.get("first_post_id") else None, title=str(item.get("title") or ""),
-            abstract=_content_text(item.get("abstract")), author=author.get("name_show") or author.get("name"),
-            replies=to_int(item.get("reply_num")), created=from_unix(item.get("create_time")),
-            last_reply=from_unix(item.get("last_time_int")), pinned=bool(to_int(item.get("is_top"))), forum=forum))
+        threads.append(
+            ThreadSummary(
+                tid=str(item.get("tid") or item.get("id")),
+                first_post_id=str(item["first_post_id"]) if item.get("first_post_id") else None,
+                title=str(item.get("title") or ""),
+                abstract=_content_text(item.get("abstract")),
+                author=author.get("name_show") or author.get("name"),
+                replies=to_int(item.get("reply_num")),
+                created=from_unix(item.get("create_time")),
+                last_reply=from_unix(item.get("last_time_int")),
+                pinned=bool(to_int(item.get("is_top"))),
+                forum=forum,
+            )
+        )
     return threads
 
 
@@ -336,14 +388,28 @@ def api_thread(response: Response) -> ThreadPage:
         number = to_int(item.get("floor"))
         replies = to_int(item.get("sub_post_number"))
         pid = str(item["id"])
-        posts.append(PostItem(
-            source="tieba", external_id=pid, url=f"{SITE}/p/{tid}?pid={pid}#{pid}",
-            title=_titled(str(thread.get("title") or ""), forum.get("name")) if number == 1 else None,
-            text=_content_text(item.get("content")), author=user.get("name_show") or user.get("name"),
-            published_at=from_unix(item.get("time")), comments=replies,
-            region=(user.get("ip_address") or None), thread_id=tid, raw_ref=ref))
+        posts.append(
+            PostItem(
+                source="tieba",
+                external_id=pid,
+                url=f"{SITE}/p/{tid}?pid={pid}#{pid}",
+                title=_titled(str(thread.get("title") or ""), forum.get("name")) if number == 1 else None,
+                text=_content_text(item.get("content")),
+                author=user.get("name_show") or user.get("name"),
+                published_at=from_unix(item.get("time")),
+                comments=replies,
+                region=(user.get("ip_address") or None),
+                thread_id=tid,
+                raw_ref=ref,
+            )
+        )
         if replies:
             more.append(pid)
-    return ThreadPage(tid=tid, forum_id=str(forum.get("id")) if forum.get("id") else None,
-                      page=to_int(page_info.get("current_page")) or 1, pages=to_int(page_info.get("total_page")) or 1,
-                      posts=posts, more_replies=more)
+    return ThreadPage(
+        tid=tid,
+        forum_id=str(forum.get("id")) if forum.get("id") else None,
+        page=to_int(page_info.get("current_page")) or 1,
+        pages=to_int(page_info.get("total_page")) or 1,
+        posts=posts,
+        more_replies=more,
+    )

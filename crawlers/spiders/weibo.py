@@ -149,8 +149,11 @@ def web_search_page(response: Response) -> list[PostItem]:
     posts = []
     for card in cards:
         mid = card.attrib["mid"]
-        body = card.css('p[node-type="feed_list_content_full"]') or card.css('p[node-type="feed_list_content"]') \
+        body = (
+            card.css('p[node-type="feed_list_content_full"]')
+            or card.css('p[node-type="feed_list_content"]')
             or card.css("p.txt")
+        )
         raw = _FOLD_LINKS.sub("", body[0].get()) if body else ""
         when = card.css("div.from a:first-child::text").get() or ""
         author = card.css("a.name::attr(nick-name)").get() or card.css("a.name::text").get()
@@ -158,12 +161,24 @@ def web_search_page(response: Response) -> list[PostItem]:
         original = card.css("div.card-comment p.txt")
         if original:
             text += "\n//转发原文：" + html_to_text(original[0].get())
-        posts.append(PostItem(
-            source="weibo", external_id=mid, url=f"https://m.weibo.cn/detail/{mid}", title=None, text=text,
-            text_raw=raw, author=author, published_at=parse_site_time(" ".join(when.split())),
-            reposts=_web_count(card, "feed_list_forward"), comments=_web_count(card, "feed_list_comment"),
-            likes=_web_count(card, "feed_list_like"),
-            region=None, thread_id=None, raw_ref=ref))
+        posts.append(
+            PostItem(
+                source="weibo",
+                external_id=mid,
+                url=f"https://m.weibo.cn/detail/{mid}",
+                title=None,
+                text=text,
+                text_raw=raw,
+                author=author,
+                published_at=parse_site_time(" ".join(when.split())),
+                reposts=_web_count(card, "feed_list_forward"),
+                comments=_web_count(card, "feed_list_comment"),
+                likes=_web_count(card, "feed_list_like"),
+                region=None,
+                thread_id=None,
+                raw_ref=ref,
+            )
+        )
     return posts
 
 
@@ -198,9 +213,19 @@ class WeiboSpider(WageSpider):
         raw = extend_text(response)
         if not post_id or raw is None:
             return []
-        return [PostItem(source="weibo", external_id=post_id, url=f"https://m.weibo.cn/detail/{post_id}", title=None,
-                         text=html_to_text(raw), text_raw=raw, author=None, published_at=None,
-                         raw_ref=raw_reference(response.body, response.url))]
+        return [
+            PostItem(
+                source="weibo",
+                external_id=post_id,
+                url=f"https://m.weibo.cn/detail/{post_id}",
+                title=None,
+                text=html_to_text(raw),
+                text_raw=raw,
+                author=None,
+                published_at=None,
+                raw_ref=raw_reference(response.body, response.url),
+            )
+        ]
 
     # ------------------------------------------------------------------ mobile search
 
@@ -216,9 +241,12 @@ class WeiboSpider(WageSpider):
             yield self.slice_request(qpass, 1)
 
     def search_request(self, qpass: QueryPass, query: str, page: int):
-        return self.request(self.search_url(query, page), self.parse_search,
-                            cb_kwargs={"qpass": qpass, "query": query, "page": page},
-                            headers={"Referer": f"{self.base_url}/", "Accept": "application/json"})
+        return self.request(
+            self.search_url(query, page),
+            self.parse_search,
+            cb_kwargs={"qpass": qpass, "query": query, "page": page},
+            headers={"Referer": f"{self.base_url}/", "Accept": "application/json"},
+        )
 
     def parse_search(self, response: Response, qpass: QueryPass, query: str, page: int):
         pairs = self.safe_parse(response, search_page)
@@ -248,16 +276,26 @@ class WeiboSpider(WageSpider):
     # ------------------------------------------------------------------ full text
 
     def full_text_request(self, post: PostItem):
-        return self.request(f"{self.base_url}/detail/{post.external_id}", self.parse_detail, errback=self.full_text_failed,
-                            cb_kwargs={"post": post}, meta={"post": post})
+        return self.request(
+            f"{self.base_url}/detail/{post.external_id}",
+            self.parse_detail,
+            errback=self.full_text_failed,
+            cb_kwargs={"post": post},
+            meta={"post": post},
+        )
 
     def parse_detail(self, response: Response, post: PostItem):
         full = self.safe_parse(response, detail_page)
         if full:
             yield _merged(post, full[0])
         elif not self.crawler.stats.get_value("wagewatch/blocked_reason"):
-            yield self.request(f"{self.base_url}/statuses/extend?id={post.external_id}", self.parse_extend,
-                               errback=self.full_text_failed, cb_kwargs={"post": post}, meta={"post": post})
+            yield self.request(
+                f"{self.base_url}/statuses/extend?id={post.external_id}",
+                self.parse_extend,
+                errback=self.full_text_failed,
+                cb_kwargs={"post": post},
+                meta={"post": post},
+            )
 
     def parse_extend(self, response: Response, post: PostItem):
         try:
@@ -286,13 +324,16 @@ class WeiboSpider(WageSpider):
         p = qpass.payload
         start, end = (datetime.fromisoformat(p[k]).astimezone(CST) for k in ("start", "end"))
         city = self.options.city_codes.get(p["city"], 1000) if p["city"] else 1000
-        return (f"{self.options.web_search_url.rstrip('/')}/weibo?q={quote(p['query'])}&typeall=1&suball=1"
-                f"&timescope=custom:{start:%Y-%m-%d}-{start.hour}:{end:%Y-%m-%d}-{end.hour}"
-                f"&region=custom:{self.options.province_code}:{city}&page={page}")
+        return (
+            f"{self.options.web_search_url.rstrip('/')}/weibo?q={quote(p['query'])}&typeall=1&suball=1"
+            f"&timescope=custom:{start:%Y-%m-%d}-{start.hour}:{end:%Y-%m-%d}-{end.hour}"
+            f"&region=custom:{self.options.province_code}:{city}&page={page}"
+        )
 
     def slice_request(self, qpass: QueryPass, page: int, pages: int | None = None):
-        return self.request(self.slice_url(qpass, page), self.parse_slice,
-                            cb_kwargs={"qpass": qpass, "page": page, "pages": pages})
+        return self.request(
+            self.slice_url(qpass, page), self.parse_slice, cb_kwargs={"qpass": qpass, "page": page, "pages": pages}
+        )
 
     def parse_slice(self, response: Response, qpass: QueryPass, page: int, pages: int | None):
         posts = self.safe_parse(response, web_search_page)

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from wagewatch.index.kibana.builder import to_ndjson
 from wagewatch.core.config import ElasticsearchSettings, KibanaSettings
+from wagewatch.index.kibana.builder import to_ndjson
 
 TYPE_NAMES = {"index-pattern": "数据视图", "search": "保存的检索", "lens": "图表", "map": "地图", "dashboard": "仪表板"}
 
@@ -35,8 +35,10 @@ class ImportReport:
     def lines(self) -> list[str]:
         lines = [f"已导入 imported {TYPE_NAMES.get(t, t)} {title} ({i})" for t, i, title in self.imported]
         lines += [f"导入失败 failed {TYPE_NAMES.get(t, t)} {i}: {reason}" for t, i, reason in self.errors]
-        lines.append(f"共 {len(self.imported)} 个对象导入成功，{len(self.errors)} 个失败 / "
-                     f"{len(self.imported)} imported, {len(self.errors)} failed")
+        lines.append(
+            f"共 {len(self.imported)} 个对象导入成功，{len(self.errors)} 个失败 / "
+            f"{len(self.imported)} imported, {len(self.errors)} failed"
+        )
         return lines
 
 
@@ -56,8 +58,10 @@ def _auth(kibana: KibanaSettings, es: ElasticsearchSettings) -> tuple[str, str] 
 
 def _parse(response: httpx.Response) -> ImportReport:
     if response.status_code in (401, 403):
-        raise KibanaError(f"Kibana 拒绝了登录凭据 refused the credentials (HTTP {response.status_code}): "
-                          "check kibana.username / WAGEWATCH_KIBANA_PASSWORD (or the Elasticsearch ones)")
+        raise KibanaError(
+            f"Kibana 拒绝了登录凭据 refused the credentials (HTTP {response.status_code}): "
+            "check kibana.username / WAGEWATCH_KIBANA_PASSWORD (or the Elasticsearch ones)"
+        )
     try:
         body: dict[str, Any] = response.json()
     except ValueError:
@@ -78,18 +82,29 @@ def _parse(response: httpx.Response) -> ImportReport:
     return report
 
 
-def import_objects(kibana: KibanaSettings, es: ElasticsearchSettings, objects: list[dict[str, Any]],
-                   attempts: int = 5) -> ImportReport:
+def import_objects(
+    kibana: KibanaSettings, es: ElasticsearchSettings, objects: list[dict[str, Any]], attempts: int = 5
+) -> ImportReport:
     """Import (overwriting) and report what Kibana created. Retries while Kibana is starting (connection
     refused, 503), as it is when `docker compose up` runs this right after Kibana's container starts."""
     payload = to_ndjson(objects).encode("utf-8")
-    retrying = Retrying(stop=stop_after_attempt(attempts), wait=wait_exponential(multiplier=1, max=15),
-                        retry=retry_if_exception_type((httpx.TransportError, _Unavailable)), reraise=True)
+    retrying = Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=1, max=15),
+        retry=retry_if_exception_type((httpx.TransportError, _Unavailable)),
+        reraise=True,
+    )
 
     def post() -> httpx.Response:
-        response = httpx.post(import_url(kibana), params={"overwrite": "true"}, headers={"kbn-xsrf": "wagewatch"},
-                              files={"file": ("wagewatch.ndjson", payload, "application/ndjson")},
-                              auth=_auth(kibana, es), verify=kibana.verify_certs, timeout=kibana.timeout_seconds)
+        response = httpx.post(
+            import_url(kibana),
+            params={"overwrite": "true"},
+            headers={"kbn-xsrf": "wagewatch"},
+            files={"file": ("wagewatch.ndjson", payload, "application/ndjson")},
+            auth=_auth(kibana, es),
+            verify=kibana.verify_certs,
+            timeout=kibana.timeout_seconds,
+        )
         if response.status_code == 503:
             raise _Unavailable(f"Kibana is not ready (HTTP 503): {response.text[:200]}")
         return response
@@ -97,5 +112,6 @@ def import_objects(kibana: KibanaSettings, es: ElasticsearchSettings, objects: l
     try:
         return _parse(retrying(post))
     except (httpx.TransportError, _Unavailable) as exc:
-        raise KibanaError(f"Kibana {kibana.url} 不可用 unavailable after {attempts} attempts: "
-                          f"{exc.__class__.__name__}: {exc}") from exc
+        raise KibanaError(
+            f"Kibana {kibana.url} 不可用 unavailable after {attempts} attempts: {exc.__class__.__name__}: {exc}"
+        ) from exc

@@ -73,19 +73,35 @@ def build() -> list[str]:
     java, mvn, javac = shutil.which("java"), shutil.which("mvn"), shutil.which("javac")
     if not (java and mvn and javac):
         missing = [name for name, path in (("java", java), ("javac", javac), ("mvn", mvn)) if not path]
-        raise NodeUnavailable(f"{', '.join(missing)} not found: install a JDK (17+) and Maven, "
-                              "or point WAGEWATCH_ES_URL at a running Elasticsearch 8")
+        raise NodeUnavailable(
+            f"{', '.join(missing)} not found: install a JDK (17+) and Maven, "
+            "or point WAGEWATCH_ES_URL at a running Elasticsearch 8"
+        )
     target = cache_dir() / _build_key()
     if not (target / "classpath.txt").exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="build-", dir=target.parent))
         try:
-            _run([mvn, "-q", "-B", "-f", str(ESNODE_DIR / "pom.xml"), "dependency:build-classpath",
-                  f"-Dmdep.outputFile={staging / 'classpath.txt'}"], "resolving the Elasticsearch jars with Maven", 900)
+            _run(
+                [
+                    mvn,
+                    "-q",
+                    "-B",
+                    "-f",
+                    str(ESNODE_DIR / "pom.xml"),
+                    "dependency:build-classpath",
+                    f"-Dmdep.outputFile={staging / 'classpath.txt'}",
+                ],
+                "resolving the Elasticsearch jars with Maven",
+                900,
+            )
             classpath = (staging / "classpath.txt").read_text().strip()
             sources = [str(p) for p in ESNODE_DIR.rglob("*.java")]
-            _run([javac, "-nowarn", "-d", str(staging / "classes"), "-cp", classpath, *sources],
-                 "compiling the node program", 300)
+            _run(
+                [javac, "-nowarn", "-d", str(staging / "classes"), "-cp", classpath, *sources],
+                "compiling the node program",
+                300,
+            )
             shutil.rmtree(target, ignore_errors=True)
             staging.rename(target)
         finally:
@@ -107,8 +123,9 @@ def wait_for_health(url: str, timeout: float = 60.0) -> str:
     last = "no answer"
     while time.monotonic() < deadline:
         try:
-            response = httpx.get(f"{url}/_cluster/health", params={"wait_for_status": "yellow", "timeout": "5s"},
-                                 timeout=10)
+            response = httpx.get(
+                f"{url}/_cluster/health", params={"wait_for_status": "yellow", "timeout": "5s"}, timeout=10
+            )
             status = response.json().get("status")
             if status in ("green", "yellow"):
                 return status

@@ -62,29 +62,76 @@ def store(config_files, tmp_path, _migrated_template) -> Iterator[Store]:
     db.dispose()
 
 
-def make_incident(db: Database, *, label: str = "real", city: str | None = "济南", severity: int | None = 2,
-                  title: str = "某工地拖欠农民工工资", text: str | None = None, project_type: str | None = None,
-                  amount: float | None = 50_000, workers: int | None = 6, reach: int = 10,
-                  url: str = "https://m.weibo.cn/detail/1", extra_cities: tuple[str, ...] = ()) -> int:
+def make_incident(
+    db: Database,
+    *,
+    label: str = "real",
+    city: str | None = "济南",
+    severity: int | None = 2,
+    title: str = "某工地拖欠农民工工资",
+    text: str | None = None,
+    project_type: str | None = None,
+    amount: float | None = 50_000,
+    workers: int | None = 6,
+    reach: int = 10,
+    url: str = "https://m.weibo.cn/detail/1",
+    extra_cities: tuple[str, ...] = (),
+) -> int:
     """An incident waiting to be alerted, with one post (and one more per extra city), as clustering leaves it."""
     now = clock.now()
     with db.session() as session:
-        incident = Incident(label=label, city=city, county="历下区" if city == "济南" else None, severity=severity,
-                            severity_score=20.0 * (severity or 0), title=title, company="某建设有限公司",
-                            project="某小区二期", project_type=project_type, amount_yuan=amount, workers=workers,
-                            explanation=["涉及多名工人"], signature=[], post_count=1 + len(extra_cities), reach=reach,
-                            first_seen=now, last_seen=now, alert_state="pending")
+        incident = Incident(
+            label=label,
+            city=city,
+            county="历下区" if city == "济南" else None,
+            severity=severity,
+            severity_score=20.0 * (severity or 0),
+            title=title,
+            company="某建设有限公司",
+            project="某小区二期",
+            project_type=project_type,
+            amount_yuan=amount,
+            workers=workers,
+            explanation=["涉及多名工人"],
+            signature=[],
+            post_count=1 + len(extra_cities),
+            reach=reach,
+            first_seen=now,
+            last_seen=now,
+            alert_state="pending",
+        )
         session.add(incident)
         session.flush()
         for i, post_city in enumerate((city, *extra_cities)):
-            post = Post(source="weibo", external_id=f"{incident.id}-{i}", url=url, text=text or title,
-                        text_raw=text or title, published_at=now, reposts=reach, comments=0, fetched_at=now,
-                        state="analyzed")
+            post = Post(
+                source="weibo",
+                external_id=f"{incident.id}-{i}",
+                url=url,
+                text=text or title,
+                text_raw=text or title,
+                published_at=now,
+                reposts=reach,
+                comments=0,
+                fetched_at=now,
+                state="analyzed",
+            )
             session.add(post)
             session.flush()
-            session.add(Analysis(post_id=post.id, label=label, scores={label: 0.9}, severity=severity,
-                                 severity_score=incident.severity_score, city=post_city, explanation=[],
-                                 model_version="test", created_at=now, incident_id=incident.id, clustered=True))
+            session.add(
+                Analysis(
+                    post_id=post.id,
+                    label=label,
+                    scores={label: 0.9},
+                    severity=severity,
+                    severity_score=incident.severity_score,
+                    city=post_city,
+                    explanation=[],
+                    model_version="test",
+                    created_at=now,
+                    incident_id=incident.id,
+                    clustered=True,
+                )
+            )
         return incident.id
 
 
@@ -105,8 +152,11 @@ class Received:
 
     @property
     def ok(self) -> bool:
-        return self.status == 200 and self.answer is not None and \
-            str(self.answer.get("errcode", self.answer.get("code"))) == "0"
+        return (
+            self.status == 200
+            and self.answer is not None
+            and str(self.answer.get("errcode", self.answer.get("code"))) == "0"
+        )
 
 
 @dataclass
@@ -203,8 +253,10 @@ def use_robots(monkeypatch, robots: RobotServer, city_slug: str = "jinan", robot
     """Point a city's group robot and the SMS gateway at the local server."""
     env = f"WAGEWATCH_ROBOT_{city_slug.upper()}"
     path = f"/{robot}/{city_slug}"
-    monkeypatch.setenv(f"{env}_URL", robots.url(f"{path}?key=k-{city_slug}" if robot == "wecom"
-                                                else f"{path}?access_token=t-{city_slug}"))
+    monkeypatch.setenv(
+        f"{env}_URL",
+        robots.url(f"{path}?key=k-{city_slug}" if robot == "wecom" else f"{path}?access_token=t-{city_slug}"),
+    )
     monkeypatch.setenv(f"{env}_SECRET", DINGTALK_SECRET)
     monkeypatch.setenv("WAGEWATCH_SMS_URL", robots.url("/sms"))
     monkeypatch.setenv("WAGEWATCH_SMS_KEY", SMS_KEY)

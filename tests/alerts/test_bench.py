@@ -9,8 +9,13 @@ from tests.conftest import REPO
 
 
 def test_bench_command_prints_latency_figures(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "wagewatch.bench.alerts", "--incidents", "150", "--new", "2",
-                             "--dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "wagewatch.bench.alerts", "--incidents", "150", "--new", "2", "--dir", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert lines[0].startswith("backlog: 150 analysed incidents")

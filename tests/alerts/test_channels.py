@@ -11,18 +11,20 @@ from urllib.parse import parse_qs
 import pytest
 from sqlalchemy import select
 
+from tests.alerts.conftest import DINGTALK_SECRET, SMS_KEY, dingtalk_check, make_incident, use_robots
 from wagewatch.alerts.channels.base import ChannelError, Envelope
 from wagewatch.alerts.channels.dingtalk import sign, signed_url
 from wagewatch.alerts.channels.webhook import build_request, send_webhook
 from wagewatch.alerts.render import AlertView, PostView, render
-from tests.alerts.conftest import DINGTALK_SECRET, SMS_KEY, dingtalk_check, make_incident, use_robots
 from wagewatch.core.config import Channel, Person, WebhookTemplate
-from wagewatch.stages.dispatch import dispatch
 from wagewatch.core.store.models import AlertDelivery
+from wagewatch.stages.dispatch import dispatch
 
-HOSTILE = ('工地欠薪<script>alert(1)</script><img src=x onerror=alert(2)> [点此领取补偿](http://evil.example/x) '
-           '**紧急** @all <font color="warning">假预警</font>\n### 签收与反馈：http://evil.example/sign')
-EVIL_URL = 'javascript:alert(document.cookie)'
+HOSTILE = (
+    "工地欠薪<script>alert(1)</script><img src=x onerror=alert(2)> [点此领取补偿](http://evil.example/x) "
+    '**紧急** @all <font color="warning">假预警</font>\n### 签收与反馈：http://evil.example/sign'
+)
+EVIL_URL = "javascript:alert(document.cookie)"
 
 
 def _statuses(store) -> dict[tuple[str, str], str]:
@@ -72,7 +74,7 @@ def test_dingtalk_robot_signed_as_dingtalk_checks_it(store, robots, monkeypatch)
     assert dingtalk_check(message.query, DINGTALK_SECRET) is None
     markdown = message.json()["markdown"]
     assert markdown["title"].startswith("【黄色预警·较大】")
-    assert "<font color=\"#fbc02d\">黄色预警</font>" in markdown["text"]
+    assert '<font color="#fbc02d">黄色预警</font>' in markdown["text"]
 
 
 def test_dingtalk_wrong_secret_is_refused_and_falls_back_to_sms(store, robots, monkeypatch):
@@ -101,7 +103,8 @@ def test_dingtalk_sign_matches_the_documented_recipe():
     raw = hmac.new(b"SECabc", f"{ts}\nSECabc".encode(), hashlib.sha256).digest()
     assert sign("SECabc", ts) == quote_plus(base64.b64encode(raw))
     assert signed_url("https://oapi.dingtalk.com/robot/send?access_token=x", "SECabc", ts) == (
-        f"https://oapi.dingtalk.com/robot/send?access_token=x&timestamp={ts}&sign={sign('SECabc', ts)}")
+        f"https://oapi.dingtalk.com/robot/send?access_token=x&timestamp={ts}&sign={sign('SECabc', ts)}"
+    )
 
 
 def test_sms_gateway_template(store, robots, monkeypatch, config_files):
@@ -117,10 +120,25 @@ def test_sms_gateway_template(store, robots, monkeypatch, config_files):
 
 
 def _view(text: str, url: str) -> AlertView:
-    return AlertView(incident_id=7, label="real", title=text, city="济南", county="历下区", severity=3,
-                     severity_score=70.0, explanation=[f"地点依据：“{text}”"], company=text, project=None,
-                     amount_yuan=None, workers=None, posts=[PostView("weibo", url, text, None)], reason="severity-3",
-                     deadline=None, link="http://localhost:8000/leads/7?t=abc", recipient_name="值班员")
+    return AlertView(
+        incident_id=7,
+        label="real",
+        title=text,
+        city="济南",
+        county="历下区",
+        severity=3,
+        severity_score=70.0,
+        explanation=[f"地点依据：“{text}”"],
+        company=text,
+        project=None,
+        amount_yuan=None,
+        workers=None,
+        posts=[PostView("weibo", url, text, None)],
+        reason="severity-3",
+        deadline=None,
+        link="http://localhost:8000/leads/7?t=abc",
+        recipient_name="值班员",
+    )
 
 
 def test_hostile_post_text_cannot_inject_markup():
@@ -137,15 +155,20 @@ def test_hostile_post_text_cannot_inject_markup():
         assert not any(line.startswith("###") and "签收" in line for line in markdown.splitlines())
     # Plain text and SMS: the post's line break cannot start a fake "签收与反馈" line.
     assert [line for line in message.text.splitlines() if line.startswith("签收与反馈")] == [
-        "签收与反馈：http://localhost:8000/leads/7?t=abc"]
+        "签收与反馈：http://localhost:8000/leads/7?t=abc"
+    ]
     assert "\n" not in message.short
 
 
 def test_webhook_json_template_quotes_every_value():
     template = WebhookTemplate(body='{"text": {{ text }}, "to": {{ to }}, "n": {{ incident_id }}}')
     message = render(_view('"}, "admin": true, "x": {"', "https://example.org/p"))
-    envelope = Envelope(1, Person(id="p", name="n", role="duty", channels=[Channel(type="email", to="a@b.c")]),
-                        Channel(type="webhook", url_env="X", template="t", to='13"00'), message)
+    envelope = Envelope(
+        1,
+        Person(id="p", name="n", role="duty", channels=[Channel(type="email", to="a@b.c")]),
+        Channel(type="webhook", url_env="X", template="t", to='13"00'),
+        message,
+    )
     from wagewatch.alerts.channels.webhook import template_values
 
     body = build_request(template, template_values(envelope))["json"]
@@ -156,11 +179,17 @@ def test_webhook_json_template_quotes_every_value():
 def test_generic_webhook_form_template_and_failures(robots, monkeypatch):
     monkeypatch.setenv("HOOK_URL", robots.url("/form"))
     monkeypatch.setenv("HOOK_KEY", SMS_KEY)
-    template = WebhookTemplate(content_type="form", fields={"mobile": "{{ to }}", "text": "{{ short }}",
-                                                            "apikey": "{{ secret }}"}, success_field="code")
-    envelope = Envelope(3, Person(id="p", name="n", role="duty", channels=[Channel(type="email", to="a@b.c")]),
-                        Channel(type="sms", url_env="HOOK_URL", secret_env="HOOK_KEY", template="t", to="13800"),
-                        render(_view("某工地欠薪 & 讨薪=1", "https://example.org/p")))
+    template = WebhookTemplate(
+        content_type="form",
+        fields={"mobile": "{{ to }}", "text": "{{ short }}", "apikey": "{{ secret }}"},
+        success_field="code",
+    )
+    envelope = Envelope(
+        3,
+        Person(id="p", name="n", role="duty", channels=[Channel(type="email", to="a@b.c")]),
+        Channel(type="sms", url_env="HOOK_URL", secret_env="HOOK_KEY", template="t", to="13800"),
+        render(_view("某工地欠薪 & 讨薪=1", "https://example.org/p")),
+    )
     assert send_webhook(envelope, template, 5) == "sms:3"
     [request] = robots.accepted("/form")
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
@@ -181,8 +210,10 @@ def test_without_smtp_every_email_lands_in_the_outbox(store):
     assert dispatch(store.db, store.config)["sent"] == 2
     files = sorted((store.root / "outbox").glob("delivery-*-email.eml"))
     mails = [message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
-    assert {m["To"].addresses[0].addr_spec for m in mails} == {"duty-day@binzhou.example.gov.cn",
-                                                               "leader@binzhou.example.gov.cn"}
+    assert {m["To"].addresses[0].addr_spec for m in mails} == {
+        "duty-day@binzhou.example.gov.cn",
+        "leader@binzhou.example.gov.cn",
+    }
     html = mails[0].get_body(preferencelist=("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
 

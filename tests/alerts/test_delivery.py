@@ -14,10 +14,10 @@ from sqlalchemy import select
 from tests.alerts.conftest import FRIDAY_10, later, make_incident, use_robots
 from tests.conftest import REPO
 from wagewatch.core import clock
+from wagewatch.core.store.models import AlertDelivery, Analysis, Incident, Post
 from wagewatch.stages.cluster import _merge
 from wagewatch.stages.dispatch import dispatch
 from wagewatch.stages.escalate import follow_up
-from wagewatch.core.store.models import AlertDelivery, Analysis, Incident, Post
 
 
 def _deliveries(store, **where) -> list[AlertDelivery]:
@@ -64,8 +64,9 @@ def test_dead_letter_after_the_last_retry_tells_ops_and_falls_back(store, robots
     assert (sms.status, sms.reason) == ("sent", dead.reason)
     [ops] = _deliveries(store, recipient_id="sd-ops")
     assert ops.reason == f"ops-dead-{dead.id}" and ops.status == "sent"
-    mail = message_from_bytes((store.root / "outbox" / f"delivery-{ops.id:08d}-email.eml").read_bytes(),
-                              policy=policy.default)
+    mail = message_from_bytes(
+        (store.root / "outbox" / f"delivery-{ops.id:08d}-email.eml").read_bytes(), policy=policy.default
+    )
     assert "投递失败" in mail["Subject"]
     text = mail.get_body(preferencelist=("plain",)).get_content()
     assert "jinan-duty-day" in text and "HTTP 503" in text
@@ -116,8 +117,14 @@ def test_no_duplicate_after_a_crash_between_send_and_record(store, robots, monke
     config = store.reload()
     make_incident(store.db, city="济南", severity=3)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    crashed = subprocess.run([sys.executable, "-c", CRASH_AFTER_SEND, str(store.root / "config")], env=env,
-                             cwd=REPO, capture_output=True, text=True, timeout=120)
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASH_AFTER_SEND, str(store.root / "config")],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert crashed.returncode == 9, crashed.stderr[-2000:]
     assert len(robots.accepted("/wecom/jinan")) == 1
     [stuck] = _deliveries(store, status="sending")
@@ -163,13 +170,32 @@ def _add_post(store, incident_id: int, *, severity: int | None = None, city: str
     """What clustering does when one more post joins an alerted incident."""
     with store.db.session() as session:
         incident = session.get(Incident, incident_id)
-        post = Post(source="weibo", external_id=f"more-{incident.post_count}", url="https://x/y",
-                    text="后续", text_raw="后续", reposts=reach, comments=0, fetched_at=clock.now(), state="analyzed")
+        post = Post(
+            source="weibo",
+            external_id=f"more-{incident.post_count}",
+            url="https://x/y",
+            text="后续",
+            text_raw="后续",
+            reposts=reach,
+            comments=0,
+            fetched_at=clock.now(),
+            state="analyzed",
+        )
         session.add(post)
         session.flush()
-        analysis = Analysis(post_id=post.id, label=incident.label, scores={}, severity=severity or incident.severity,
-                            severity_score=10, city=city, explanation=["更新"], model_version="t", extreme=False,
-                            incident_id=incident.id, clustered=True)
+        analysis = Analysis(
+            post_id=post.id,
+            label=incident.label,
+            scores={},
+            severity=severity or incident.severity,
+            severity_score=10,
+            city=city,
+            explanation=["更新"],
+            model_version="t",
+            extreme=False,
+            incident_id=incident.id,
+            clustered=True,
+        )
         session.add(analysis)
         _merge(incident, analysis, post, store.config.policy)
 
@@ -187,10 +213,12 @@ def test_realert_only_on_severity_rise_heat_jump_or_new_city(store):
     assert new == [("jinan-duty-day", "severity-3"), ("jinan-leader", "severity-3")]
     _add_post(store, incident, reach=2000)  # reach 1300 -> 3300: more than doubled
     dispatch(store.db, store.config)
-    heat = [(d.recipient_id, d.reason) for d in _deliveries(store)[first + 2:]]
+    heat = [(d.recipient_id, d.reason) for d in _deliveries(store)[first + 2 :]]
     assert heat == [("jinan-duty-day", "heat-3300"), ("jinan-leader", "heat-3300")]
     _add_post(store, incident, city="泰安")  # a second city is involved
     dispatch(store.db, store.config)
-    assert [(d.recipient_id, d.reason) for d in _deliveries(store)[first + 4:]] == [
-        ("taian-duty-day", "severity-3"), ("taian-leader", "severity-3")]
+    assert [(d.recipient_id, d.reason) for d in _deliveries(store)[first + 4 :]] == [
+        ("taian-duty-day", "severity-3"),
+        ("taian-leader", "severity-3"),
+    ]
     assert dispatch(store.db, store.config) == {"unknown": 0, "planned": 0, "sent": 0}

@@ -11,12 +11,12 @@ from sqlalchemy import func, select, text
 from tests.alerts.conftest import FRIDAY_10, Store, later, make_incident
 from wagewatch.core import clock
 from wagewatch.core.config import load_config
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AlertDelivery, AuditEvent, Incident, Lead
 from wagewatch.ledger import tokens
 from wagewatch.ledger.actions import Ledger, LedgerError, Officer, StatusUpdate
 from wagewatch.stages.dispatch import dispatch
 from wagewatch.stages.escalate import follow_up
-from wagewatch.core.store import Database
-from wagewatch.core.store.models import AlertDelivery, AuditEvent, Incident, Lead
 
 JINAN_DUTY = Officer("jinan-duty-day", "济南白班值班员", "济南")
 QINGDAO_DUTY = Officer("qingdao-duty-day", "青岛白班值班员", "青岛")
@@ -25,8 +25,9 @@ PROVINCE = Officer("sd-triage", "省欠薪办研判值班", None)
 
 def _recipients(store, reason_prefix: str) -> list[str]:
     with store.db.session() as session:
-        return sorted(session.scalars(select(AlertDelivery.recipient_id)
-                                      .where(AlertDelivery.reason.startswith(reason_prefix))))
+        return sorted(
+            session.scalars(select(AlertDelivery.recipient_id).where(AlertDelivery.reason.startswith(reason_prefix)))
+        )
 
 
 def _lead(store, lead_id: int = 1) -> Lead:
@@ -36,9 +37,14 @@ def _lead(store, lead_id: int = 1) -> Lead:
 
 def _trail(store, lead_id: int = 1) -> list[tuple[str, str]]:
     with store.db.session() as session:
-        return [(e.actor, e.action) for e in session.scalars(
-            select(AuditEvent).where(AuditEvent.entity == "lead", AuditEvent.entity_id == lead_id)
-            .order_by(AuditEvent.id))]
+        return [
+            (e.actor, e.action)
+            for e in session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.entity == "lead", AuditEvent.entity_id == lead_id)
+                .order_by(AuditEvent.id)
+            )
+        ]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -76,8 +82,9 @@ def test_escalation_deputy_then_leader_then_province(any_store):
     assert [a for _, a in _trail(store)] == ["created", "escalated", "escalated", "escalated"]
     dispatch(store.db, store.config)
     with store.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(AlertDelivery)
-                              .where(AlertDelivery.status != "sent")) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(AlertDelivery).where(AlertDelivery.status != "sent")) == 0
+        )
 
 
 def test_acknowledging_stops_escalation(store):
@@ -136,16 +143,24 @@ def test_status_flow_with_notes_figures_verdict_and_audit(store):
         ledger.acknowledge(session, lead, JINAN_DUTY)
         ledger.update(session, lead, JINAN_DUTY, StatusUpdate(status="核查中", notes="已联系项目部"))
         later(days=1)
-        ledger.update(session, lead, JINAN_DUTY, StatusUpdate(status="已办结", notes="已足额支付",
-                                                              amount_recovered=48_000, workers_paid=6))
+        ledger.update(
+            session,
+            lead,
+            JINAN_DUTY,
+            StatusUpdate(status="已办结", notes="已足额支付", amount_recovered=48_000, workers_paid=6),
+        )
         with pytest.raises(LedgerError, match="已办结，不能再修改"):
             ledger.update(session, lead, JINAN_DUTY, StatusUpdate(status="已办结", notes="again"))
     lead = _lead(store)
     assert (lead.status, lead.verdict, lead.amount_recovered, lead.workers_paid) == ("已办结", "real", 48_000, 6)
     assert lead.closed_at == FRIDAY_10 + timedelta(days=1)
     assert "已联系项目部" in lead.notes and "济南白班值班员] 已足额支付" in lead.notes
-    assert _trail(store) == [("system:dispatch", "created"), ("officer:jinan-duty-day", "acknowledged"),
-                             ("officer:jinan-duty-day", "updated"), ("officer:jinan-duty-day", "updated")]
+    assert _trail(store) == [
+        ("system:dispatch", "created"),
+        ("officer:jinan-duty-day", "acknowledged"),
+        ("officer:jinan-duty-day", "updated"),
+        ("officer:jinan-duty-day", "updated"),
+    ]
     with store.db.session() as session:
         last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
         assert last.detail["status"] == ["核查中", "已办结"] and last.detail["workers_paid"] == [None, 6]

@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 
 from tests.alerts.conftest import make_incident
 from tests.helpers import wagewatch
-from wagewatch.core import clock
 from wagewatch.cli import cli
+from wagewatch.core import clock
+from wagewatch.core.store.models import Lead, ReportDelivery
 from wagewatch.ledger.actions import Ledger, Officer, StatusUpdate
 from wagewatch.reports import periods
 from wagewatch.reports.figures import COLUMNS
 from wagewatch.stages.dispatch import plan_alerts
 from wagewatch.stages.report import report_due
-from wagewatch.core.store.models import Lead, ReportDelivery
 
 
 def at(day: int, hour: int = 10, month: int = 11) -> datetime:
@@ -65,9 +65,22 @@ def _seed(store) -> None:
 
 
 EXPECTED_TOTALS = {
-    "new": 5, "real": 4, "false": 1, "red": 1, "orange": 1, "yellow": 1, "blue": 1, "closed": 3,
-    "closed_on_time": 2, "verified_false": 1, "overdue": 2, "amount_involved": 254.8, "workers_involved": 154,
-    "amount_recovered": 180.0, "workers_paid": 120, "open": 3,
+    "new": 5,
+    "real": 4,
+    "false": 1,
+    "red": 1,
+    "orange": 1,
+    "yellow": 1,
+    "blue": 1,
+    "closed": 3,
+    "closed_on_time": 2,
+    "verified_false": 1,
+    "overdue": 2,
+    "amount_involved": 254.8,
+    "workers_involved": 154,
+    "amount_recovered": 180.0,
+    "workers_paid": 120,
+    "open": 3,
 }
 
 
@@ -116,8 +129,12 @@ def test_month_and_bad_periods(store, tmp_path):
     sheet = openpyxl.load_workbook(tmp_path / "m" / "全省-月通报-2026-11-情况表.xlsx")["情况表"]
     totals = {a: c.value for (a, _), c in zip(COLUMNS, list(sheet.iter_rows(min_row=4))[-1][1:])}
     assert (totals["new"], totals["closed"]) == (8, 4)  # the whole of November, the 30th included
-    for args, message in ((["--week", "2026-W54"], "has no ISO week 54"), (["--week", "2026-11"], "--week takes"),
-                          (["--month", "2026-13"], "month must be 1..12"), ([], "exactly one of")):
+    for args, message in (
+        (["--week", "2026-W54"], "has no ISO week 54"),
+        (["--week", "2026-11"], "--week takes"),
+        (["--month", "2026-13"], "month must be 1..12"),
+        ([], "exactly one of"),
+    ):
         bad = CliRunner().invoke(cli, ["--config", str(store.root / "config"), "report", *args])
         assert bad.exit_code == 2 and message in bad.output, bad.output
     assert periods.parse("2026-W01").first_day.isoformat() == "2025-12-29"
@@ -143,7 +160,9 @@ def test_report_stage_mails_each_lead_list_once_on_schedule(store, config_files,
     clock.freeze(at(1, 9, month=12) + timedelta(minutes=1))  # the 1st: November's monthly report
     assert report_due(store.db, config) == {"queued": 34, "sent": 34}
     with store.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(ReportDelivery)
-                              .where(ReportDelivery.status == "sent")) == 102
+        assert (
+            session.scalar(select(func.count()).select_from(ReportDelivery).where(ReportDelivery.status == "sent"))
+            == 102
+        )
     smtp_server.wait_for(102)
     assert len(smtp_server.messages) == 102

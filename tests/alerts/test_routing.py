@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.alerts.conftest import FRIDAY_10, make_incident
 from wagewatch.alerts.holding import release
 from wagewatch.alerts.routing import OUT_OF_PROVINCE, route
-from tests.alerts.conftest import FRIDAY_10, make_incident
 from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, ConfigError, load_config
-from wagewatch.stages.dispatch import plan_alerts
 from wagewatch.core.store.models import AlertDelivery, Lead
+from wagewatch.stages.dispatch import plan_alerts
 
 SUNDAY_NIGHT = datetime(2026, 11, 29, 23, 0, tzinfo=clock.LOCAL_TZ)
 MONDAY_3AM = datetime(2026, 11, 30, 3, 0, tzinfo=clock.LOCAL_TZ)
@@ -45,9 +45,14 @@ def test_real_incident_goes_to_the_on_duty_officer_by_rota():
 def test_severity_three_adds_the_leader_and_four_the_province_at_once():
     cities = load_config().cities
     assert _who(route(cities, "real", "烟台", 3, FRIDAY_10)) == [
-        ("yantai-duty-day", "severity-3"), ("yantai-leader", "severity-3")]
+        ("yantai-duty-day", "severity-3"),
+        ("yantai-leader", "severity-3"),
+    ]
     assert _who(route(cities, "real", "烟台", 4, FRIDAY_10)) == [
-        ("yantai-duty-day", "severity-4"), ("yantai-leader", "severity-4"), ("sd-triage", "severity-4")]
+        ("yantai-duty-day", "severity-4"),
+        ("yantai-leader", "severity-4"),
+        ("sd-triage", "severity-4"),
+    ]
 
 
 def test_unknown_city_goes_to_provincial_triage_and_out_of_province_is_marked_for_transfer():
@@ -59,19 +64,25 @@ def test_unknown_city_goes_to_provincial_triage_and_out_of_province_is_marked_fo
 def test_false_claim_goes_to_publicity_for_clarification_not_to_inspectors():
     cities = load_config().cities
     assert _who(route(cities, "false", "济南", None, FRIDAY_10)) == [
-        ("jinan-publicity", "clarify"), ("jinan-propaganda", "clarify")]
+        ("jinan-publicity", "clarify"),
+        ("jinan-propaganda", "clarify"),
+    ]
     assert _who(route(cities, "false", None, None, FRIDAY_10)) == [("sd-publicity", "clarify")]
 
 
-@pytest.mark.parametrize("label,city,severity,owner,kind,days", [
-    ("real", "临沂", 3, "linyi-duty-day", "new", 3),  # government project: 3 days
-    ("real", None, 2, "sd-triage", "new", 7),
-    ("real", OUT_OF_PROVINCE, 2, "sd-triage", "transfer", 7),
-    ("false", "德州", None, "dezhou-publicity", "clarify", 7),
-])
+@pytest.mark.parametrize(
+    "label,city,severity,owner,kind,days",
+    [
+        ("real", "临沂", 3, "linyi-duty-day", "new", 3),  # government project: 3 days
+        ("real", None, 2, "sd-triage", "new", 7),
+        ("real", OUT_OF_PROVINCE, 2, "sd-triage", "transfer", 7),
+        ("false", "德州", None, "dezhou-publicity", "clarify", 7),
+    ],
+)
 def test_plan_creates_the_lead_with_owner_and_deadline(store, label, city, severity, owner, kind, days):
-    make_incident(store.db, label=label, city=city, severity=severity,
-                  project_type="government" if city == "临沂" else None)
+    make_incident(
+        store.db, label=label, city=city, severity=severity, project_type="government" if city == "临沂" else None
+    )
     plan_alerts(store.db, store.config)
     with store.db.session() as session:
         lead = session.scalars(select(Lead)).one()
@@ -101,18 +112,22 @@ def test_plan_holds_low_severity_but_never_three_or_four(store):
     high = make_incident(store.db, city="淄博", severity=3)
     plan_alerts(store.db, store.config)
     with store.db.session() as session:
-        deliveries = {d.incident_id: d for d in session.scalars(select(AlertDelivery))
-                      if d.recipient_id == "zibo-duty-night"}
+        deliveries = {
+            d.incident_id: d for d in session.scalars(select(AlertDelivery)) if d.recipient_id == "zibo-duty-night"
+        }
     assert deliveries[high].next_attempt_at == SUNDAY_NIGHT
     assert clock.local(deliveries[low].next_attempt_at).strftime("%H:%M") == "07:00"
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda p: p["quiet_hours"].update(max_severity=3), "quiet_hours.max_severity"),
-    (lambda p: p["digest"].update(max_severity=3), "digest.max_severity"),
-    (lambda p: p["digest"].update(times=["23:00"]), "digest time 23:00 falls in quiet hours"),
-    (lambda p: p.update(link_valid_hours=0), "link_valid_hours"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda p: p["quiet_hours"].update(max_severity=3), "quiet_hours.max_severity"),
+        (lambda p: p["digest"].update(max_severity=3), "digest.max_severity"),
+        (lambda p: p["digest"].update(times=["23:00"]), "digest time 23:00 falls in quiet hours"),
+        (lambda p: p.update(link_valid_hours=0), "link_valid_hours"),
+    ],
+)
 def test_policy_that_would_hold_severe_alerts_is_refused(config_files, change, message):
     config_files.update("policy.yaml", change)
     with pytest.raises(ConfigError, match="policy.yaml") as error:
@@ -123,12 +138,14 @@ def test_policy_that_would_hold_severe_alerts_is_refused(config_files, change, m
 def test_broken_channel_config_names_file_and_key(config_files):
     def no_template(data):
         data["cities"]["济南"]["people"][0]["channels"][1]["template"] = "no_such_gateway"
+
     config_files.update("cities.yaml", no_template)
     with pytest.raises(ConfigError, match=r"cities.yaml: key 'cities\.济南\.people\.0\.channels\.1\.template'"):
         load_config(config_files.root)
 
     def repeated_type(data):
         data["cities"]["济南"]["people"][0]["channels"].append({"type": "email", "to": "x@example.org"})
+
     config_files.update("cities.yaml", repeated_type)
     with pytest.raises(ConfigError, match="each channel type at most once"):
         load_config(config_files.root)

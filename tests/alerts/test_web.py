@@ -21,14 +21,20 @@ from sqlalchemy import select
 from tests.alerts.conftest import Store, make_incident
 from tests.conftest import free_port
 from wagewatch.core import clock
+from wagewatch.core.store.models import AlertDelivery, AuditEvent, Lead
 from wagewatch.ledger import tokens
 from wagewatch.stages.dispatch import dispatch
-from wagewatch.core.store.models import AlertDelivery, AuditEvent, Lead
 from wagewatch.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 HOSTILE = '济南某工地欠薪<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
@@ -48,8 +54,9 @@ def site(store, config_files) -> Iterator[Site]:
     port = free_port()
     config_files.update("settings.yaml", lambda s: s.update(public_base_url=f"http://127.0.0.1:{port}"))
     config = store.reload()
-    server = uvicorn.Server(uvicorn.Config(create_app(config, store.db), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config, store.db), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -71,8 +78,9 @@ def browser() -> Iterator[Browser]:
 def _alert_link(store: Store, recipient: str) -> str:
     with store.db.session() as session:
         delivery_id = session.scalar(select(AlertDelivery.id).where(AlertDelivery.recipient_id == recipient))
-    mail = message_from_bytes((store.root / "outbox" / f"delivery-{delivery_id:08d}-email.eml").read_bytes(),
-                              policy=policy.default)
+    mail = message_from_bytes(
+        (store.root / "outbox" / f"delivery-{delivery_id:08d}-email.eml").read_bytes(), policy=policy.default
+    )
     return re.search(r"签收与反馈：(\S+)", mail.get_body(preferencelist=("plain",)).get_content())[1]
 
 
@@ -130,10 +138,12 @@ def test_officer_works_a_lead_from_the_alert_link(site, browser):
     with store.db.session() as session:
         lead = session.get(Lead, 1)
         assert (lead.city, lead.status, lead.amount_recovered, lead.workers_paid) == ("青岛", "待签收", 12000, 3)
-        assert session.scalars(select(AlertDelivery.recipient_id).where(
-            AlertDelivery.reason == "transfer-in-1")).all() == ["qingdao-duty-day", "qingdao-leader"]
-        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.entity == "lead",
-                                                                  AuditEvent.entity_id == 1)).all()
+        assert session.scalars(
+            select(AlertDelivery.recipient_id).where(AlertDelivery.reason == "transfer-in-1")
+        ).all() == ["qingdao-duty-day", "qingdao-leader"]
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.entity == "lead", AuditEvent.entity_id == 1)
+        ).all()
         assert actions == ["created", "acknowledged", "updated", "transferred"]
 
 

@@ -31,10 +31,10 @@ def test_amounts(text: str, yuan: float, approximate: bool) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "每人约1万元，一直没发",           # a per-person figure is not the total
-        "只给了200块辛苦费",               # a sum paid is not a sum owed
-        "2023年3月进场，打了12345热线",     # a year and a hotline are not money
-        "被告人并处罚金3万元",              # a fine is not wages
+        "每人约1万元，一直没发",  # a per-person figure is not the total
+        "只给了200块辛苦费",  # a sum paid is not a sum owed
+        "2023年3月进场，打了12345热线",  # a year and a hotline are not money
+        "被告人并处罚金3万元",  # a fine is not wages
     ],
 )
 def test_not_amounts(text: str) -> None:
@@ -50,10 +50,10 @@ def test_not_amounts(text: str) -> None:
         ("我和我爸给人家盖了三间房", 2),
         ("数十名工人聚在门口", 10),
         ("一二十个人干了半年", 10),
-        ("包工头欠了我们二十多万", None),     # a sum after 我们 is not a headcount
+        ("包工头欠了我们二十多万", None),  # a sum after 我们 is not a headcount
         ("涉及拖欠农民工112人", 112),
-        ("老板欠我2400，一直拖着", 1),          # told in the singular: one worker
-        ("我们三个月没拿到工资", None),          # "三个月" is a duration, and 我们 is a plural
+        ("老板欠我2400，一直拖着", 1),  # told in the singular: one worker
+        ("我们三个月没拿到工资", None),  # "三个月" is a duration, and 我们 is a plural
         ("几个人去要钱", None),
     ],
 )

@@ -13,12 +13,12 @@ from wagewatch.classifier import facts, places, severity
         ("寿光一个大棚基地欠了我们工钱", "潍坊", "寿光市"),
         ("西海岸新区某工地", "青岛", "黄岛区"),
         ("莱芜的一家钢材市场拖欠工资", "济南", "莱芜区"),
-        ("菏泽巨野的五个人在济南长清干活，被欠工资", "济南", "长清区"),   # work place, not home town
+        ("菏泽巨野的五个人在济南长清干活，被欠工资", "济南", "长清区"),  # work place, not home town
         ("我是泰安人，在河北保定一家餐馆打工被欠薪", "out_of_province", None),
-        ("西充县城一在建工地上有人爬上塔吊", "out_of_province", None),   # a county elsewhere, via jieba
+        ("西充县城一在建工地上有人爬上塔吊", "out_of_province", None),  # a county elsewhere, via jieba
         ("在迪拜工地打工的老乡说工资被扣", "out_of_province", None),
         ("A construction worker in Qingdao said wages were late", "青岛", None),
-        ("平原吧，我们5个人在县城做外墙保温", "德州", "平原县"),          # a Tieba board by short name
+        ("平原吧，我们5个人在县城做外墙保温", "德州", "平原县"),  # a Tieba board by short name
         ("枣庄市中区一家面馆拖着工资", "枣庄", "市中区"),
         ("市中区人民检察院提起公诉", "济南", "市中区"),
         ("工资被拖欠了，不知道找谁", None, None),

@@ -27,11 +27,13 @@ def test_shipped_model_is_small_and_complete() -> None:
 
 
 def test_plain_cases(classifier) -> None:
-    real, false, irrelevant = classifier.analyze([
-        "我们十几个人在济南历城区的工地干了半年，包工头欠了我们二十多万工钱跑了，电话打不通",
-        "经区人社局调查核实，网传“工地拖欠农民工工资”情况不属实，发帖人系分包商，以讨薪为名讨要工程款，已被依法训诫",
-        "招聘钢筋工、木工若干名，日结工资，包吃包住，有意者电话联系",
-    ])
+    real, false, irrelevant = classifier.analyze(
+        [
+            "我们十几个人在济南历城区的工地干了半年，包工头欠了我们二十多万工钱跑了，电话打不通",
+            "经区人社局调查核实，网传“工地拖欠农民工工资”情况不属实，发帖人系分包商，以讨薪为名讨要工程款，已被依法训诫",
+            "招聘钢筋工、木工若干名，日结工资，包吃包住，有意者电话联系",
+        ]
+    )
     assert real.label == "real" and real.city == "济南" and real.severity in (3, 4)
     assert real.amount_yuan == 200_000 and real.amount_approximate and real.workers == 10
     assert any("金额" in reason or "工人" in reason for reason in real.explanation)
@@ -42,8 +44,19 @@ def test_plain_cases(classifier) -> None:
 def test_garbage_in_sane_answer_out(classifier) -> None:
     one_megabyte = "老板欠我工资不给。" * 120_000
     binary = bytes(range(256)) * 40
-    inputs = ["", "   ", "Workers in Ohio protest over delayed paychecks.", "Зарплату не платят уже три месяца",
-              one_megabyte, binary, binary.decode("latin-1"), "\x00\ud800\uffff" * 100, None, 12345, "🔥" * 500]
+    inputs = [
+        "",
+        "   ",
+        "Workers in Ohio protest over delayed paychecks.",
+        "Зарплату не платят уже три месяца",
+        one_megabyte,
+        binary,
+        binary.decode("latin-1"),
+        "\x00\ud800\uffff" * 100,
+        None,
+        12345,
+        "🔥" * 500,
+    ]
     results = classifier.analyze(inputs)
     assert len(results) == len(inputs)
     for result in results:

@@ -10,8 +10,8 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import torch
 import pytest
+import torch
 
 from wagewatch.classifier import calibration
 from wagewatch.classifier.api import Classifier, load_classifier
@@ -21,12 +21,24 @@ from wagewatch.classifier.corpus import Example, load_training, split_validation
 from wagewatch.classifier.settings import load_settings
 from wagewatch.classifier.training import train_model
 
-REAL = ["老板欠我们{}个月工资不给，包工头电话也打不通", "在工地干了{}个月，一分钱没拿到，求帮忙", "我们{}个人的工钱被拖欠了半年",
-        "干完活老板把我拉黑了，{}百块钱没给"]
-FALSE = ["经核查，网传拖欠工资{}万元不属实，系以讨薪为名讨要工程款", "警方通报：男子冒充农民工讨薪，已被行政拘留{}日",
-         "辟谣：讨薪视频是{}年前外省的旧视频", "人社局回复：该员工工资已全部发放，不存在拖欠，留言不实{}"]
-IRRELEVANT = ["招聘钢筋工{}名，日结工资，包吃住", "市里召开根治欠薪专项行动部署会，第{}次会议", "这部电视剧第{}集讲农民工讨薪的故事",
-              "朋友借了我{}千块钱不还，怎么办"]
+REAL = [
+    "老板欠我们{}个月工资不给，包工头电话也打不通",
+    "在工地干了{}个月，一分钱没拿到，求帮忙",
+    "我们{}个人的工钱被拖欠了半年",
+    "干完活老板把我拉黑了，{}百块钱没给",
+]
+FALSE = [
+    "经核查，网传拖欠工资{}万元不属实，系以讨薪为名讨要工程款",
+    "警方通报：男子冒充农民工讨薪，已被行政拘留{}日",
+    "辟谣：讨薪视频是{}年前外省的旧视频",
+    "人社局回复：该员工工资已全部发放，不存在拖欠，留言不实{}",
+]
+IRRELEVANT = [
+    "招聘钢筋工{}名，日结工资，包吃住",
+    "市里召开根治欠薪专项行动部署会，第{}次会议",
+    "这部电视剧第{}集讲农民工讨薪的故事",
+    "朋友借了我{}千块钱不还，怎么办",
+]
 
 
 def _examples() -> list[Example]:
@@ -34,8 +46,14 @@ def _examples() -> list[Example]:
     for label, templates in (("real", REAL), ("false", FALSE), ("irrelevant", IRRELEVANT)):
         for i, template in enumerate(templates):
             for n in range(2, 6):
-                rows.append(Example(id=f"{label}-{i}-{n}", text=template.format(n), label=label,
-                                    severity=(n % 4) + 1 if label == "real" else None))
+                rows.append(
+                    Example(
+                        id=f"{label}-{i}-{n}",
+                        text=template.format(n),
+                        label=label,
+                        severity=(n % 4) + 1 if label == "real" else None,
+                    )
+                )
     return rows
 
 
@@ -134,8 +152,11 @@ def test_baseline_round_trip(tmp_path: Path) -> None:
 def test_later_files_override_labels(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.jsonl"
     feedback = tmp_path / "feedback.jsonl"
-    corpus.write_text('{"id": "1", "text": "某工地欠薪", "label": "real", "severity": 2}\n'
-                      '{"id": "2", "text": "招聘", "label": "irrelevant", "severity": ""}\n', encoding="utf-8")
+    corpus.write_text(
+        '{"id": "1", "text": "某工地欠薪", "label": "real", "severity": 2}\n'
+        '{"id": "2", "text": "招聘", "label": "irrelevant", "severity": ""}\n',
+        encoding="utf-8",
+    )
     feedback.write_text('{"id": "f1", "text": "某工地欠薪", "label": "false", "severity": null}\n', encoding="utf-8")
     examples = {e.text: e for e in load_training([corpus, feedback])}
     assert examples["某工地欠薪"].label == "false" and examples["招聘"].severity is None
@@ -151,13 +172,26 @@ def test_fine_tuning_a_local_checkpoint(tmp_path: Path) -> None:
 
     checkpoint = tmp_path / "checkpoint"
     tokenizer = make_tokenizer(build_vocabulary([e.text for e in _examples()], 6000, 6100), max_length=64)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
     BertModel(config).save_pretrained(str(checkpoint))  # with a pooler, as published checkpoints have
     tokenizer.save_pretrained(str(checkpoint))
 
-    report = train_model(_examples(), tmp_path / "out", _tiny_settings(), seed=1, base_model=checkpoint,
-                         progress=lambda _: None, ensemble=False)
+    report = train_model(
+        _examples(),
+        tmp_path / "out",
+        _tiny_settings(),
+        seed=1,
+        base_model=checkpoint,
+        progress=lambda _: None,
+        ensemble=False,
+    )
     assert report.version.startswith("finetuned-") and report.ensemble_weight == 1.0
     assert not (tmp_path / "out" / "baseline.safetensors").exists()
     result = load_classifier(tmp_path / "out").analyze(["老板欠我们三个月工资不给"])[0]

@@ -59,32 +59,56 @@ class Env:
         return database
 
     def write_sources(self, sources: dict, keywords: list[str] | None = None) -> None:
-        data = {"keywords": keywords or KEYWORDS, "shandong_places": PLACES, "user_agents": ["WageWatchTest/1.0"],
-                "sources": sources}
+        data = {
+            "keywords": keywords or KEYWORDS,
+            "shandong_places": PLACES,
+            "user_agents": ["WageWatchTest/1.0"],
+            "sources": sources,
+        }
         (self.directory / "sources.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
     def env(self) -> dict[str, str]:
-        return dict(os.environ, WAGEWATCH_CONFIG_DIR=str(self.directory), WAGEWATCH_DATABASE_URL=self.db_url,
-                    PYTHONPATH=str(ROOT))
+        return dict(
+            os.environ,
+            WAGEWATCH_CONFIG_DIR=str(self.directory),
+            WAGEWATCH_DATABASE_URL=self.db_url,
+            PYTHONPATH=str(ROOT),
+        )
 
     def crawl(self, source: str, extra_env: dict[str, str] | None = None) -> dict:
         """Run one real crawl and return the figures it printed."""
-        proc = subprocess.run([sys.executable, "-m", "wagewatch", "crawl", source], cwd=ROOT,
-                              env={**self.env(), **(extra_env or {})}, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "wagewatch", "crawl", source],
+            cwd=ROOT,
+            env={**self.env(), **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         (self.directory / "last-crawl.log").write_text(proc.stderr, encoding="utf-8")  # to read after a failure
         assert proc.returncode == 0, proc.stderr[-3000:]
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     def cli(self, *args: str):
-        return CliRunner().invoke(cli, ["--config", str(self.directory), *args], env={
-            "WAGEWATCH_DATABASE_URL": self.db_url}, catch_exceptions=False)
+        return CliRunner().invoke(
+            cli,
+            ["--config", str(self.directory), *args],
+            env={"WAGEWATCH_DATABASE_URL": self.db_url},
+            catch_exceptions=False,
+        )
 
 
 def source_config(base_url: str, **overrides) -> dict:
     """A source as a test configures it: fast (no delays, quick retries) and with a horizon wide enough for
     the fixtures' fixed dates."""
-    config = {"base_url": base_url, "max_pages": 5, "horizon_days": 3650, "download_delay": 0,
-              "retry_backoff_seconds": 0.05, "retry_times": 2}
+    config = {
+        "base_url": base_url,
+        "max_pages": 5,
+        "horizon_days": 3650,
+        "download_delay": 0,
+        "retry_backoff_seconds": 0.05,
+        "retry_times": 2,
+    }
     config.update(overrides)
     return config
 
@@ -96,8 +120,11 @@ def env(tmp_path) -> Env:
     for name in ("cities.yaml", "policy.yaml", "webhooks.yaml"):
         shutil.copy(REPO_CONFIG / name, directory / name)
     settings = yaml.safe_load((REPO_CONFIG / "settings.yaml").read_text(encoding="utf-8"))
-    settings.update(database_url=f"sqlite:///{directory / 'store.db'}", outbox_dir=str(directory / "outbox"),
-                    raw_dir=str(directory / "raw"))
+    settings.update(
+        database_url=f"sqlite:///{directory / 'store.db'}",
+        outbox_dir=str(directory / "outbox"),
+        raw_dir=str(directory / "raw"),
+    )
     (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     return Env(directory)
 

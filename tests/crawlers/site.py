@@ -42,8 +42,13 @@ def fixture(source: str, name: str) -> bytes:
 
 
 def serve(source: str, name: str, content_type: str | None = None, status: int = 200) -> Reply:
-    kind = content_type or ("application/json; charset=utf-8" if name.endswith(".json") else
-                            "application/xml; charset=utf-8" if name.endswith(".xml") else "text/html; charset=utf-8")
+    kind = content_type or (
+        "application/json; charset=utf-8"
+        if name.endswith(".json")
+        else "application/xml; charset=utf-8"
+        if name.endswith(".xml")
+        else "text/html; charset=utf-8"
+    )
     return Reply(status, fixture(source, name), kind)
 
 
@@ -71,8 +76,13 @@ class Site:
             def _answer(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                req = Req(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                          self.rfile.read(length) if length else b"", dict(self.headers.items()))
+                req = Req(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query, keep_blank_values=True),
+                    self.rfile.read(length) if length else b"",
+                    dict(self.headers.items()),
+                )
                 reply = site.dispatch(req)
                 body = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
                 self.send_response(reply.status)

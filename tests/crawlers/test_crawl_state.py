@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from wagewatch.crawlers.dates import CST
-from wagewatch.crawlers.state import backoff_until, clear_block, close_pass, open_pass, record_block, unfinished_passes
 from tests.crawlers.conftest import source_config
 from wagewatch.core import clock
 from wagewatch.core.config import SourceConfig, load_config
-from wagewatch.stages.sources import check_sources
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import CrawlRun
+from wagewatch.crawlers.dates import CST
+from wagewatch.crawlers.state import backoff_until, clear_block, close_pass, open_pass, record_block, unfinished_passes
+from wagewatch.stages.sources import check_sources
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=CST)
 
@@ -48,8 +48,10 @@ def test_a_pass_left_open_resumes_and_a_closed_one_moves_the_watermark(store):
     open_pass(store, "weibo", "slice:欠薪|a", {"query": "欠薪", "level": "day"})
     open_pass(store, "weibo", "slice:欠薪|b", {"query": "欠薪", "level": "hour"})
     pending = unfinished_passes(store, "weibo", "slice:")
-    assert [(p.key, p.payload["level"], p.resuming) for p in pending] == [("slice:欠薪|a", "day", True),
-                                                                          ("slice:欠薪|b", "hour", True)]
+    assert [(p.key, p.payload["level"], p.resuming) for p in pending] == [
+        ("slice:欠薪|a", "day", True),
+        ("slice:欠薪|b", "hour", True),
+    ]
     close_pass(store, "weibo", pending[0], forget=True)
     assert [p.key for p in unfinished_passes(store, "weibo", "slice:")] == ["slice:欠薪|b"]
 
@@ -69,7 +71,8 @@ def test_one_ops_alert_per_episode(store, env):
     env.write_sources({"heimao": source_config("https://tousu.sina.com.cn")})
     config = load_config(env.directory)
     with store.session() as session:
-        session.add(CrawlRun(source="heimao", started_at=T0, finished_at=T0, status="blocked",
-                             blocked_reason="新浪登录页面"))
+        session.add(
+            CrawlRun(source="heimao", started_at=T0, finished_at=T0, status="blocked", blocked_reason="新浪登录页面")
+        )
     assert check_sources(config, store) == {"opened": 1, "sent": 1}
     assert check_sources(config, store) == {"opened": 0, "sent": 0}

@@ -19,17 +19,20 @@ def test_feeds_give_entries_with_their_times():
     assert [(p["title"], p["published_at"]) for p in posts] == [
         ("济南：30余名农民工讨薪 人社部门介入", "2026-11-25T10:32:00+08:00"),
         ("青岛地铁新线开通在即", "2026-11-25T09:00:00+08:00"),
-        ("烟台一装修队老板欠薪失联 工人讨要工钱", "2026-11-24T18:00:00+08:00")]
+        ("烟台一装修队老板欠薪失联 工人讨要工钱", "2026-11-24T18:00:00+08:00"),
+    ]
     assert posts[0]["text"] == "11月24日，济南市历城区某工地30余名农民工反映被拖欠工资约80万元……"
     assert posts[0]["author"] == "大众网记者 张晓" and len(posts[0]["external_id"]) == 40
     _, atom, _ = parse_file("news", news_file("feed_atom.xml"))
     assert [(p["title"], p["author"], p["published_at"]) for p in atom] == [
-        ("潍坊寿光：季节工讨薪有了“绿色通道”", "齐鲁网记者", "2026-11-26T08:30:00+08:00")]
+        ("潍坊寿光：季节工讨薪有了“绿色通道”", "齐鲁网记者", "2026-11-26T08:30:00+08:00")
+    ]
 
 
 def test_readable_article_in_its_declared_charset():
-    code, posts, _ = parse_file("news", news_file("article_gbk.html"),
-                                url="https://sd.dzwww.com/sdnews/202611/t20261125_10001.htm")
+    code, posts, _ = parse_file(
+        "news", news_file("article_gbk.html"), url="https://sd.dzwww.com/sdnews/202611/t20261125_10001.htm"
+    )
     assert code == 0
     (article,) = posts
     assert article["title"] == "济南：30余名农民工讨薪 人社部门介入"  # without "_山东新闻_大众网"
@@ -49,18 +52,27 @@ def templated(name: str, base: str, content_type: str) -> Reply:
 def news_site(web) -> None:
     base = web.base
     web.route("GET", "/news/feed.xml", lambda r: templated("feed_rss.xml", base, "application/rss+xml; charset=utf-8"))
-    web.route("GET", "/news/atom.xml", fail_first(1, lambda r: templated("feed_atom.xml", base, "application/atom+xml")))
+    web.route(
+        "GET", "/news/atom.xml", fail_first(1, lambda r: templated("feed_atom.xml", base, "application/atom+xml"))
+    )
     web.route("GET", "/news/dz/", lambda r: templated("list_gbk.html", base, "text/html"))
-    web.route("GET", "/news/article/jinan-30.htm", lambda r: Reply(200, fixture("news", "article_gbk.html"), "text/html"))
+    web.route(
+        "GET", "/news/article/jinan-30.htm", lambda r: Reply(200, fixture("news", "article_gbk.html"), "text/html")
+    )
     web.route("GET", "/news/article/shouguang.htm", lambda r: Reply(200, fixture("news", "article_utf8.html")))
-    web.route("GET", "/news/dz/202611/t20261125_10001.htm", lambda r: Reply(200, fixture("news", "article_gbk.html"),
-                                                                           "text/html"))
+    web.route(
+        "GET",
+        "/news/dz/202611/t20261125_10001.htm",
+        lambda r: Reply(200, fixture("news", "article_gbk.html"), "text/html"),
+    )
     web.route("GET", "/news/dz/202611/t20261124_10003.htm", lambda r: Reply(200, fixture("news", "empty.html")))
 
 
 def test_crawl_feeds_and_lists_fetches_matching_articles_only(web, env):
-    options = {"feeds": [f"{web.base}/news/feed.xml", f"{web.base}/news/atom.xml"],
-               "list_pages": [{"url": f"{web.base}/news/dz/", "links": r"/news/dz/\d{6}/t\d{8}_\d+\.htm$"}]}
+    options = {
+        "feeds": [f"{web.base}/news/feed.xml", f"{web.base}/news/atom.xml"],
+        "list_pages": [{"url": f"{web.base}/news/dz/", "links": r"/news/dz/\d{6}/t\d{8}_\d+\.htm$"}],
+    }
     env.write_sources({"news": source_config(f"{web.base}/news", options=options)})
     news_site(web)
 
@@ -69,8 +81,12 @@ def test_crawl_feeds_and_lists_fetches_matching_articles_only(web, env):
     assert run["status"] == "ok" and run["errors"] == 2  # the missing article (404) and the empty page
     with env.db().session() as session:
         posts = {p.url.removeprefix(web.base): p for p in session.scalars(select(Post))}
-    assert set(posts) == {"/news/article/jinan-30.htm", "/news/article/yantai-gone.htm", "/news/article/shouguang.htm",
-                          "/news/dz/202611/t20261125_10001.htm"}
+    assert set(posts) == {
+        "/news/article/jinan-30.htm",
+        "/news/article/yantai-gone.htm",
+        "/news/article/shouguang.htm",
+        "/news/dz/202611/t20261125_10001.htm",
+    }
     assert posts["/news/dz/202611/t20261125_10001.htm"].title == "济南：30余名农民工讨薪 人社部门介入"
     assert "劳动保障监察大队" in posts["/news/article/jinan-30.htm"].text  # the article, not the feed summary
     assert posts["/news/article/yantai-gone.htm"].text.startswith("烟台福山区一装修队老板")  # kept from the feed

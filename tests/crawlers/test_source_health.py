@@ -17,14 +17,14 @@ import yaml
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from wagewatch.crawlers.dates import CST
 from tests.crawlers.conftest import REPO_CONFIG, source_config
 from tests.crawlers.site import Reply
 from wagewatch.core import clock
 from wagewatch.core.config import load_config
+from wagewatch.core.store.models import AuditEvent, CrawlRun, OpsAlert
+from wagewatch.crawlers.dates import CST
 from wagewatch.stages.crawl import crawl_stage
 from wagewatch.stages.sources import check_sources, deliver_ops_alerts, source_health
-from wagewatch.core.store.models import AuditEvent, CrawlRun, OpsAlert
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=CST)
 
@@ -74,14 +74,25 @@ def test_blocked_source_alerts_ops_once_and_waits_out_its_back_off(web, env):
 
 def add_run(db, status: str, at: datetime, posts_new: int = 0, message: str | None = None) -> None:
     with db.session() as session:
-        session.add(CrawlRun(source="heimao", started_at=at, finished_at=at + timedelta(minutes=1), status=status,
-                             posts_new=posts_new, posts_found=posts_new, error_message=message))
+        session.add(
+            CrawlRun(
+                source="heimao",
+                started_at=at,
+                finished_at=at + timedelta(minutes=1),
+                status=status,
+                posts_new=posts_new,
+                posts_found=posts_new,
+                error_message=message,
+            )
+        )
 
 
 def open_alerts(db) -> list[tuple[str, str]]:
     with db.session() as session:
-        return [(a.kind, a.episode) for a in session.scalars(select(OpsAlert).where(OpsAlert.closed_at.is_(None))
-                                                              .order_by(OpsAlert.id))]
+        return [
+            (a.kind, a.episode)
+            for a in session.scalars(select(OpsAlert).where(OpsAlert.closed_at.is_(None)).order_by(OpsAlert.id))
+        ]
 
 
 def test_failing_and_silent_episodes_alert_once_each(env, frozen):
@@ -150,8 +161,19 @@ def test_ops_alert_over_smtp_and_no_resend_after_a_crash_mid_send(env, frozen):
         # A process that died between claiming a message and recording it: never sent twice.
         add_run(db, "failed", T0 + timedelta(minutes=5), message="无法连接")
         with db.session() as session:
-            session.add(OpsAlert(source="heimao", kind="failing", episode="run-2", recipient_id="sd-ops", channel="email",
-                                 summary="连续1次抓取失败", status="sending", attempts=1, opened_at=T0))
+            session.add(
+                OpsAlert(
+                    source="heimao",
+                    kind="failing",
+                    episode="run-2",
+                    recipient_id="sd-ops",
+                    channel="email",
+                    summary="连续1次抓取失败",
+                    status="sending",
+                    attempts=1,
+                    opened_at=T0,
+                )
+            )
         report = source_health(config, db)
         assert deliver_ops_alerts(config, db, report) == 0
         with db.session() as session:
@@ -183,7 +205,10 @@ def test_shipped_sources_fail_fast_and_are_recorded_when_nothing_answers(env):
         runs = {r.source: r for r in session.scalars(select(CrawlRun))}
     assert set(runs) == set(shipped["sources"]) == {o["source"] for o in result["sources"]}
     for source, run in runs.items():
-        assert run.status == "failed" and run.error_message.startswith("无法连接：127.0.0.1"), (source, run.error_message)
+        assert run.status == "failed" and run.error_message.startswith("无法连接：127.0.0.1"), (
+            source,
+            run.error_message,
+        )
         assert run.requests <= 10, source  # no retries of an unreachable host
     print(f"all shipped sources offline: {elapsed:.1f} s")
 

@@ -7,11 +7,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from wagewatch.crawlers.dates import CST
 from tests.crawlers.conftest import parse_file, source_config
 from tests.crawlers.site import FIXTURES, Reply, fail_first, serve
 from wagewatch.core import clock
 from wagewatch.core.store.models import CrawlCursor, CrawlRun, Post, SourceState
+from wagewatch.crawlers.dates import CST
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=CST)
 
@@ -34,16 +34,29 @@ def test_search_page_posts_follow_the_contract(frozen):
     code, posts, _ = parse_file("weibo", weibo_file("search_p1.json"))
     assert code == 0
     # Posts inside card_group wrappers are found; the ad (promotion) and the "similar results" card are not.
-    assert [p["external_id"] for p in posts] == ["5238000000000001", "5238000000000002", "5238000000000003",
-                                                  "5238000000000004", "5238000000000005"]
+    assert [p["external_id"] for p in posts] == [
+        "5238000000000001",
+        "5238000000000002",
+        "5238000000000003",
+        "5238000000000004",
+        "5238000000000005",
+    ]
     first = posts[0]
     assert first == {
-        "source": "weibo", "external_id": "5238000000000001", "url": "https://m.weibo.cn/detail/5238000000000001",
+        "source": "weibo",
+        "external_id": "5238000000000001",
+        "url": "https://m.weibo.cn/detail/5238000000000001",
         "title": None,
         "text": "#济南讨薪# 我们在济南市历城区一个小区工地干了八个月，包工头跑路了，二十多个工友的血汗钱一共38万元"
-                "到现在没人管[泪]\n求求有关部门帮帮我们",
-        "author": "历城打工人", "published_at": "2026-11-22T09:15:00+08:00", "reposts": 12, "comments": 30,
-        "likes": 88, "region": "山东", "thread_id": None}
+        "到现在没人管[泪]\n求求有关部门帮帮我们",
+        "author": "历城打工人",
+        "published_at": "2026-11-22T09:15:00+08:00",
+        "reposts": 12,
+        "comments": 30,
+        "likes": 88,
+        "region": "山东",
+        "thread_id": None,
+    }
     # Counts written with units, a mention link, a missing region.
     assert (posts[1]["reposts"], posts[1]["comments"], posts[1]["likes"]) == (10000, 23000, 1000000)
     assert posts[1]["text"].startswith("@淄博人社 淄博张店区") and posts[1]["region"] is None
@@ -73,10 +86,14 @@ def test_detail_page_gives_the_full_text():
 
 
 def test_extend_answer_gives_the_text_under_the_id_of_its_url():
-    _, posts, _ = parse_file("weibo", weibo_file("extend_5237900000000007.json"),
-                             url="https://m.weibo.cn/statuses/extend?id=5237900000000007")
+    _, posts, _ = parse_file(
+        "weibo",
+        weibo_file("extend_5237900000000007.json"),
+        url="https://m.weibo.cn/statuses/extend?id=5237900000000007",
+    )
     assert [(p["external_id"], p["text"].splitlines()[1]) for p in posts] == [
-        ("5237900000000007", "据说是物流园的外包公司拖欠了三十多名装卸工近半年的工资，总额六十多万元。")]
+        ("5237900000000007", "据说是物流园的外包公司拖欠了三十多名装卸工近半年的工资，总额六十多万元。")
+    ]
 
 
 def test_web_search_page(frozen):
@@ -84,9 +101,13 @@ def test_web_search_page(frozen):
     assert [(p["external_id"], p["author"], p["published_at"]) for p in posts] == [
         ("5237800000000021", "济南天桥区网友", "2026-11-20T15:32:00+08:00"),
         ("5237800000000022", "青岛城阳小哥", "2026-11-20T15:05:00+08:00"),
-        ("5237800000000023", "维权律师", "2026-11-20T15:01:00+08:00")]
+        ("5237800000000023", "维权律师", "2026-11-20T15:01:00+08:00"),
+    ]
     # The expanded text replaces the folded one; counts from labels and numbers.
-    assert posts[1]["text"] == "城阳一家电子厂拖欠工资两个月，厂里说订单没回款，三百多个工人每天照常上班，工资卡里一分没有。"
+    assert (
+        posts[1]["text"]
+        == "城阳一家电子厂拖欠工资两个月，厂里说订单没回款，三百多个工人每天照常上班，工资卡里一分没有。"
+    )
     assert (posts[1]["reposts"], posts[1]["comments"], posts[1]["likes"]) == (15, 42, 12000)
     assert (posts[0]["reposts"], posts[0]["likes"]) == (0, 0)
     assert posts[2]["text"].endswith("//转发原文：淄博周村某纺织厂欠薪，工人集体讨薪无果")
@@ -108,6 +129,7 @@ def test_block_and_malformed_pages_print_no_posts():
 
 def weibo_site(web, pages: dict[int, object]) -> None:
     """Search pages by number (a fixture name or a handler), detail pages and the extend endpoint."""
+
     def search(req):
         page = int(req.arg("page"))
         answer = pages.get(page, "search_end.json")
@@ -132,8 +154,16 @@ def test_crawl_pages_retries_fetches_full_text_and_stops_incrementally(web, env)
 
     assert run["status"] == "ok" and run["errors"] == 1  # the unreadable detail page
     posts = stored(env)
-    assert set(posts) == {"5238000000000001", "5238000000000002", "5238000000000003", "5238000000000004",
-                          "5238000000000005", "5237900000000006", "5237900000000007", "5237900000000008"}
+    assert set(posts) == {
+        "5238000000000001",
+        "5238000000000002",
+        "5238000000000003",
+        "5238000000000004",
+        "5238000000000005",
+        "5237900000000006",
+        "5237900000000007",
+        "5237900000000008",
+    }
     # The long post's text came from its detail page; the other's from the extend endpoint after its detail
     # page proved unreadable.
     assert posts["5238000000000003"].text.endswith("希望有关部门能管一管。")
@@ -159,9 +189,15 @@ def test_crawl_pages_retries_fetches_full_text_and_stops_incrementally(web, env)
 
 def test_malformed_page_is_counted_and_the_crawl_goes_on(web, env):
     env.write_sources({"weibo": source_config(f"{web.base}/weibo")}, keywords=["欠薪", "讨薪"])
-    web.route("GET", "/weibo/api/container/getIndex",
-              lambda r: serve("weibo", "malformed.json" if "欠薪" in r.arg("containerid") else "search_p2.json")
-              if r.arg("page") == "1" else serve("weibo", "search_end.json"))
+    web.route(
+        "GET",
+        "/weibo/api/container/getIndex",
+        lambda r: (
+            serve("weibo", "malformed.json" if "欠薪" in r.arg("containerid") else "search_p2.json")
+            if r.arg("page") == "1"
+            else serve("weibo", "search_end.json")
+        ),
+    )
     web.route("GET", "/weibo/detail/.*", lambda r: serve("weibo", "detail_broken.html"))
     web.route("GET", "/weibo/statuses/extend", lambda r: serve("weibo", f"extend_{r.arg('id')}.json"))
 
@@ -175,8 +211,10 @@ def test_malformed_page_is_counted_and_the_crawl_goes_on(web, env):
 
 
 def test_block_stops_the_source_backs_it_off_and_an_interrupted_pass_resumes(web, env):
-    env.write_sources({"weibo": source_config(f"{web.base}/weibo", block_backoff_minutes=30,
-                                              options={"full_text": False})}, keywords=["欠薪"])
+    env.write_sources(
+        {"weibo": source_config(f"{web.base}/weibo", block_backoff_minutes=30, options={"full_text": False})},
+        keywords=["欠薪"],
+    )
     blocked = {"on": True}
 
     def page2(req):
@@ -205,14 +243,21 @@ def test_block_stops_the_source_backs_it_off_and_an_interrupted_pass_resumes(web
 
 def test_an_html_answer_instead_of_json_is_a_cookie_block(web, env):
     env.write_sources({"weibo": source_config(f"{web.base}/weibo")}, keywords=["欠薪"])
-    web.route("GET", "/weibo/api/container/getIndex",
-              lambda r: Reply(200, b"<!DOCTYPE html><html><body><script>location.href='/login'</script></body></html>"))
+    web.route(
+        "GET",
+        "/weibo/api/container/getIndex",
+        lambda r: Reply(200, b"<!DOCTYPE html><html><body><script>location.href='/login'</script></body></html>"),
+    )
     run = env.crawl("weibo")
     assert run["status"] == "blocked" and run["blocked_reason"].startswith("返回HTML而非JSON")
 
 
 def test_a_query_that_fills_the_result_cap_is_sliced_by_day_hour_and_city(web, env):
-    options = {"web_search_url": f"{web.base}/weibo-s", "split_threshold_pages": 3, "city_codes": {"济南": 1, "青岛": 2}}
+    options = {
+        "web_search_url": f"{web.base}/weibo-s",
+        "split_threshold_pages": 3,
+        "city_codes": {"济南": 1, "青岛": 2},
+    }
     env.write_sources({"weibo": source_config(f"{web.base}/weibo", max_pages=2, options=options)}, keywords=["欠薪"])
     weibo_site(web, {1: "search_p2.json"})
     env.crawl("weibo")  # the first pass ends at 2026-11-19 14:20, the newest post it saw
@@ -236,8 +281,10 @@ def test_a_query_that_fills_the_result_cap_is_sliced_by_day_hour_and_city(web, e
 
     slices = [(r.arg("timescope"), r.arg("region"), r.arg("page")) for r in web.hits("/weibo-s/weibo")]
     # From the last pass's newest post to the oldest post on the last page Weibo shows, day by day.
-    days = {("custom:2026-11-20-0:2026-11-20-22", "custom:37:1000", "1"),
-            ("custom:2026-11-19-14:2026-11-20-0", "custom:37:1000", "1")}
+    days = {
+        ("custom:2026-11-20-0:2026-11-20-22", "custom:37:1000", "1"),
+        ("custom:2026-11-19-14:2026-11-20-0", "custom:37:1000", "1"),
+    }
     assert set(slices[:2]) == days
     hours = {s[0] for s in slices if s[1] == "custom:37:1000"} - {s[0] for s in days}
     assert len(hours) == 22

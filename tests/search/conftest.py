@@ -19,13 +19,13 @@ import pytest
 import yaml
 from elasticsearch import Elasticsearch
 
-from wagewatch.index.testing.es_runner import EsNode, NodeUnavailable, wait_for_health
 from tests.conftest import REPO
 from tests.search.data import seed_store
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, load_config
-from wagewatch.pipeline import run_stage
 from wagewatch.core.store import Database
+from wagewatch.index.testing.es_runner import EsNode, NodeUnavailable, wait_for_health
+from wagewatch.pipeline import run_stage
 
 SEEDED_AT = datetime(2026, 11, 20, 9, 0, tzinfo=clock.LOCAL_TZ)
 AFTER_SEEDING = SEEDED_AT + timedelta(hours=1)
@@ -100,8 +100,9 @@ def write_search_config(root: Path, url: str, prefix: str) -> AppConfig:
     shutil.copytree(REPO / "config", config_dir)
     settings_file = config_dir / "settings.yaml"
     settings = yaml.safe_load(settings_file.read_text(encoding="utf-8"))
-    settings.update(database_url=f"sqlite:///{root / 'wagewatch.db'}", outbox_dir=str(root / "outbox"),
-                    raw_dir=str(root / "raw"))
+    settings.update(
+        database_url=f"sqlite:///{root / 'wagewatch.db'}", outbox_dir=str(root / "outbox"), raw_dir=str(root / "raw")
+    )
     settings["elasticsearch"].update(url=url, index_prefix=prefix, bulk_batch_size=50, retries=1)
     settings_file.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     return with_es(load_config(config_dir), url=url)  # `url` even where WAGEWATCH_ES_URL names another

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select
-
 from click.testing import CliRunner, Result
+from sqlalchemy import func, select
 
 from tests.helpers import wagewatch
 from wagewatch.cli import cli

@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 import wagewatch.index.feed
-from wagewatch.index.convert import STAGE_OVERDUE
 from wagewatch.core import clock
-from wagewatch.pipeline import run_stage
 from wagewatch.core.store.models import IndexQueue, Lead, Post
+from wagewatch.index.convert import STAGE_OVERDUE
+from wagewatch.pipeline import run_stage
 
 
 def test_rejected_document_keeps_its_row_and_reason(search_config, seeded_db, es_client, prefix, monkeypatch):

@@ -17,7 +17,11 @@ NUMERIC = {"integer", "long", "float", "double", "scaled_float", "short"}
 FITS = {
     "terms": {"keyword", "boolean"} | NUMERIC,
     "date_histogram": {"date"},
-    "sum": NUMERIC, "average": NUMERIC, "median": NUMERIC, "min": NUMERIC, "max": NUMERIC,
+    "sum": NUMERIC,
+    "average": NUMERIC,
+    "median": NUMERIC,
+    "min": NUMERIC,
+    "max": NUMERIC,
     "unique_count": {"keyword", "boolean"} | NUMERIC,
     "count": None,  # any field
 }
@@ -41,8 +45,9 @@ def kind_of(objects) -> dict[str, str]:
 
 
 def test_shipped_files_are_the_builders_output(objects):
-    assert to_ndjson(objects) == to_ndjson([o for t in ASSET_FILES.values() for o in build_objects("wagewatch")
-                                            if o["type"] in t]), "run `wagewatch kibana export index/kibana`"
+    assert to_ndjson(objects) == to_ndjson(
+        [o for t in ASSET_FILES.values() for o in build_objects("wagewatch") if o["type"] in t]
+    ), "run `wagewatch kibana export index/kibana`"
 
 
 def test_required_objects_with_chinese_titles(objects):
@@ -51,8 +56,11 @@ def test_required_objects_with_chinese_titles(objects):
         titles[o["type"]].add(o["attributes"].get("name") or o["attributes"]["title"])
     assert {"新发现的真实欠薪", "重大及以上", "逾期未办结", "虚假讨薪"} <= titles["search"]
     assert {"欠薪舆情总览", "台账与处置", "虚假讨薪与澄清"} <= titles["dashboard"]
-    assert {o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"} >= \
-        {"wagewatch-posts", "wagewatch-incidents", "wagewatch-leads"}
+    assert {o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"} >= {
+        "wagewatch-posts",
+        "wagewatch-incidents",
+        "wagewatch-leads",
+    }
     for kind, names in titles.items():
         assert all(CJK.search(name) for name in names), (kind, names)
 
@@ -126,8 +134,9 @@ def test_saved_searches_use_mapped_fields(objects, kind_of):
 def test_map_places_incidents_offline(objects, kind_of):
     (the_map,) = [o for o in objects if o["type"] == "map"]
     layers = json.loads(the_map["attributes"]["layerListJSON"])
-    assert all(layer["sourceDescriptor"]["type"] in ("ES_SEARCH", "ES_GEO_GRID") for layer in layers), \
+    assert all(layer["sourceDescriptor"]["type"] in ("ES_SEARCH", "ES_GEO_GRID") for layer in layers), (
         "no online (EMS) base map: government networks are often offline"
+    )
     for layer in layers:
         source = layer["sourceDescriptor"]
         fields = field_types(kind_of[_ref_view(the_map, source["indexPatternRefName"])])

@@ -16,11 +16,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from wagewatch.index.kibana.builder import build_objects
-from wagewatch.index.kibana.importer import KibanaError, import_objects
 from tests.conftest import send_json
 from tests.helpers import wagewatch
 from wagewatch.core.config import ElasticsearchSettings, KibanaSettings
+from wagewatch.index.kibana.builder import build_objects
+from wagewatch.index.kibana.importer import KibanaError, import_objects
 
 
 @dataclass
@@ -70,8 +70,11 @@ def kibana() -> Iterator[FakeKibana]:
             if fake.script:
                 self._answer(fake.script.pop(0), {"statusCode": 503, "message": "Kibana server is not ready yet"})
                 return
-            if fake.credentials and self.headers.get("Authorization") != "Basic " + base64.b64encode(
-                    ":".join(fake.credentials).encode()).decode():
+            if (
+                fake.credentials
+                and self.headers.get("Authorization")
+                != "Basic " + base64.b64encode(":".join(fake.credentials).encode()).decode()
+            ):
                 self._answer(401, {"statusCode": 401, "error": "Unauthorized", "message": "Unauthorized"})
                 return
             objects = fake.check(self, body)
@@ -81,16 +84,41 @@ def kibana() -> Iterator[FakeKibana]:
             fake.imported.extend(objects)
             ok = [o for o in objects if o["id"] not in fake.refuse_ids]
             bad = [o for o in objects if o["id"] in fake.refuse_ids]
-            self._answer(200, {
-                "success": not bad, "successCount": len(ok), "warnings": [],
-                "successResults": [{"type": o["type"], "id": o["id"], "overwrite": True,
-                                    "meta": {"title": o["attributes"].get("name") or o["attributes"]["title"]}}
-                                   for o in ok],
-                **({"errors": [{"type": o["type"], "id": o["id"], "meta": {"title": o["attributes"]["title"]},
-                                "error": {"type": "missing_references",
-                                          "references": [{"type": "index-pattern", "id": "gone"}]}}
-                               for o in bad]} if bad else {}),
-            })
+            self._answer(
+                200,
+                {
+                    "success": not bad,
+                    "successCount": len(ok),
+                    "warnings": [],
+                    "successResults": [
+                        {
+                            "type": o["type"],
+                            "id": o["id"],
+                            "overwrite": True,
+                            "meta": {"title": o["attributes"].get("name") or o["attributes"]["title"]},
+                        }
+                        for o in ok
+                    ],
+                    **(
+                        {
+                            "errors": [
+                                {
+                                    "type": o["type"],
+                                    "id": o["id"],
+                                    "meta": {"title": o["attributes"]["title"]},
+                                    "error": {
+                                        "type": "missing_references",
+                                        "references": [{"type": "index-pattern", "id": "gone"}],
+                                    },
+                                }
+                                for o in bad
+                            ]
+                        }
+                        if bad
+                        else {}
+                    ),
+                },
+            )
 
         def _answer(self, status: int, payload: dict) -> None:
             send_json(self, status, payload)
@@ -110,8 +138,9 @@ def test_import_into_a_space_with_credentials(kibana, monkeypatch):
     kibana.expected_path = "/s/analysts/api/saved_objects/_import"
     kibana.credentials = ("elastic", "s3cret")
     objects = build_objects("wagewatch")
-    report = import_objects(KibanaSettings(url=kibana.url + "/", space="analysts"),
-                            ElasticsearchSettings(username="elastic"), objects)
+    report = import_objects(
+        KibanaSettings(url=kibana.url + "/", space="analysts"), ElasticsearchSettings(username="elastic"), objects
+    )
     assert not kibana.problems
     assert report.success and len(report.imported) == len(objects)
     assert [o["id"] for o in kibana.imported] == [o["id"] for o in objects]
@@ -131,21 +160,28 @@ def test_waits_for_a_starting_kibana_and_reports_refusals(kibana):
 def test_bad_credentials_and_unreachable_kibana_say_so(kibana):
     kibana.credentials = ("elastic", "right")
     with pytest.raises(KibanaError, match="credentials"):
-        import_objects(KibanaSettings(url=kibana.url, username="elastic"), ElasticsearchSettings(),
-                       build_objects("wagewatch"))
+        import_objects(
+            KibanaSettings(url=kibana.url, username="elastic"), ElasticsearchSettings(), build_objects("wagewatch")
+        )
     with pytest.raises(KibanaError, match="unavailable"):
         import_objects(KibanaSettings(url="http://127.0.0.1:9"), ElasticsearchSettings(), [], attempts=1)
 
 
 def test_cli_kibana_setup(kibana, config_files, monkeypatch):
     kibana.expected_path = "/s/ops/api/saved_objects/_import"
-    config_files.update("settings.yaml", lambda s: s.update(kibana={"url": kibana.url, "space": "ops"},
-                                                            elasticsearch={"index_prefix": "sd"}))
+    config_files.update(
+        "settings.yaml",
+        lambda s: s.update(kibana={"url": kibana.url, "space": "ops"}, elasticsearch={"index_prefix": "sd"}),
+    )
     done = wagewatch(config_files.root, "kibana", "setup")
     assert done.returncode == 0, done.stderr
     assert not kibana.problems
     assert "已导入 imported 仪表板 台账与处置 (sd-dashboard-ledger)" in done.stdout
-    assert {o["attributes"]["title"] for o in kibana.imported if o["type"] == "index-pattern"} == \
-        {"sd-posts", "sd-incidents", "sd-leads", "sd-places"}
+    assert {o["attributes"]["title"] for o in kibana.imported if o["type"] == "index-pattern"} == {
+        "sd-posts",
+        "sd-incidents",
+        "sd-leads",
+        "sd-places",
+    }
     kibana.refuse_ids = {"sd-search-overdue"}
     assert wagewatch(config_files.root, "kibana", "setup").returncode == 1

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from wagewatch.core.config import ConfigError, load_config
+from wagewatch.core.store.models import Lead
 from wagewatch.index import places
 from wagewatch.index.convert import STAGE_ACKNOWLEDGED, STAGE_CLOSED, STAGE_OPEN, STAGE_OVERDUE, lead_stage
 from wagewatch.index.documents import ZH, ZH_SEARCH
 from wagewatch.index.layout import field_types, layouts
-from wagewatch.core.config import ConfigError, load_config
-from wagewatch.core.store.models import Lead
 
 PLACES_FILE = Path(__file__).resolve().parents[2] / "classifier" / "data" / "shandong_places.yaml"
 
@@ -65,16 +65,22 @@ def test_every_city_and_county_has_a_position_in_shandong():
     assert len(places.all_places()) == 16 + sum(len(s["counties"]) for s in gazetteer.values())
 
 
-@pytest.mark.parametrize("acknowledged, closed, deadline_hours, expected", [
-    (False, None, 5, (STAGE_OPEN, False)),
-    (True, None, 5, (STAGE_ACKNOWLEDGED, False)),
-    (True, None, -1, (STAGE_OVERDUE, True)),
-    (True, -3, 5, (STAGE_CLOSED, False)),
-    (True, 8, 5, (STAGE_CLOSED, True)),  # closed, but after its deadline
-])
+@pytest.mark.parametrize(
+    "acknowledged, closed, deadline_hours, expected",
+    [
+        (False, None, 5, (STAGE_OPEN, False)),
+        (True, None, 5, (STAGE_ACKNOWLEDGED, False)),
+        (True, None, -1, (STAGE_OVERDUE, True)),
+        (True, -3, 5, (STAGE_CLOSED, False)),
+        (True, 8, 5, (STAGE_CLOSED, True)),  # closed, but after its deadline
+    ],
+)
 def test_lead_stage(acknowledged, closed, deadline_hours, expected):
     now = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
-    lead = Lead(created_at=now - timedelta(days=1), deadline=now + timedelta(hours=deadline_hours),
-                acknowledged_at=now - timedelta(hours=20) if acknowledged else None,
-                closed_at=now + timedelta(hours=closed) if closed is not None else None)
+    lead = Lead(
+        created_at=now - timedelta(days=1),
+        deadline=now + timedelta(hours=deadline_hours),
+        acknowledged_at=now - timedelta(hours=20) if acknowledged else None,
+        closed_at=now + timedelta(hours=closed) if closed is not None else None,
+    )
     assert lead_stage(lead, now) == expected

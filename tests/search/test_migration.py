@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 import wagewatch.index.provision
+from wagewatch.core.store.models import IndexQueue, Post
 from wagewatch.index.documents import PostDoc
 from wagewatch.index.feed import feed_outbox
 from wagewatch.index.layout import layouts
 from wagewatch.index.provision import alias_targets, ensure_kind
-from wagewatch.core.store.models import IndexQueue, Post
 
 CHANGED = "迁移期间修改的帖文：某公司拖欠农民工工资"
 
@@ -63,8 +63,9 @@ def test_migration_swaps_aliases_and_loses_nothing(search_config, seeded_db, es_
     assert step.action == "migrated" and step.previous == [old_index] and step.documents == stored
     assert alias_targets(es_client, new.alias) == alias_targets(es_client, new.write_alias) == {new.index}
     assert not es_client.indices.exists(index=old_index)
-    assert not es_client.options(ignore_status=404).indices.get_index_template(name=old_index).body \
-        .get("index_templates")
+    assert (
+        not es_client.options(ignore_status=404).indices.get_index_template(name=old_index).body.get("index_templates")
+    )
     es_client.indices.refresh(index=new.alias)
     assert es_client.count(index=new.alias)["count"] == stored
     assert es_client.get(index=new.alias, id=target)["_source"]["text"] == CHANGED

@@ -10,11 +10,13 @@ from sqlalchemy import func, select
 import wagewatch.index.feed
 from tests.search.conftest import es_reachable, private_node, seeded, with_es, write_search_config
 from tests.search.data import insert_posts
-from wagewatch.pipeline import run_stage
 from wagewatch.core.store.models import Incident, IndexQueue, Lead, Post
+from wagewatch.pipeline import run_stage
 
-MORE_POSTS = [(f"later-{n}", f"德州{county}某工地拖欠{n + 5}名农民工工资{n + 2}万元，第{n}次找老板都没结果")
-              for n, county in enumerate(["德城区", "乐陵市", "禹城市", "齐河县", "夏津县", "武城县", "宁津县"])]
+MORE_POSTS = [
+    (f"later-{n}", f"德州{county}某工地拖欠{n + 5}名农民工工资{n + 2}万元，第{n}次找老板都没结果")
+    for n, county in enumerate(["德城区", "乐陵市", "禹城市", "齐河县", "夏津县", "武城县", "宁津县"])
+]
 
 
 @pytest.fixture
@@ -31,9 +33,11 @@ def stoppable(es_cluster):
 
 def _store_counts(db) -> dict[str, int]:
     with db.session() as session:
-        return {"posts": session.scalar(select(func.count()).select_from(Post)),
-                "incidents": session.scalar(select(func.count()).select_from(Incident)),
-                "leads": session.scalar(select(func.count()).select_from(Lead))}
+        return {
+            "posts": session.scalar(select(func.count()).select_from(Post)),
+            "incidents": session.scalar(select(func.count()).select_from(Incident)),
+            "leads": session.scalar(select(func.count()).select_from(Lead)),
+        }
 
 
 def _index_ids(client, alias: str) -> list[str]:
@@ -87,4 +91,3 @@ def test_outage_mid_feed_loses_nothing(stoppable, tmp_path, monkeypatch, prefix)
     with db.session() as session:
         assert set(_index_ids(client, f"{prefix}-posts")) == {str(i) for i in session.scalars(select(Post.id))}
     client.close()
-

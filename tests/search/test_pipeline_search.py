@@ -7,10 +7,10 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from wagewatch.core.store.models import Analysis, Incident, IndexQueue, Lead, Post
 from wagewatch.index.client import make_client
 from wagewatch.index.search import SearchQuery, search
 from wagewatch.pipeline import run_stage
-from wagewatch.core.store.models import Analysis, Incident, IndexQueue, Lead, Post
 
 
 @pytest.fixture
@@ -72,8 +72,14 @@ def test_company_name_query_finds_its_incidents(store):
     search_config, seeded_db, prefix = store.config, store.db, store.prefix
     client = make_client(search_config.settings.elasticsearch)
     with seeded_db.session() as session:
-        expected = {str(i) for i in session.scalars(select(Analysis.incident_id).join(Post, Post.id == Analysis.post_id)
-                                                      .where(Post.text.contains("鑫达建设有限公司")))}
+        expected = {
+            str(i)
+            for i in session.scalars(
+                select(Analysis.incident_id)
+                .join(Post, Post.id == Analysis.post_id)
+                .where(Post.text.contains("鑫达建设有限公司"))
+            )
+        }
     page = search(client, prefix, SearchQuery(kind="incidents", text="鑫达建设有限公司"))
     assert expected and {h.id for h in page.hits} == expected
     assert all(h.fields["city"] == "临沂" for h in page.hits)
@@ -104,8 +110,9 @@ def test_filters_sorting_and_paging(store):
     assert levels == sorted(levels, reverse=True)
     top = max(levels)
     assert search(client, prefix, SearchQuery(min_severity=top)).total == levels.count(top)
-    assert search(client, prefix, SearchQuery(kind="leads", status=["待签收"])).total == \
-        sum(1 for lead in leads if lead.status == "待签收")
+    assert search(client, prefix, SearchQuery(kind="leads", status=["待签收"])).total == sum(
+        1 for lead in leads if lead.status == "待签收"
+    )
     first, second = (search(client, prefix, SearchQuery(kind="posts", size=3, page=n)) for n in (1, 2))
     assert len(first.hits) == 3 and not {h.id for h in first.hits} & {h.id for h in second.hits}
     assert search(client, prefix, SearchQuery(kind="posts", company="鑫达")).total == 2

@@ -28,9 +28,9 @@ from sqlalchemy import func, insert, select
 
 from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, AppConfig, load_config
-from wagewatch.stages.dispatch import dispatch
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Analysis, Incident, Post
+from wagewatch.stages.dispatch import dispatch
 
 SEVERITIES = [1, 2, 3, 4]
 SEVERITY_WEIGHTS = [40, 35, 20, 5]
@@ -39,12 +39,19 @@ SEVERITY_WEIGHTS = [40, 35, 20, 5]
 def bench_config(folder: Path) -> AppConfig:
     """The shipped config with the store and outbox in `folder`, SMTP off and nothing held."""
     config = load_config()
-    settings = config.settings.model_copy(update={
-        "database_url": f"sqlite:///{folder / 'bench.db'}", "outbox_dir": str(folder / "outbox"),
-        "smtp": config.settings.smtp.model_copy(update={"host": None})})
-    policy = config.policy.model_copy(update={
-        "digest": config.policy.digest.model_copy(update={"max_severity": 0}),
-        "quiet_hours": config.policy.quiet_hours.model_copy(update={"hours": None})})
+    settings = config.settings.model_copy(
+        update={
+            "database_url": f"sqlite:///{folder / 'bench.db'}",
+            "outbox_dir": str(folder / "outbox"),
+            "smtp": config.settings.smtp.model_copy(update={"host": None}),
+        }
+    )
+    policy = config.policy.model_copy(
+        update={
+            "digest": config.policy.digest.model_copy(update={"max_severity": 0}),
+            "quiet_hours": config.policy.quiet_hours.model_copy(update={"hours": None}),
+        }
+    )
     return config.model_copy(update={"settings": settings, "policy": policy})
 
 
@@ -58,18 +65,60 @@ def add_incidents(db: Database, count: int, rng: random.Random, start: int) -> d
         city = None if 0.03 <= roll < 0.08 else rng.choice(SHANDONG_CITIES)
         severity = rng.choices(SEVERITIES, SEVERITY_WEIGHTS)[0] if label == "real" else None
         title = f"{city or '某地'}某建筑工地拖欠{rng.randint(2, 150)}名农民工工资（样本{n}）"
-        incidents.append(dict(id=n, label=label, city=city, severity=severity, severity_score=20.0 * (severity or 0),
-                              title=title, explanation=["基准测试样本"], signature=[], post_count=1,
-                              reach=rng.randint(0, 5000),
-                              first_seen=analysed, last_seen=analysed, alert_state="pending", alerted_cities=[],
-                              extreme=False, updated_at=analysed, amount_yuan=float(rng.randint(5, 500) * 1000),
-                              workers=rng.randint(2, 150)))
-        posts.append(dict(id=n, source="bench", external_id=str(n), url=f"https://example.org/post/{n}", text=title,
-                          text_raw=title, fetched_at=analysed, published_at=analysed, reposts=0, comments=0,
-                          state="analyzed"))
-        analyses.append(dict(id=n, post_id=n, label=label, scores={label: 0.9}, severity=severity,
-                             severity_score=20.0 * (severity or 0), city=city, explanation=[], model_version="bench",
-                             created_at=analysed, incident_id=n, clustered=True, extreme=False))
+        incidents.append(
+            dict(
+                id=n,
+                label=label,
+                city=city,
+                severity=severity,
+                severity_score=20.0 * (severity or 0),
+                title=title,
+                explanation=["基准测试样本"],
+                signature=[],
+                post_count=1,
+                reach=rng.randint(0, 5000),
+                first_seen=analysed,
+                last_seen=analysed,
+                alert_state="pending",
+                alerted_cities=[],
+                extreme=False,
+                updated_at=analysed,
+                amount_yuan=float(rng.randint(5, 500) * 1000),
+                workers=rng.randint(2, 150),
+            )
+        )
+        posts.append(
+            dict(
+                id=n,
+                source="bench",
+                external_id=str(n),
+                url=f"https://example.org/post/{n}",
+                text=title,
+                text_raw=title,
+                fetched_at=analysed,
+                published_at=analysed,
+                reposts=0,
+                comments=0,
+                state="analyzed",
+            )
+        )
+        analyses.append(
+            dict(
+                id=n,
+                post_id=n,
+                label=label,
+                scores={label: 0.9},
+                severity=severity,
+                severity_score=20.0 * (severity or 0),
+                city=city,
+                explanation=[],
+                model_version="bench",
+                created_at=analysed,
+                incident_id=n,
+                clustered=True,
+                extreme=False,
+            )
+        )
     with db.session() as session:
         session.execute(insert(Incident), incidents)
         session.execute(insert(Post), posts)
@@ -95,8 +144,10 @@ def latencies(db: Database, first_incident: int) -> dict[int, list[float]]:
 def _summary(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return (f"p50 {statistics.median(ordered):.3f} s, p95 {p95:.3f} s, max {ordered[-1]:.3f} s "
-            f"over {len(ordered)} deliveries")
+    return (
+        f"p50 {statistics.median(ordered):.3f} s, p95 {p95:.3f} s, max {ordered[-1]:.3f} s "
+        f"over {len(ordered)} deliveries"
+    )
 
 
 def run(incidents: int, new: int, seed: int, folder: Path) -> None:
@@ -110,9 +161,11 @@ def run(incidents: int, new: int, seed: int, folder: Path) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     result = dispatch(db, config)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(f"drain: one dispatch run planned {result['planned']} and sent {result['sent']} deliveries in "
-          f"{elapsed:.1f} s ({result['sent'] / elapsed:.0f} deliveries/s; {cpu:.1f} s CPU, "
-          f"{1000 * cpu / result['sent']:.1f} ms each)")
+    print(
+        f"drain: one dispatch run planned {result['planned']} and sent {result['sent']} deliveries in "
+        f"{elapsed:.1f} s ({result['sent'] / elapsed:.0f} deliveries/s; {cpu:.1f} s CPU, "
+        f"{1000 * cpu / result['sent']:.1f} ms each)"
+    )
     drain = latencies(db, 1)
     print(f"drain latency (analysed -> delivered), all: {_summary([v for vs in drain.values() for v in vs])}")
     for severity in sorted(drain, reverse=True):

@@ -39,8 +39,14 @@ def _texts(path: Path | None, posts: int) -> list[str]:
     return [texts[i % len(texts)] for i in range(posts)]
 
 
-def run(model_dir: Path | None = None, posts: int = 3000, batch_size: int = 256, repeats: int = 3,
-        path: Path | None = None, threads: int | None = None) -> BenchResult:
+def run(
+    model_dir: Path | None = None,
+    posts: int = 3000,
+    batch_size: int = 256,
+    repeats: int = 3,
+    path: Path | None = None,
+    threads: int | None = None,
+) -> BenchResult:
     """Median of `repeats` timed passes over `posts` texts, after one warm-up batch."""
     import torch
 
@@ -58,25 +64,34 @@ def run(model_dir: Path | None = None, posts: int = 3000, batch_size: int = 256,
     for _ in range(repeats):
         start = time.perf_counter()
         for i in range(0, len(texts), batch_size):
-            classifier.analyze(texts[i:i + batch_size])
+            classifier.analyze(texts[i : i + batch_size])
         runs.append(len(texts) / (time.perf_counter() - start))
     cleaned = [normalize(t) for t in texts]
     start = time.perf_counter()
     for i in range(0, len(cleaned), batch_size):
-        classifier.model.predict_proba(cleaned[i:i + batch_size])
+        classifier.model.predict_proba(cleaned[i : i + batch_size])
     model_only = len(cleaned) / (time.perf_counter() - start)
-    return BenchResult(posts=len(texts), batch_size=batch_size, threads=torch.get_num_threads(),
-                       mean_chars=sum(map(len, texts)) / len(texts), posts_per_second=statistics.median(runs),
-                       model_only_posts_per_second=model_only, runs=runs, model_version=classifier.version)
+    return BenchResult(
+        posts=len(texts),
+        batch_size=batch_size,
+        threads=torch.get_num_threads(),
+        mean_chars=sum(map(len, texts)) / len(texts),
+        posts_per_second=statistics.median(runs),
+        model_only_posts_per_second=model_only,
+        runs=runs,
+        model_version=classifier.version,
+    )
 
 
 def render(result: BenchResult) -> str:
-    return (f"模型 model: {result.model_version}\n"
-            f"帖文数 posts: {result.posts}（平均 {result.mean_chars:.0f} 字），批大小 batch: {result.batch_size}，"
-            f"线程 threads: {result.threads}，CPU 核数: {os.cpu_count()}\n"
-            f"classify 吞吐量: {result.posts_per_second:.0f} posts/s（各轮: "
-            f"{', '.join(f'{r:.0f}' for r in result.runs)}）\n"
-            f"其中仅模型推理: {result.model_only_posts_per_second:.0f} posts/s")
+    return (
+        f"模型 model: {result.model_version}\n"
+        f"帖文数 posts: {result.posts}（平均 {result.mean_chars:.0f} 字），批大小 batch: {result.batch_size}，"
+        f"线程 threads: {result.threads}，CPU 核数: {os.cpu_count()}\n"
+        f"classify 吞吐量: {result.posts_per_second:.0f} posts/s（各轮: "
+        f"{', '.join(f'{r:.0f}' for r in result.runs)}）\n"
+        f"其中仅模型推理: {result.model_only_posts_per_second:.0f} posts/s"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

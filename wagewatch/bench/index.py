@@ -15,7 +15,11 @@ from wagewatch.index.bulk import bulk_write
 from wagewatch.index.layout import KindLayout
 
 _OPENINGS = ["工地干了大半年", "我们二十多个农民工", "求助！", "年底了还没拿到钱", "实名举报"]
-_MIDDLES = ["被{company}拖欠工资{amount}万元", "{company}承建的{project}欠薪{months}个月", "包工头跑路，{company}不管不问"]
+_MIDDLES = [
+    "被{company}拖欠工资{amount}万元",
+    "{company}承建的{project}欠薪{months}个月",
+    "包工头跑路，{company}不管不问",
+]
 _ENDINGS = ["劳动监察大队一直说在协调。", "希望有关部门帮帮我们！", "孩子学费都交不上了。", "已经打过12345了。"]
 _COMPANIES = ["鲁鑫建设有限公司", "齐鲁宏达建筑工程公司", "泰山城建集团", "黄河路桥工程有限公司", "海岱置业有限公司"]
 _PROJECTS = ["幸福里小区三期", "高新区安置房", "滨河大道改造工程", "第一中学新校区", "物流园仓储中心"]
@@ -33,8 +37,10 @@ class BenchResult:
         return self.documents / self.seconds if self.seconds else 0.0
 
     def line(self) -> str:
-        return (f"批量写入 bulk indexing: {self.documents} docs in {self.seconds:.2f}s = "
-                f"{self.docs_per_second:,.0f} docs/s (batch {self.batch_size}, rejected {self.rejected})")
+        return (
+            f"批量写入 bulk indexing: {self.documents} docs in {self.seconds:.2f}s = "
+            f"{self.docs_per_second:,.0f} docs/s (batch {self.batch_size}, rejected {self.rejected})"
+        )
 
 
 def synthetic_posts(count: int, seed: int = 7) -> list[dict]:
@@ -46,20 +52,54 @@ def synthetic_posts(count: int, seed: int = 7) -> list[dict]:
     for i in range(count):
         place = rng.choice(cities)
         company, project = rng.choice(_COMPANIES), rng.choice(_PROJECTS)
-        text = "".join([rng.choice(_OPENINGS), f"在{place.city}{place.name}",
-                        rng.choice(_MIDDLES).format(company=company, project=project, amount=rng.randint(1, 300),
-                                                    months=rng.randint(2, 14)), "，", rng.choice(_ENDINGS)]) * 2
+        text = (
+            "".join(
+                [
+                    rng.choice(_OPENINGS),
+                    f"在{place.city}{place.name}",
+                    rng.choice(_MIDDLES).format(
+                        company=company, project=project, amount=rng.randint(1, 300), months=rng.randint(2, 14)
+                    ),
+                    "，",
+                    rng.choice(_ENDINGS),
+                ]
+            )
+            * 2
+        )
         when = (start + timedelta(minutes=17 * i)).isoformat()
-        posts.append({
-            "post_id": i + 1, "source": rng.choice(["weibo", "tieba", "douyin"]), "external_id": f"bench-{i}",
-            "url": f"https://example.org/{i}", "title": None, "text": text, "author": f"用户{rng.randint(1, 9999)}",
-            "published_at": when, "fetched_at": when, "seen_at": when, "reposts": rng.randint(0, 500),
-            "comments": rng.randint(0, 200), "likes": rng.randint(0, 999), "reach": 0, "region": place.city,
-            "analyzed": True, "label": "real", "label_name": convert.LABEL_NAMES["real"], "severity": rng.randint(1, 4),
-            "city": place.city, "county": place.name, "location": place.location, "company": company,
-            "project": project, "project_type": "real_estate", "amount_yuan": rng.randint(1, 300) * 10000.0,
-            "workers": rng.randint(3, 80), "extreme": False, "indexed_at": when,
-        })
+        posts.append(
+            {
+                "post_id": i + 1,
+                "source": rng.choice(["weibo", "tieba", "douyin"]),
+                "external_id": f"bench-{i}",
+                "url": f"https://example.org/{i}",
+                "title": None,
+                "text": text,
+                "author": f"用户{rng.randint(1, 9999)}",
+                "published_at": when,
+                "fetched_at": when,
+                "seen_at": when,
+                "reposts": rng.randint(0, 500),
+                "comments": rng.randint(0, 200),
+                "likes": rng.randint(0, 999),
+                "reach": 0,
+                "region": place.city,
+                "analyzed": True,
+                "label": "real",
+                "label_name": convert.LABEL_NAMES["real"],
+                "severity": rng.randint(1, 4),
+                "city": place.city,
+                "county": place.name,
+                "location": place.location,
+                "company": company,
+                "project": project,
+                "project_type": "real_estate",
+                "amount_yuan": rng.randint(1, 300) * 10000.0,
+                "workers": rng.randint(3, 80),
+                "extreme": False,
+                "indexed_at": when,
+            }
+        )
     return posts
 
 
@@ -72,7 +112,7 @@ def run_benchmark(client: Elasticsearch, layout: KindLayout, documents: int, bat
         rejected = 0
         began = time.perf_counter()
         for start in range(0, len(posts), batch_size):
-            batch = {str(p["post_id"]): p for p in posts[start:start + batch_size]}
+            batch = {str(p["post_id"]): p for p in posts[start : start + batch_size]}
             rejected += len(bulk_write(client, index, batch).errors)
         client.indices.refresh(index=index)
         seconds = time.perf_counter() - began

@@ -12,11 +12,21 @@ EXIT_BLOCKED = 3
 EXIT_MALFORMED = 4
 
 
-@click.command(help="解析保存的页面，每条帖文输出一行JSON（不联网）/ Print one JSON line per post found in a saved response.")
-@click.option("--source", required=True,
-              help="来源名称 / Source name: weibo, tieba, liuyan, heimao, news, or a YAML-configured source.")
-@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="保存的响应文件 / The saved response body.")
+@click.command(
+    help="解析保存的页面，每条帖文输出一行JSON（不联网）/ Print one JSON line per post found in a saved response."
+)
+@click.option(
+    "--source",
+    required=True,
+    help="来源名称 / Source name: weibo, tieba, liuyan, heimao, news, or a YAML-configured source.",
+)
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="保存的响应文件 / The saved response body.",
+)
 @click.option("--url", default=None, help="该响应的原始地址 / The URL the response came from.")
 @click.pass_obj
 def parse(ctx, source: str, path: Path, url: str | None) -> None:

@@ -42,8 +42,9 @@ class _Bar:
     def __init__(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), transient=False)
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False
+        )
         self.tasks: dict[str, int] = {}
 
     def __enter__(self) -> "_Bar":
@@ -64,8 +65,11 @@ def index_group() -> None:
     pass
 
 
-@index_group.command(name="setup", help="创建索引模板、索引与别名，映射变化时迁移 / "
-                                        "Create templates, indices and aliases; migrate when a mapping changed.")
+@index_group.command(
+    name="setup",
+    help="创建索引模板、索引与别名，映射变化时迁移 / "
+    "Create templates, indices and aliases; migrate when a mapping changed.",
+)
 @click.pass_obj
 def index_setup(ctx: AppContext) -> None:
     from wagewatch.index.provision import ensure_kind
@@ -73,8 +77,10 @@ def index_setup(ctx: AppContext) -> None:
     client, es = _client(ctx), ctx.config.settings.elasticsearch
     try:
         with _Bar() as bar:
-            steps = [ensure_kind(client, ctx.db, layout, batch_size=es.bulk_batch_size, retries=es.retries, progress=bar)
-                     for layout in _layouts(ctx).values()]
+            steps = [
+                ensure_kind(client, ctx.db, layout, batch_size=es.bulk_batch_size, retries=es.retries, progress=bar)
+                for layout in _layouts(ctx).values()
+            ]
     except Exception as exc:  # noqa: BLE001 - one clear line for the operator (and a non-zero exit)
         _fail(exc)
     for step in steps:
@@ -86,9 +92,9 @@ def index_setup(ctx: AppContext) -> None:
 def index_status(ctx: AppContext) -> None:
     from sqlalchemy import func, select
 
+    from wagewatch.core.store.models import IndexQueue
     from wagewatch.index.provision import alias_targets
     from wagewatch.index.store_docs import count_rows
-    from wagewatch.core.store.models import IndexQueue
 
     client = _client(ctx)
     with ctx.db.session() as session:
@@ -100,8 +106,11 @@ def index_status(ctx: AppContext) -> None:
         for kind, layout in _layouts(ctx).items():
             targets = sorted(alias_targets(client, layout.alias))
             count = client.count(index=layout.alias)["count"] if targets else 0
-            state = "当前 current" if targets == [layout.index] else ("需迁移 needs `wagewatch index setup`"
-                                                                    if targets else "缺失 missing")
+            state = (
+                "当前 current"
+                if targets == [layout.index]
+                else ("需迁移 needs `wagewatch index setup`" if targets else "缺失 missing")
+            )
             store = f" / 库中 store {stored[kind]}" if kind in stored else ""
             click.echo(f"{layout.alias} → {', '.join(targets) or '-'}: {count} 文档 docs{store} [{state}]")
     except Exception as exc:  # noqa: BLE001
@@ -113,8 +122,12 @@ def index_status(ctx: AppContext) -> None:
 
 @index_group.command(name="bench", help="测量批量写入吞吐量 / Measure bulk indexing throughput (docs/s).")
 @click.option("--docs", default=20000, show_default=True, help="文档数 / Documents to index.")
-@click.option("--batch", default=None, type=int, help="每批文档数 / Documents per bulk request "
-                                                       "(default: settings.yaml bulk_batch_size).")
+@click.option(
+    "--batch",
+    default=None,
+    type=int,
+    help="每批文档数 / Documents per bulk request (default: settings.yaml bulk_batch_size).",
+)
 @click.pass_obj
 def index_bench(ctx: AppContext, docs: int, batch: int | None) -> None:
     from wagewatch.bench.index import run_benchmark
@@ -134,8 +147,15 @@ def reindex(ctx: AppContext, kind: str) -> None:
     kinds = ["posts", "incidents", "leads"] if kind == "all" else [kind]
     try:
         with _Bar() as bar:
-            written = rewrite(_client(ctx), ctx.db, _layouts(ctx), kinds, batch_size=es.bulk_batch_size,
-                              retries=es.retries, progress=bar)
+            written = rewrite(
+                _client(ctx),
+                ctx.db,
+                _layouts(ctx),
+                kinds,
+                batch_size=es.bulk_batch_size,
+                retries=es.retries,
+                progress=bar,
+            )
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     click.echo("已重建 reindexed: " + ", ".join(f"{k} {n}" for k, n in written.items()))
@@ -175,8 +195,12 @@ def search(ctx: AppContext, text: str | None, as_json: bool, **filters) -> None:
     from wagewatch.index.search import search as run_search
 
     try:
-        query = SearchQuery(text=text, since=_datetime(filters.pop("since")), until=_datetime(filters.pop("until")),
-                            **{k: list(v) if isinstance(v, tuple) else v for k, v in filters.items()})
+        query = SearchQuery(
+            text=text,
+            since=_datetime(filters.pop("since")),
+            until=_datetime(filters.pop("until")),
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in filters.items()},
+        )
     except (ValidationError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     client = _client(ctx)
@@ -199,8 +223,11 @@ def _print_page(page) -> None:
     for hit in page.hits:
         fields = hit.fields
         title = fields.get("title") or fields.get("text", "")[:40]
-        meta = " · ".join(str(fields[k]) for k in ("city", "county", "label_name", "severity_name", "status", "stage",
-                                                   "company") if fields.get(k))
+        meta = " · ".join(
+            str(fields[k])
+            for k in ("city", "county", "label_name", "severity_name", "status", "stage", "company")
+            if fields.get(k)
+        )
         console.print(f"[bold]#{hit.id}[/bold] {escape(str(title))}  [dim]{escape(meta)}[/dim]")
         for fragment in hit.highlights[:2]:
             console.print("   " + _terminal(fragment))
@@ -221,8 +248,11 @@ def kibana_group() -> None:
     pass
 
 
-@kibana_group.command(name="setup", help="通过保存对象导入API导入数据视图、检索与仪表板 / Import the data views, saved "
-                                         "searches and dashboards through Kibana's saved-objects import API.")
+@kibana_group.command(
+    name="setup",
+    help="通过保存对象导入API导入数据视图、检索与仪表板 / Import the data views, saved "
+    "searches and dashboards through Kibana's saved-objects import API.",
+)
 @click.pass_obj
 def kibana_setup(ctx: AppContext) -> None:
     from wagewatch.index.kibana.builder import build_objects

@@ -29,19 +29,45 @@ def _model_dir(ctx, model: Path | None) -> Path:
 
 
 @click.command(help="训练标签与严重程度模型（相同数据与种子可逐位复现）/ Train the label and severity model.")
-@click.option("--base-model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="本地Hugging Face模型目录，在其上微调 / Fine-tune a local Hugging Face checkpoint.")
+@click.option(
+    "--base-model",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="本地Hugging Face模型目录，在其上微调 / Fine-tune a local Hugging Face checkpoint.",
+)
 @click.option("--seed", type=int, default=None, help="随机种子（默认取配置）/ Seed (default: config).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("var/model"),
-              show_default=True, help="模型输出目录 / Where to write the model.")
-@click.option("--feedback", "feedback_files", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="额外的反馈JSONL（可多次）/ Extra labelled JSONL files (repeatable).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/model"),
+    show_default=True,
+    help="模型输出目录 / Where to write the model.",
+)
+@click.option(
+    "--feedback",
+    "feedback_files",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="额外的反馈JSONL（可多次）/ Extra labelled JSONL files (repeatable).",
+)
 @click.option("--no-feedback", is_flag=True, help=f"不读取 {DEFAULT_FEEDBACK_DIR}/ 下的反馈 / Skip exported feedback.")
 @click.option("--no-ensemble", is_flag=True, help="不与TF-IDF基线集成 / Transformer only.")
-@click.option("--settings", "settings_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="classifier.yaml 路径 / Classifier settings file.")
-def train(base_model: Path | None, seed: int | None, out: Path, feedback_files: tuple[Path, ...],
-          no_feedback: bool, no_ensemble: bool, settings_path: Path | None) -> None:
+@click.option(
+    "--settings",
+    "settings_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="classifier.yaml 路径 / Classifier settings file.",
+)
+def train(
+    base_model: Path | None,
+    seed: int | None,
+    out: Path,
+    feedback_files: tuple[Path, ...],
+    no_feedback: bool,
+    no_ensemble: bool,
+    settings_path: Path | None,
+) -> None:
     from wagewatch.classifier.corpus import TRAIN_DIR, load_training, training_files
     from wagewatch.classifier.settings import load_settings
     from wagewatch.classifier.training import train_model, weights_digest
@@ -51,34 +77,64 @@ def train(base_model: Path | None, seed: int | None, out: Path, feedback_files: 
     files = training_files(TRAIN_DIR, feedback_dir) + sorted(feedback_files)
     examples = load_training(files)
     click.echo(f"训练数据 {len(examples)} 条，来自: " + ", ".join(str(f) for f in files))
-    report = train_model(examples, out, settings, seed=seed, base_model=base_model,
-                         progress=lambda line: click.echo(line), ensemble=not no_ensemble)
+    report = train_model(
+        examples,
+        out,
+        settings,
+        seed=seed,
+        base_model=base_model,
+        progress=lambda line: click.echo(line),
+        ensemble=not no_ensemble,
+    )
     click.echo(f"模型已保存到 {report.directory}（{report.version}）")
-    click.echo(f"训练 {report.train_examples} 条，验证 {report.validation_examples} 条；"
-               f"温度 temperature {report.temperature:g}；验证集 ECE {report.ece_before:.3f} → {report.ece_after:.3f}；"
-               f"验证集准确率 {report.validation_accuracy:.3f}；集成权重 {report.ensemble_weight:g}")
+    click.echo(
+        f"训练 {report.train_examples} 条，验证 {report.validation_examples} 条；"
+        f"温度 temperature {report.temperature:g}；验证集 ECE {report.ece_before:.3f} → {report.ece_after:.3f}；"
+        f"验证集准确率 {report.validation_accuracy:.3f}；集成权重 {report.ensemble_weight:g}"
+    )
     click.echo(f"权重 SHA-256: {report.weights_sha256}")
     if (DEFAULT_MODEL_DIR / "model.safetensors").exists() and out.resolve() != DEFAULT_MODEL_DIR.resolve():
         names = sorted({p.name for p in DEFAULT_MODEL_DIR.iterdir()} | {p.name for p in out.iterdir()})
-        differing = [n for n in names if not (DEFAULT_MODEL_DIR / n).exists() or not (out / n).exists()
-                     or weights_digest(DEFAULT_MODEL_DIR / n) != weights_digest(out / n)]
-        click.echo("与随附模型逐位一致 identical to the shipped model (all files)" if not differing
-                   else f"与随附模型不同 differs from the shipped model: {', '.join(differing)} "
-                        "(other data, settings, seed, feedback or CPU)")
+        differing = [
+            n
+            for n in names
+            if not (DEFAULT_MODEL_DIR / n).exists()
+            or not (out / n).exists()
+            or weights_digest(DEFAULT_MODEL_DIR / n) != weights_digest(out / n)
+        ]
+        click.echo(
+            "与随附模型逐位一致 identical to the shipped model (all files)"
+            if not differing
+            else f"与随附模型不同 differs from the shipped model: {', '.join(differing)} "
+            "(other data, settings, seed, feedback or CPU)"
+        )
 
 
 @click.command(help="在带标注的JSONL上评估模型 / Evaluate on labelled JSONL (default: the test split).")
-@click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="评估文件（可多次；默认测试集）/ JSONL files to score (default: corpus test split).")
-@click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="模型目录 / Model directory (default: configured or shipped).")
-@click.option("--component", type=click.Choice(["model", "transformer", "baseline"]), default="model",
-              show_default=True, help="评估整体、仅Transformer或仅TF-IDF基线 / What to score.")
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="评估文件（可多次；默认测试集）/ JSONL files to score (default: corpus test split).",
+)
+@click.option(
+    "--model",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="模型目录 / Model directory (default: configured or shipped).",
+)
+@click.option(
+    "--component",
+    type=click.Choice(["model", "transformer", "baseline"]),
+    default="model",
+    show_default=True,
+    help="评估整体、仅Transformer或仅TF-IDF基线 / What to score.",
+)
 @click.option("--errors", "show_errors", type=int, default=0, help="列出前N条误判 / List N misclassified ids.")
 @click.option("--json", "as_json", is_flag=True, help="以JSON输出 / Print JSON instead of text.")
 @click.pass_obj
-def evaluate(ctx, files: tuple[Path, ...], model: Path | None, component: str, show_errors: int,
-             as_json: bool) -> None:
+def evaluate(ctx, files: tuple[Path, ...], model: Path | None, component: str, show_errors: int, as_json: bool) -> None:
     from wagewatch.classifier.corpus import TEST_FILE, read_jsonl
     from wagewatch.classifier.evaluation import evaluate_files
 
@@ -103,8 +159,12 @@ def feedback() -> None:
 
 
 @feedback.command("export", help="把台账中的核查结论导出为带标注的JSONL / Export ledger verdicts as labelled JSONL.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_FEEDBACK_DIR / "verdicts.jsonl", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_FEEDBACK_DIR / "verdicts.jsonl",
+    show_default=True,
+)
 @click.pass_obj
 def feedback_export(ctx, out: Path) -> None:
     from wagewatch.classifier.feedback import export_verdicts
@@ -123,8 +183,7 @@ def feedback_export(ctx, out: Path) -> None:
 def bench(ctx, model: Path | None, posts: int, batch_size: int, repeats: int, threads: int | None) -> None:
     from wagewatch.bench import classify as benchmark
 
-    result = benchmark.run(_model_dir(ctx, model), posts=posts, batch_size=batch_size, repeats=repeats,
-                           threads=threads)
+    result = benchmark.run(_model_dir(ctx, model), posts=posts, batch_size=batch_size, repeats=repeats, threads=threads)
     click.echo(benchmark.render(result))
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from wagewatch.core import clock
 from wagewatch.context import AppContext
+from wagewatch.core import clock
 
 
 @click.command(help="启动线索办理页面 / Serve the officers' lead pages (FastAPI).")
@@ -22,8 +22,12 @@ def serve(ctx: AppContext, host: str, port: int) -> None:
 
 @click.command(help="为名单中的人员生成登录链接 / Print a sign-in link for a person in cities.yaml.")
 @click.argument("person_id")
-@click.option("--hours", type=click.IntRange(1, 24 * 90), default=None,
-              help="有效小时数（默认取policy.yaml）/ Hours the link works (default: policy link_valid_hours).")
+@click.option(
+    "--hours",
+    type=click.IntRange(1, 24 * 90),
+    default=None,
+    help="有效小时数（默认取policy.yaml）/ Hours the link works (default: policy link_valid_hours).",
+)
 @click.pass_obj
 def link(ctx: AppContext, person_id: str, hours: int | None) -> None:
     from wagewatch.ledger import tokens

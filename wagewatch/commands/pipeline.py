@@ -39,9 +39,19 @@ def crawl(ctx: AppContext, source: str) -> None:
         result = run_crawl(ctx.config, ctx.db, source)
     except UnknownSource as exc:
         raise click.UsageError(str(exc)) from None
-    _print({"source": source, "status": result.status, "requests": result.requests, "posts_found": result.posts_found,
-            "posts_new": result.posts_new, "duplicates": result.duplicates, "errors": result.errors,
-            "blocked_reason": result.blocked_reason, "error_message": result.error_message})
+    _print(
+        {
+            "source": source,
+            "status": result.status,
+            "requests": result.requests,
+            "posts_found": result.posts_found,
+            "posts_new": result.posts_new,
+            "duplicates": result.duplicates,
+            "errors": result.errors,
+            "blocked_reason": result.blocked_reason,
+            "error_message": result.error_message,
+        }
+    )
 
 
 def _stage_command(name: str, help_text: str) -> click.Command:

@@ -18,9 +18,9 @@ from wagewatch.alerts.queue import queue_delivery
 from wagewatch.alerts.routing import route
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
-from wagewatch.ledger.deadlines import deadline
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AuditEvent, Incident, IndexQueue, Lead
+from wagewatch.ledger.deadlines import deadline
 
 STATUSES = ("待签收", "已签收", "核查中", "已办结", "不属实", "已转办")
 OPEN = STATUSES[:3]
@@ -72,8 +72,9 @@ class Ledger:
         self.config = config
 
     def audit(self, session: Session, actor: str, lead: Lead, action: str, detail: dict) -> None:
-        session.add(AuditEvent(actor=actor, entity="lead", entity_id=lead.id, action=action, detail=detail,
-                               at=clock.now()))
+        session.add(
+            AuditEvent(actor=actor, entity="lead", entity_id=lead.id, action=action, detail=detail, at=clock.now())
+        )
         # The search index shows the ledger too: queue the lead for the index stage.
         self.db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
 
@@ -84,8 +85,9 @@ class Ledger:
             raise LedgerError(f"该线索当前状态为“{lead.status}”，无需重复签收")
         now = clock.now()
         lead.status, lead.acknowledged_at, lead.officer_id = "已签收", now, officer.person_id
-        self.audit(session, officer.actor, lead, "acknowledged",
-                   {"status": ["待签收", "已签收"], "officer": officer.person_id})
+        self.audit(
+            session, officer.actor, lead, "acknowledged", {"status": ["待签收", "已签收"], "officer": officer.person_id}
+        )
 
     def update(self, session: Session, lead: Lead, officer: Officer, change: StatusUpdate) -> None:
         """Move the lead on and record notes, amounts recovered, workers paid and the officer's verdict."""
@@ -117,8 +119,11 @@ class Ledger:
             wanted["deadline"] = deadline(self.config.policy, incident.project_type, change.kind, lead.created_at)
         if change.status in FINAL:
             wanted["closed_at"] = now
-        changes = {attr: [_plain(getattr(lead, attr)), _plain(value)] for attr, value in wanted.items()
-                   if value is not None and getattr(lead, attr) != value}
+        changes = {
+            attr: [_plain(getattr(lead, attr)), _plain(value)]
+            for attr, value in wanted.items()
+            if value is not None and getattr(lead, attr) != value
+        }
         note = (change.notes or "").strip()
         if note:
             changes["note"] = [None, note]
@@ -145,16 +150,23 @@ class Ledger:
         if to == (lead.city or PROVINCE):
             raise LedgerError("不能转办给本地市")
         now = clock.now()
-        detail = {"from": lead.city or PROVINCE, "to": to, "note": (note or "").strip() or None,
-                  "status": [lead.status, None]}
+        detail = {
+            "from": lead.city or PROVINCE,
+            "to": to,
+            "note": (note or "").strip() or None,
+            "status": [lead.status, None],
+        }
         if to not in self.config.cities.cities and to != PROVINCE:
             lead.status, lead.closed_at, lead.transferred_to = "已转办", now, to
             detail["status"][1] = "已转办"
             self.audit(session, officer.actor, lead, "transferred", detail)
             return 0
         incident = session.get(Incident, lead.incident_id)
-        transfers = session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id, AuditEvent.action == "transferred"))
+        transfers = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id, AuditEvent.action == "transferred")
+        )
         city = None if to == PROVINCE else to
         targets = route(self.config.cities, incident.label, city, incident.severity, now)
         when = release(self.config.policy, incident.label, incident.severity, now, digest=False)
@@ -167,8 +179,10 @@ class Ledger:
         detail["status"][1] = "待签收"
         detail["officer"] = lead.officer_id
         self.audit(session, officer.actor, lead, "transferred", detail)
-        return sum(queue_delivery(session, self.db, incident.id, t.person, f"transfer-in-{transfers + 1}", when)
-                   for t in targets)
+        return sum(
+            queue_delivery(session, self.db, incident.id, t.person, f"transfer-in-{transfers + 1}", when)
+            for t in targets
+        )
 
 
 def _plain(value):

@@ -19,8 +19,14 @@ def _digest(token: str) -> str:
 def mint(session: Session, person_id: str, now: datetime, valid_hours: int) -> str:
     """A new token for `person_id`, valid for `valid_hours`; only its hash is stored."""
     token = secrets.token_urlsafe(24)
-    session.add(OfficerToken(token_hash=_digest(token), person_id=person_id, created_at=now,
-                             expires_at=now + timedelta(hours=valid_hours)))
+    session.add(
+        OfficerToken(
+            token_hash=_digest(token),
+            person_id=person_id,
+            created_at=now,
+            expires_at=now + timedelta(hours=valid_hours),
+        )
+    )
     return token
 
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wagewatch.core.config import SHANDONG_CITIES, AppConfig
+from wagewatch.core.store import Database
 from wagewatch.reports import figures
 from wagewatch.reports.circular import write_circular
 from wagewatch.reports.periods import Period
 from wagewatch.reports.workbook import write_workbook
-from wagewatch.core.store import Database
 
 PROVINCE_SCOPE = "全省"
 

@@ -12,8 +12,16 @@ from wagewatch.core import clock
 from wagewatch.reports.figures import OpenLead, Row
 from wagewatch.reports.periods import Period
 
-TABLE_COLUMNS = [("scope", "地市"), ("new", "新增"), ("real", "欠薪"), ("false", "虚假"), ("closed", "办结"),
-                 ("closed_on_time", "按期办结"), ("overdue", "逾期"), ("open", "未办结")]
+TABLE_COLUMNS = [
+    ("scope", "地市"),
+    ("new", "新增"),
+    ("real", "欠薪"),
+    ("false", "虚假"),
+    ("closed", "办结"),
+    ("closed_on_time", "按期办结"),
+    ("overdue", "逾期"),
+    ("open", "未办结"),
+]
 
 
 def _wan(yuan: float) -> str:
@@ -37,12 +45,15 @@ def summary_text(where: str, period: Period, totals: Row) -> str:
 
 
 def city_line(row: Row) -> str:
-    return (f"{row.scope}：新增{row.new}条（欠薪{row.real}条、虚假{row.false}条），办结{row.closed}条"
-            f"（按期{row.closed_on_time}条），逾期{row.overdue}条，未办结{row.open}条。")
+    return (
+        f"{row.scope}：新增{row.new}条（欠薪{row.real}条、虚假{row.false}条），办结{row.closed}条"
+        f"（按期{row.closed_on_time}条），逾期{row.overdue}条，未办结{row.open}条。"
+    )
 
 
-def write_circular(path: Path, heading: str, where: str, period: Period, rows: list[Row], totals: Row,
-                   leads: list[OpenLead]) -> Path:
+def write_circular(
+    path: Path, heading: str, where: str, period: Period, rows: list[Row], totals: Row, leads: list[OpenLead]
+) -> Path:
     """Write the circular for `where` (全省 or a city) to `path` and return it."""
     doc = Document()
     style = doc.styles["Normal"]
@@ -71,14 +82,19 @@ def write_circular(path: Path, heading: str, where: str, period: Period, rows: l
     doc.add_heading("三、工作要求", level=2)
     if overdue:
         doc.add_paragraph(f"{'、'.join(overdue)}存在逾期线索，请压实属地责任，逐条核查处置，尽快办结并反馈。")
-    doc.add_paragraph("请对照线索台账，落实首问负责制，对确属欠薪的线索及时查处、督促支付，对虚假讨薪舆情及时澄清，"
-                      "确保欠薪线索动态清零。")
+    doc.add_paragraph(
+        "请对照线索台账，落实首问负责制，对确属欠薪的线索及时查处、督促支付，对虚假讨薪舆情及时澄清，"
+        "确保欠薪线索动态清零。"
+    )
     if leads:
         doc.add_heading("附：未办结线索", level=2)
         for lead in leads[:50]:
             mark = "（逾期）" if lead.overdue else ""
-            doc.add_paragraph(f"#{lead.lead_id} {lead.scope}{lead.county or ''}：{lead.title}，"
-                              f"时限{clock.local(lead.deadline):%m月%d日}{mark}", style="List Number")
+            doc.add_paragraph(
+                f"#{lead.lead_id} {lead.scope}{lead.county or ''}：{lead.title}，"
+                f"时限{clock.local(lead.deadline):%m月%d日}{mark}",
+                style="List Number",
+            )
         if len(leads) > 50:
             doc.add_paragraph(f"另有{len(leads) - 50}条，详见情况表。")
     footer = doc.add_paragraph(f"欠薪舆情哨兵 {clock.local(clock.now()):%Y年%m月%d日}生成")

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wagewatch.core.config import SHANDONG_CITIES
+from wagewatch.core.store.models import Incident, Lead
 from wagewatch.ledger.actions import PROVINCE
 from wagewatch.reports.periods import Period
-from wagewatch.core.store.models import Incident, Lead
 
 
 @dataclass
@@ -57,10 +57,21 @@ class Row:
 
 # (attribute, column header) in 情况表 order; amounts are shown in 万元.
 COLUMNS = [
-    ("new", "新增线索"), ("real", "欠薪线索"), ("false", "虚假讨薪"), ("red", "红色"), ("orange", "橙色"),
-    ("yellow", "黄色"), ("blue", "蓝色"), ("closed", "办结"), ("closed_on_time", "按期办结"),
-    ("verified_false", "核实不属实"), ("overdue", "逾期"), ("amount_involved", "涉及金额（万元）"),
-    ("workers_involved", "涉及人数"), ("amount_recovered", "追回金额（万元）"), ("workers_paid", "支付人数"),
+    ("new", "新增线索"),
+    ("real", "欠薪线索"),
+    ("false", "虚假讨薪"),
+    ("red", "红色"),
+    ("orange", "橙色"),
+    ("yellow", "黄色"),
+    ("blue", "蓝色"),
+    ("closed", "办结"),
+    ("closed_on_time", "按期办结"),
+    ("verified_false", "核实不属实"),
+    ("overdue", "逾期"),
+    ("amount_involved", "涉及金额（万元）"),
+    ("workers_involved", "涉及人数"),
+    ("amount_recovered", "追回金额（万元）"),
+    ("workers_paid", "支付人数"),
     ("open", "未办结"),
 ]
 SEVERITY_ATTR = {4: "red", 3: "orange", 2: "yellow", 1: "blue"}
@@ -109,8 +120,12 @@ def _count(row: Row, lead: Lead, incident: Incident, period: Period) -> None:
 
 
 def _leads(session: Session, period: Period, city: str | None) -> list[tuple[Lead, Incident]]:
-    query = (select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id)
-             .where(Lead.created_at < period.end).order_by(Lead.id))
+    query = (
+        select(Lead, Incident)
+        .join(Incident, Incident.id == Lead.incident_id)
+        .where(Lead.created_at < period.end)
+        .order_by(Lead.id)
+    )
     if city is not None:
         query = query.where(Lead.city == city)
     return [(lead, incident) for lead, incident in session.execute(query)]
@@ -133,9 +148,19 @@ def compute(session: Session, period: Period, city: str | None = None) -> tuple[
 def open_leads(session: Session, period: Period, city: str | None = None) -> list[OpenLead]:
     """Leads still open at the end of the period, overdue first."""
     result = [
-        OpenLead(lead.id, lead.city or PROVINCE, incident.county, incident.title, incident.severity, incident.label,
-                 lead.status if lead.closed_at is None else "（期末未办结）", lead.officer_id, lead.created_at,
-                 lead.deadline, lead.deadline < period.end)
+        OpenLead(
+            lead.id,
+            lead.city or PROVINCE,
+            incident.county,
+            incident.title,
+            incident.severity,
+            incident.label,
+            lead.status if lead.closed_at is None else "（期末未办结）",
+            lead.officer_id,
+            lead.created_at,
+            lead.deadline,
+            lead.deadline < period.end,
+        )
         for lead, incident in _leads(session, period, city)
         if lead.closed_at is None or lead.closed_at >= period.end
     ]

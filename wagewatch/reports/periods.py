@@ -37,8 +37,10 @@ class Period:
     def title(self) -> str:
         if self.kind == "week":
             year, week, _ = self.first_day.isocalendar()
-            return (f"{year}年第{week}周（{self.first_day.month}月{self.first_day.day}日至"
-                    f"{self.last_day.month}月{self.last_day.day}日）")
+            return (
+                f"{year}年第{week}周（{self.first_day.month}月{self.first_day.day}日至"
+                f"{self.last_day.month}月{self.last_day.day}日）"
+            )
         return f"{self.first_day.year}年{self.first_day.month}月"
 
 
@@ -88,13 +90,15 @@ def due(now: datetime, schedule: ReportSchedule) -> list[Period]:
     send_at = time.fromisoformat(schedule.at)
     periods = []
     this_week = containing("week", local.date())
-    week_send = datetime.combine(this_week.first_day + timedelta(days=schedule.weekly_weekday - 1), send_at,
-                                 tzinfo=clock.LOCAL_TZ)
+    week_send = datetime.combine(
+        this_week.first_day + timedelta(days=schedule.weekly_weekday - 1), send_at, tzinfo=clock.LOCAL_TZ
+    )
     last_week = previous(this_week)
     periods.append(last_week if local >= week_send else previous(last_week))
     this_month = containing("month", local.date())
-    month_send = datetime.combine(this_month.first_day.replace(day=schedule.monthly_day), send_at,
-                                  tzinfo=clock.LOCAL_TZ)
+    month_send = datetime.combine(
+        this_month.first_day.replace(day=schedule.monthly_day), send_at, tzinfo=clock.LOCAL_TZ
+    )
     last_month = previous(this_month)
     periods.append(last_month if local >= month_send else previous(last_month))
     return periods

@@ -33,8 +33,12 @@ def _summary(ws, title: str, period: Period, rows: list[Row], totals: Row) -> No
     ws.cell(1, 1, title).font = Font(size=14, bold=True)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     ws.cell(1, 1).alignment = Alignment(horizontal="center")
-    ws.cell(2, 1, f"统计时段：{period.first_day:%Y-%m-%d} 至 {period.last_day:%Y-%m-%d}    "
-                  f"生成时间：{clock.local(clock.now()):%Y-%m-%d %H:%M}")
+    ws.cell(
+        2,
+        1,
+        f"统计时段：{period.first_day:%Y-%m-%d} 至 {period.last_day:%Y-%m-%d}    "
+        f"生成时间：{clock.local(clock.now()):%Y-%m-%d %H:%M}",
+    )
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
     for col, header in enumerate(["地市", *(h for _, h in COLUMNS)], 1):
         cell = ws.cell(HEADER_ROW, col, header)
@@ -65,9 +69,18 @@ def _open_sheet(ws, leads: list[OpenLead], names: dict[str, str]) -> None:
         cell.font, cell.fill, cell.border = Font(bold=True), HEADER_FILL, BOX
     for r, lead in enumerate(leads, 2):
         level = "虚假讨薪" if lead.label == "false" else WARNING_COLOURS.get(lead.severity or 0, "—")
-        values = [lead.lead_id, lead.scope, lead.county or "", lead.title, level, lead.status,
-                  names.get(lead.officer_id, lead.officer_id), clock.local(lead.created_at).replace(tzinfo=None),
-                  clock.local(lead.deadline).replace(tzinfo=None), "是" if lead.overdue else "否"]
+        values = [
+            lead.lead_id,
+            lead.scope,
+            lead.county or "",
+            lead.title,
+            level,
+            lead.status,
+            names.get(lead.officer_id, lead.officer_id),
+            clock.local(lead.created_at).replace(tzinfo=None),
+            clock.local(lead.deadline).replace(tzinfo=None),
+            "是" if lead.overdue else "否",
+        ]
         for col, value in enumerate(values, 1):
             cell = ws.cell(r, col, value)
             cell.border = BOX
@@ -91,14 +104,18 @@ def _charts(ws, summary, rows: list[Row]) -> None:
     pie = PieChart()
     pie.title = "欠薪线索预警级别构成"
     totals_row = last + 1
-    pie.add_data(Reference(summary, min_col=column["red"], max_col=column["blue"], min_row=totals_row),
-                 from_rows=True, titles_from_data=False)
+    pie.add_data(
+        Reference(summary, min_col=column["red"], max_col=column["blue"], min_row=totals_row),
+        from_rows=True,
+        titles_from_data=False,
+    )
     pie.set_categories(Reference(summary, min_col=column["red"], max_col=column["blue"], min_row=HEADER_ROW))
     ws.add_chart(pie, "A22")
 
 
-def write_workbook(path: Path, title: str, period: Period, rows: list[Row], totals: Row, leads: list[OpenLead],
-                   names: dict[str, str]) -> Path:
+def write_workbook(
+    path: Path, title: str, period: Period, rows: list[Row], totals: Row, leads: list[OpenLead], names: dict[str, str]
+) -> Path:
     """Write the 情况表 workbook to `path` (replacing it atomically) and return the path."""
     wb = Workbook()
     summary = wb.active

@@ -18,33 +18,33 @@ def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256)
     done = 0
     while True:
         with db.session() as session:
-            posts = session.scalars(
-                select(Post).where(Post.state == "new").order_by(Post.id).limit(batch_size)
-            ).all()
+            posts = session.scalars(select(Post).where(Post.state == "new").order_by(Post.id).limit(batch_size)).all()
             if not posts:
                 return done
             texts = [f"{p.title}\n{p.text}" if p.title else p.text for p in posts]
             reach = [(p.reposts or 0) + (p.comments or 0) for p in posts]
             for post, result in zip(posts, classifier.analyze(texts, reach=reach)):
-                session.add(Analysis(
-                    post_id=post.id,
-                    label=result.label,
-                    scores=result.scores,
-                    severity=result.severity,
-                    severity_score=result.severity_score,
-                    province=result.province,
-                    city=result.city,
-                    county=result.county,
-                    amount_yuan=result.amount_yuan,
-                    workers=result.workers,
-                    company=result.company,
-                    project=result.project,
-                    project_type=result.project_type,
-                    extreme=result.extreme,
-                    explanation=result.explanation,
-                    model_version=result.model_version,
-                    clustered=result.label == "irrelevant",  # irrelevant posts never form incidents
-                ))
+                session.add(
+                    Analysis(
+                        post_id=post.id,
+                        label=result.label,
+                        scores=result.scores,
+                        severity=result.severity,
+                        severity_score=result.severity_score,
+                        province=result.province,
+                        city=result.city,
+                        county=result.county,
+                        amount_yuan=result.amount_yuan,
+                        workers=result.workers,
+                        company=result.company,
+                        project=result.project,
+                        project_type=result.project_type,
+                        extreme=result.extreme,
+                        explanation=result.explanation,
+                        model_version=result.model_version,
+                        clustered=result.label == "irrelevant",  # irrelevant posts never form incidents
+                    )
+                )
                 post.state = "analyzed"
                 # the post's search document gains its label, place and facts
                 db.insert_ignore(session, IndexQueue, {"entity": "post", "entity_id": post.id})

@@ -21,7 +21,7 @@ def signature(text: str) -> MinHash:
     sig = MinHash(num_perm=NUM_PERM, seed=7)
     compact = "".join(text.split())
     for i in range(max(1, len(compact) - 2)):
-        sig.update(compact[i:i + 3].encode("utf-8"))
+        sig.update(compact[i : i + 3].encode("utf-8"))
     return sig
 
 
@@ -64,8 +64,11 @@ def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
     while True:
         with db.session() as session:
             rows = session.execute(
-                select(Analysis, Post).join(Post, Post.id == Analysis.post_id)
-                .where(Analysis.clustered.is_(False)).order_by(Analysis.id).limit(batch_size)
+                select(Analysis, Post)
+                .join(Post, Post.id == Analysis.post_id)
+                .where(Analysis.clustered.is_(False))
+                .order_by(Analysis.id)
+                .limit(batch_size)
             ).all()
             if not rows:
                 return done
@@ -73,21 +76,33 @@ def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
             for analysis, post in rows:
                 sig = signature(post.text)
                 candidates = session.scalars(
-                    select(Incident).where(Incident.label == analysis.label, Incident.city == analysis.city,
-                                           Incident.last_seen >= since)
+                    select(Incident).where(
+                        Incident.label == analysis.label, Incident.city == analysis.city, Incident.last_seen >= since
+                    )
                 ).all()
                 best = max(candidates, key=lambda inc: _similar(sig, inc), default=None)
                 if best is not None and _similar(sig, best) >= policy.cluster_similarity:
                     incident = best
                 else:
                     incident = Incident(
-                        label=analysis.label, city=analysis.city, county=analysis.county,
-                        severity=analysis.severity, severity_score=analysis.severity_score,
-                        title=_title(post.title or post.text), company=analysis.company, project=analysis.project,
-                        project_type=analysis.project_type, amount_yuan=analysis.amount_yuan,
-                        workers=analysis.workers, extreme=analysis.extreme, explanation=analysis.explanation,
-                        signature=[int(v) for v in sig.hashvalues], post_count=0, reach=0,
-                        first_seen=post.published_at or clock.now(), last_seen=post.published_at or clock.now(),
+                        label=analysis.label,
+                        city=analysis.city,
+                        county=analysis.county,
+                        severity=analysis.severity,
+                        severity_score=analysis.severity_score,
+                        title=_title(post.title or post.text),
+                        company=analysis.company,
+                        project=analysis.project,
+                        project_type=analysis.project_type,
+                        amount_yuan=analysis.amount_yuan,
+                        workers=analysis.workers,
+                        extreme=analysis.extreme,
+                        explanation=analysis.explanation,
+                        signature=[int(v) for v in sig.hashvalues],
+                        post_count=0,
+                        reach=0,
+                        first_seen=post.published_at or clock.now(),
+                        last_seen=post.published_at or clock.now(),
                     )
                     session.add(incident)
                     session.flush()

@@ -13,12 +13,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from wagewatch.crawlers.state import backoff_until
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
-from wagewatch.stages.sources import check_sources
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import CrawlRun
+from wagewatch.crawlers.state import backoff_until
+from wagewatch.stages.sources import check_sources
 
 
 @dataclass
@@ -32,10 +32,14 @@ def crawl_source(config: AppConfig, db: Database, source: str) -> CrawlOutcome:
     until = backoff_until(db, source)
     if until is not None:
         return CrawlOutcome(source, None, f"被封禁后退避中，{clock.local(until):%Y-%m-%d %H:%M} 后再抓取")
-    env = dict(os.environ, WAGEWATCH_CONFIG_DIR=str(config.directory), WAGEWATCH_DATABASE_URL=config.settings.database_url)
+    env = dict(
+        os.environ, WAGEWATCH_CONFIG_DIR=str(config.directory), WAGEWATCH_DATABASE_URL=config.settings.database_url
+    )
     cmd = [sys.executable, "-m", "wagewatch", "crawl", source]
     try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=config.settings.crawl_timeout_seconds)
+        proc = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=config.settings.crawl_timeout_seconds
+        )
     except subprocess.TimeoutExpired:
         _record_failure(db, source, f"抓取超时（{config.settings.crawl_timeout_seconds}秒）")
         return CrawlOutcome(source, None, "timeout")
@@ -52,8 +56,11 @@ def _last_line(output: str | None) -> str:
 
 def _record_failure(db: Database, source: str, message: str) -> None:
     with db.session() as session:
-        session.add(CrawlRun(source=source, started_at=clock.now(), finished_at=clock.now(), status="failed",
-                             error_message=message))
+        session.add(
+            CrawlRun(
+                source=source, started_at=clock.now(), finished_at=clock.now(), status="failed", error_message=message
+            )
+        )
 
 
 def crawl_all(config: AppConfig, db: Database) -> list[CrawlOutcome]:

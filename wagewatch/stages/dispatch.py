@@ -33,10 +33,10 @@ from wagewatch.alerts.render import AlertMessage, AlertView, DigestView, PostVie
 from wagewatch.alerts.routing import Target, route
 from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, AppConfig, Person, Policy
-from wagewatch.ledger import tokens
-from wagewatch.ledger.deadlines import deadline
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, IndexQueue, Lead, Post
+from wagewatch.ledger import tokens
+from wagewatch.ledger.deadlines import deadline
 
 ACTOR = "system:dispatch"
 PLAN_BATCH = 200
@@ -54,8 +54,11 @@ def _lead_kind(reason: str) -> str:
 def _involved_cities(session: Session, incidents: list[Incident]) -> dict[int, set[str]]:
     """The Shandong cities each incident's posts are about, its own city included."""
     cities: dict[int, set[str]] = {i.id: {i.city} if i.city in SHANDONG_CITIES else set() for i in incidents}
-    rows = session.execute(select(Analysis.incident_id, Analysis.city).distinct()
-                           .where(Analysis.incident_id.in_(list(cities)), Analysis.city.in_(SHANDONG_CITIES)))
+    rows = session.execute(
+        select(Analysis.incident_id, Analysis.city)
+        .distinct()
+        .where(Analysis.incident_id.in_(list(cities)), Analysis.city.in_(SHANDONG_CITIES))
+    )
     for incident_id, city in rows:
         cities[incident_id].add(city)
     return cities
@@ -80,13 +83,27 @@ def _targets(incident: Incident, involved: set[str], config: AppConfig, first: b
 def _create_lead(session: Session, incident: Incident, owner: Target, policy: Policy, notified: Release) -> Lead:
     now = clock.now()
     kind = _lead_kind(owner.reason)
-    lead = Lead(incident=incident, city=owner.city, officer_id=owner.person.id, kind=kind, status="待签收",
-                created_at=now, notified_at=notified.at, deadline=deadline(policy, incident.project_type, kind, now))
+    lead = Lead(
+        incident=incident,
+        city=owner.city,
+        officer_id=owner.person.id,
+        kind=kind,
+        status="待签收",
+        created_at=now,
+        notified_at=notified.at,
+        deadline=deadline(policy, incident.project_type, kind, now),
+    )
     session.add(lead)
     session.flush()
-    session.add(AuditEvent(actor=ACTOR, entity="lead", entity_id=lead.id, action="created",
-                           detail={"officer": lead.officer_id, "city": lead.city,
-                                   "deadline": lead.deadline.isoformat()}))
+    session.add(
+        AuditEvent(
+            actor=ACTOR,
+            entity="lead",
+            entity_id=lead.id,
+            action="created",
+            detail={"officer": lead.officer_id, "city": lead.city, "deadline": lead.deadline.isoformat()},
+        )
+    )
     return lead
 
 
@@ -95,8 +112,11 @@ def plan_batch(db: Database, config: AppConfig) -> tuple[int, int]:
     holds the store's write lock for long); returns (incidents, deliveries) planned."""
     with db.session() as session:
         incidents = session.scalars(
-            select(Incident).options(selectinload(Incident.lead)).where(Incident.alert_state == "pending")
-            .order_by(_most_severe_first(Incident.severity), Incident.id).limit(PLAN_BATCH)
+            select(Incident)
+            .options(selectinload(Incident.lead))
+            .where(Incident.alert_state == "pending")
+            .order_by(_most_severe_first(Incident.severity), Incident.id)
+            .limit(PLAN_BATCH)
         ).all()
         involved = _involved_cities(session, list(incidents)) if incidents else {}
         planned = sum(_plan_incident(session, db, config, incident, involved[incident.id]) for incident in incidents)
@@ -145,10 +165,20 @@ def recover_interrupted(db: Database, config: AppConfig) -> int:
 
 
 def _report_unknown(session: Session, db: Database, config: AppConfig, delivery: AlertDelivery) -> None:
-    session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery.id, action="unknown",
-                           detail={"recipient": delivery.recipient_id, "channel": delivery.channel,
-                                   "error": (delivery.last_error or "")[:500],
-                                   "ops_contact": config.settings.ops_contact}))
+    session.add(
+        AuditEvent(
+            actor=ACTOR,
+            entity="delivery",
+            entity_id=delivery.id,
+            action="unknown",
+            detail={
+                "recipient": delivery.recipient_id,
+                "channel": delivery.channel,
+                "error": (delivery.last_error or "")[:500],
+                "ops_contact": config.settings.ops_contact,
+            },
+        )
+    )
     notify_ops(session, db, config, delivery, "unknown", Release("pending", clock.now()))
 
 
@@ -163,23 +193,39 @@ def _ops_note(session: Session, reason: str) -> str | None:
     failed = session.get(AlertDelivery, int(reason.rsplit("-", 1)[1]))
     if failed is None:
         return None
-    return (f"投递#{failed.id}（收件人 {failed.recipient_id}，渠道 {failed.channel}，原因 {failed.reason}，"
-            f"尝试 {failed.attempts} 次）：{failed.last_error or '无错误信息'}")
+    return (
+        f"投递#{failed.id}（收件人 {failed.recipient_id}，渠道 {failed.channel}，原因 {failed.reason}，"
+        f"尝试 {failed.attempts} 次）：{failed.last_error or '无错误信息'}"
+    )
 
 
 def _view(session: Session, incident: Incident, reason: str, person: Person, link: str) -> AlertView:
     posts = session.scalars(
-        select(Post).join(Analysis, Analysis.post_id == Post.id).where(Analysis.incident_id == incident.id)
-        .order_by(desc(Post.reposts + Post.comments), Post.id).limit(3)
+        select(Post)
+        .join(Analysis, Analysis.post_id == Post.id)
+        .where(Analysis.incident_id == incident.id)
+        .order_by(desc(Post.reposts + Post.comments), Post.id)
+        .limit(3)
     ).all()
     lead = incident.lead
     return AlertView(
-        incident_id=incident.id, label=incident.label, title=incident.title, city=incident.city,
-        county=incident.county, severity=incident.severity, severity_score=incident.severity_score,
-        explanation=list(incident.explanation or []), company=incident.company, project=incident.project,
-        amount_yuan=incident.amount_yuan, workers=incident.workers,
+        incident_id=incident.id,
+        label=incident.label,
+        title=incident.title,
+        city=incident.city,
+        county=incident.county,
+        severity=incident.severity,
+        severity_score=incident.severity_score,
+        explanation=list(incident.explanation or []),
+        company=incident.company,
+        project=incident.project,
+        amount_yuan=incident.amount_yuan,
+        workers=incident.workers,
         posts=[PostView(p.source, p.url, p.text, p.published_at) for p in posts],
-        reason=reason, deadline=lead.deadline if lead else None, link=link, recipient_name=person.name,
+        reason=reason,
+        deadline=lead.deadline if lead else None,
+        link=link,
+        recipient_name=person.name,
         note=_ops_note(session, reason),
     )
 
@@ -200,14 +246,18 @@ def _claim(session: Session, db: Database, config: AppConfig, deliveries: list[A
     return person
 
 
-def _deliver(db: Database, config: AppConfig, ids: list[int], build: Callable[..., AlertMessage],
-             retry_status: str) -> int:
+def _deliver(
+    db: Database, config: AppConfig, ids: list[int], build: Callable[..., AlertMessage], retry_status: str
+) -> int:
     """Claim, send once and record the group of deliveries `ids` (one message); returns how many were sent.
     `build(session, deliveries, person, token)` renders the message; a retry puts them back in `retry_status`."""
     now = clock.now()
     with db.session() as session:  # claim: committed before anything leaves this process
-        deliveries = [d for d in (session.get(AlertDelivery, i) for i in ids)
-                      if d.status in ("pending", "failed", "digest") and d.next_attempt_at <= now]
+        deliveries = [
+            d
+            for d in (session.get(AlertDelivery, i) for i in ids)
+            if d.status in ("pending", "failed", "digest") and d.next_attempt_at <= now
+        ]
         if not deliveries:
             return 0
         person = _claim(session, db, config, deliveries)
@@ -227,21 +277,30 @@ def _deliver(db: Database, config: AppConfig, ids: list[int], build: Callable[..
         for delivery_id in claimed:
             delivery = session.get(AlertDelivery, delivery_id)
             delivery.status, delivery.sent_at, delivery.message_id = "sent", clock.now(), message_id
-            session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery_id, action="sent",
-                                   detail={"recipient": delivery.recipient_id, "channel": delivery.channel}))
+            session.add(
+                AuditEvent(
+                    actor=ACTOR,
+                    entity="delivery",
+                    entity_id=delivery_id,
+                    action="sent",
+                    detail={"recipient": delivery.recipient_id, "channel": delivery.channel},
+                )
+            )
     return len(claimed)
 
 
-def _build_alert(config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person,
-                 token: str) -> AlertMessage:
+def _build_alert(
+    config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person, token: str
+) -> AlertMessage:
     delivery = deliveries[0]
     incident = session.get(Incident, delivery.incident_id)
     link = _lead_link(config, incident.lead.id if incident.lead else None, token)
     return render(_view(session, incident, delivery.reason, person, link))
 
 
-def _build_digest(config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person,
-                  token: str) -> AlertMessage:
+def _build_digest(
+    config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person, token: str
+) -> AlertMessage:
     items = []
     for delivery in deliveries:
         incident = session.get(Incident, delivery.incident_id)
@@ -281,13 +340,27 @@ def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: Chan
             _report_unknown(session, db, config, delivery)
             return
         now = clock.now()
-        session.add(AuditEvent(actor=ACTOR, entity="delivery", entity_id=delivery_id, action="dead",
-                               detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact}))
+        session.add(
+            AuditEvent(
+                actor=ACTOR,
+                entity="delivery",
+                entity_id=delivery_id,
+                action="dead",
+                detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact},
+            )
+        )
         notify_ops(session, db, config, delivery, "dead", Release("pending", now))
         person = config.cities.person(delivery.recipient_id)
         if person is not None:
-            queue_delivery(session, db, delivery.incident_id, person, delivery.reason, Release("pending", now),
-                           after_channel=delivery.channel_index)
+            queue_delivery(
+                session,
+                db,
+                delivery.incident_id,
+                person,
+                delivery.reason,
+                Release("pending", now),
+                after_channel=delivery.channel_index,
+            )
 
 
 def dispatch(db: Database, config: AppConfig) -> dict[str, int]:

@@ -20,9 +20,9 @@ from wagewatch.alerts.holding import Release, release
 from wagewatch.alerts.queue import queue_delivery
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Person
-from wagewatch.ledger.actions import OPEN, Ledger
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Incident, Lead
+from wagewatch.ledger.actions import OPEN, Ledger
 
 ACTOR = "system:escalate"
 CHAIN = ("deputy", "leader", "triage")
@@ -42,8 +42,11 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
     queued = 0
     now = clock.now()
     with db.session() as session:
-        rows = session.execute(select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id)
-                               .where(Lead.status == "待签收", Lead.notified_at.is_not(None))).all()
+        rows = session.execute(
+            select(Lead, Incident)
+            .join(Incident, Incident.id == Lead.incident_id)
+            .where(Lead.status == "待签收", Lead.notified_at.is_not(None))
+        ).all()
         for lead, incident in rows:
             level = lead.escalation_level
             if level >= len(steps) or now < lead.notified_at + timedelta(minutes=steps[level]):
@@ -53,8 +56,9 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
             for person in people:
                 queued += queue_delivery(session, db, lead.incident_id, person, f"escalate-{level + 1}", when)
             lead.escalation_level = level + 1
-            Ledger(db, config).audit(session, ACTOR, lead, "escalated",
-                                     {"level": level + 1, "to": [p.id for p in people]})
+            Ledger(db, config).audit(
+                session, ACTOR, lead, "escalated", {"level": level + 1, "to": [p.id for p in people]}
+            )
     return queued
 
 
@@ -65,18 +69,30 @@ def fallback_unacknowledged(db: Database, config: AppConfig) -> int:
     queued = 0
     with db.session() as session:
         deliveries = session.scalars(
-            select(AlertDelivery).join(Lead, Lead.incident_id == AlertDelivery.incident_id)
+            select(AlertDelivery)
+            .join(Lead, Lead.incident_id == AlertDelivery.incident_id)
             .join(Incident, Incident.id == AlertDelivery.incident_id)
-            .where(Lead.status == "待签收", Incident.label == "real", Incident.severity >= 3,
-                   AlertDelivery.status.in_(("sent", "unknown")),
-                   func.coalesce(AlertDelivery.sent_at, AlertDelivery.next_attempt_at) <= limit)
+            .where(
+                Lead.status == "待签收",
+                Incident.label == "real",
+                Incident.severity >= 3,
+                AlertDelivery.status.in_(("sent", "unknown")),
+                func.coalesce(AlertDelivery.sent_at, AlertDelivery.next_attempt_at) <= limit,
+            )
         ).all()
         for delivery in deliveries:
             person = config.cities.person(delivery.recipient_id)
             if person is None or delivery.reason.startswith(FOLLOW_UP_PREFIXES):
                 continue
-            queued += queue_delivery(session, db, delivery.incident_id, person, delivery.reason,
-                                     Release("pending", now), after_channel=delivery.channel_index)
+            queued += queue_delivery(
+                session,
+                db,
+                delivery.incident_id,
+                person,
+                delivery.reason,
+                Release("pending", now),
+                after_channel=delivery.channel_index,
+            )
     return queued
 
 
@@ -86,8 +102,11 @@ def remind_and_flag_overdue(db: Database, config: AppConfig) -> int:
     remind_from = now + timedelta(hours=config.policy.escalation.remind_hours_before_deadline)
     queued = 0
     with db.session() as session:
-        rows = session.execute(select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id)
-                               .where(Lead.status.in_(OPEN), Lead.deadline <= remind_from)).all()
+        rows = session.execute(
+            select(Lead, Incident)
+            .join(Incident, Incident.id == Lead.incident_id)
+            .where(Lead.status.in_(OPEN), Lead.deadline <= remind_from)
+        ).all()
         for lead, incident in rows:
             when = release(config.policy, incident.label, incident.severity, now, digest=False)
             officer = config.cities.person(lead.officer_id)
@@ -106,5 +125,6 @@ def remind_and_flag_overdue(db: Database, config: AppConfig) -> int:
 
 def follow_up(db: Database, config: AppConfig) -> int:
     """The whole stage; returns how many messages it queued."""
-    return (escalate_unacknowledged(db, config) + fallback_unacknowledged(db, config)
-            + remind_and_flag_overdue(db, config))
+    return (
+        escalate_unacknowledged(db, config) + fallback_unacknowledged(db, config) + remind_and_flag_overdue(db, config)
+    )

@@ -21,13 +21,13 @@ from wagewatch.alerts.channels.outbox import write_eml
 from wagewatch.alerts.delivery import record_failed_send
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Person
+from wagewatch.core.store import Database
+from wagewatch.core.store.models import AuditEvent, Lead, ReportDelivery
 from wagewatch.reports import periods
 from wagewatch.reports.build import PROVINCE_SCOPE, ReportFiles, build_scope, files_for, report_dir
 from wagewatch.reports.circular import summary_text
 from wagewatch.reports.figures import compute
 from wagewatch.reports.periods import Period
-from wagewatch.core.store import Database
-from wagewatch.core.store.models import AuditEvent, Lead, ReportDelivery
 
 ACTOR = "system:report"
 
@@ -48,22 +48,42 @@ def queue_period(db: Database, config: AppConfig, period: Period) -> int:
     with db.session() as session:
         for scope in (PROVINCE_SCOPE, *config.cities.cities):
             for person, _ in recipients(config, scope):
-                queued += db.insert_ignore(session, ReportDelivery, dict(
-                    period=period.key, scope=scope, recipient_id=person.id, status="pending", attempts=0,
-                    next_attempt_at=clock.now(), created_at=clock.now())) is not None
+                queued += (
+                    db.insert_ignore(
+                        session,
+                        ReportDelivery,
+                        dict(
+                            period=period.key,
+                            scope=scope,
+                            recipient_id=person.id,
+                            status="pending",
+                            attempts=0,
+                            next_attempt_at=clock.now(),
+                            created_at=clock.now(),
+                        ),
+                    )
+                    is not None
+                )
     return queued
 
 
-def _message(config: AppConfig, db: Database, period: Period, files: ReportFiles, person: Person, address: str,
-             delivery_id: int) -> EmailMessage:
+def _message(
+    config: AppConfig, db: Database, period: Period, files: ReportFiles, person: Person, address: str, delivery_id: int
+) -> EmailMessage:
     with db.session() as session:
         _, totals = compute(session, period, None if files.scope == PROVINCE_SCOPE else files.scope)
     where = "全省" if files.scope == PROVINCE_SCOPE else f"{files.scope}市"
-    msg = new_email(config.settings.smtp.sender, person.name, address,
-                    f"【{period.name}】{where}欠薪网络舆情线索办理情况（{period.title}）",
-                    f"<report-{delivery_id}@wagewatch>")
-    msg.set_content(f"{person.name}：\n\n{summary_text(where, period, totals)}\n\n附件为情况表（XLSX）和通报（Word），"
-                    f"请查阅。\n\n——欠薪舆情哨兵（自动发送，请勿直接回复）")
+    msg = new_email(
+        config.settings.smtp.sender,
+        person.name,
+        address,
+        f"【{period.name}】{where}欠薪网络舆情线索办理情况（{period.title}）",
+        f"<report-{delivery_id}@wagewatch>",
+    )
+    msg.set_content(
+        f"{person.name}：\n\n{summary_text(where, period, totals)}\n\n附件为情况表（XLSX）和通报（Word），"
+        f"请查阅。\n\n——欠薪舆情哨兵（自动发送，请勿直接回复）"
+    )
     for path in (files.xlsx, files.docx):
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         maintype, subtype = ctype.split("/", 1)
@@ -84,12 +104,20 @@ def deliver_reports(db: Database, config: AppConfig) -> int:
     with db.session() as session:
         for stuck in session.scalars(select(ReportDelivery).where(ReportDelivery.status == "sending")):
             stuck.status, stuck.last_error = "unknown", "进程在发送过程中中断，是否送达未知，未自动重发"
-            session.add(AuditEvent(actor=ACTOR, entity="report_delivery", entity_id=stuck.id, action="unknown",
-                                   detail={"recipient": stuck.recipient_id,
-                                           "ops_contact": config.settings.ops_contact}))
-        due = session.scalars(select(ReportDelivery).where(ReportDelivery.status.in_(("pending", "failed")),
-                                                           ReportDelivery.next_attempt_at <= now)
-                              .order_by(ReportDelivery.id)).all()
+            session.add(
+                AuditEvent(
+                    actor=ACTOR,
+                    entity="report_delivery",
+                    entity_id=stuck.id,
+                    action="unknown",
+                    detail={"recipient": stuck.recipient_id, "ops_contact": config.settings.ops_contact},
+                )
+            )
+        due = session.scalars(
+            select(ReportDelivery)
+            .where(ReportDelivery.status.in_(("pending", "failed")), ReportDelivery.next_attempt_at <= now)
+            .order_by(ReportDelivery.id)
+        ).all()
         work = [(d.id, d.period, d.scope, d.recipient_id) for d in due]
     sent = 0
     for delivery_id, key, scope, recipient_id in work:
@@ -97,8 +125,9 @@ def deliver_reports(db: Database, config: AppConfig) -> int:
     return sent
 
 
-def _deliver_one(db: Database, config: AppConfig, delivery_id: int, period: Period, scope: str,
-                 recipient_id: str) -> int:
+def _deliver_one(
+    db: Database, config: AppConfig, delivery_id: int, period: Period, scope: str, recipient_id: str
+) -> int:
     person = config.cities.person(recipient_id)
     address = next((to for p, to in recipients(config, scope) if p.id == recipient_id), None)
     files = files_for(report_dir(config, period), period, scope)
@@ -118,9 +147,15 @@ def _deliver_one(db: Database, config: AppConfig, delivery_id: int, period: Peri
         with db.session() as session:
             delivery = session.get(ReportDelivery, delivery_id)
             if record_failed_send(delivery, exc, config.policy):
-                session.add(AuditEvent(actor=ACTOR, entity="report_delivery", entity_id=delivery_id,
-                                       action=delivery.status,
-                                       detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact}))
+                session.add(
+                    AuditEvent(
+                        actor=ACTOR,
+                        entity="report_delivery",
+                        entity_id=delivery_id,
+                        action=delivery.status,
+                        detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact},
+                    )
+                )
         return 0
     with db.session() as session:
         delivery = session.get(ReportDelivery, delivery_id)

@@ -26,8 +26,15 @@ from wagewatch.core.store.models import AuditEvent, CrawlRun, OpsAlert, SourceSt
 ACTOR = "system:sources"
 HISTORY = 50  # runs looked at per source; a streak longer than this is still reported, keyed by its oldest
 KIND_TEXT = {"blocked": "被封禁/需验证", "failing": "连续抓取失败", "silent": "长时间无新帖"}
-HEALTH_TEXT = {"ok": "正常", "blocked": "被封禁", "failing": "抓取失败", "silent": "无新帖", "never": "从未运行",
-               "disabled": "已停用", "backoff": "退避中"}
+HEALTH_TEXT = {
+    "ok": "正常",
+    "blocked": "被封禁",
+    "failing": "抓取失败",
+    "silent": "无新帖",
+    "never": "从未运行",
+    "disabled": "已停用",
+    "backoff": "退避中",
+}
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -55,8 +62,14 @@ class SourceHealth:
         return HEALTH_TEXT[self.health]
 
 
-def _problems(source: str, runs: list[CrawlRun], last_new: datetime | None, first_start: datetime | None,
-              config: AppConfig, now: datetime) -> tuple[list[Problem], int]:
+def _problems(
+    source: str,
+    runs: list[CrawlRun],
+    last_new: datetime | None,
+    first_start: datetime | None,
+    config: AppConfig,
+    now: datetime,
+) -> tuple[list[Problem], int]:
     """Open problems of one source from its newest runs (newest first), and its failures in a row."""
     source_config = config.sources.sources[source]
     streak = []
@@ -68,17 +81,32 @@ def _problems(source: str, runs: list[CrawlRun], last_new: datetime | None, firs
     problems = []
     blocked = [r for r in streak if r.status == "blocked"]
     if blocked:
-        problems.append(Problem("blocked", f"run-{blocked[-1].id}",
-                                f"{blocked[0].blocked_reason or '被封禁'}；{blocked[0].error_message or ''}".rstrip("；")))
+        problems.append(
+            Problem(
+                "blocked",
+                f"run-{blocked[-1].id}",
+                f"{blocked[0].blocked_reason or '被封禁'}；{blocked[0].error_message or ''}".rstrip("；"),
+            )
+        )
     failed = [r for r in streak if r.status == "failed"]
     if len(failed) >= source_config.failure_alert_after:
-        problems.append(Problem("failing", f"run-{failed[-1].id}",
-                                f"连续{len(failed)}次抓取失败，最近一次：{failed[0].error_message or '原因不明'}"))
+        problems.append(
+            Problem(
+                "failing",
+                f"run-{failed[-1].id}",
+                f"连续{len(failed)}次抓取失败，最近一次：{failed[0].error_message or '原因不明'}",
+            )
+        )
     quiet_since = last_new or first_start
     if quiet_since is not None and now - quiet_since > timedelta(hours=source_config.silence_hours):
         hours = int((now - quiet_since).total_seconds() // 3600)
-        problems.append(Problem("silent", f"since-{int(quiet_since.timestamp())}",
-                                f"已{hours}小时没有新帖（阈值{source_config.silence_hours}小时）"))
+        problems.append(
+            Problem(
+                "silent",
+                f"since-{int(quiet_since.timestamp())}",
+                f"已{hours}小时没有新帖（阈值{source_config.silence_hours}小时）",
+            )
+        )
     return problems, len(streak)
 
 
@@ -88,12 +116,15 @@ def source_health(config: AppConfig, db: Database) -> list[SourceHealth]:
     report = []
     with db.session() as session:
         for source, source_config in config.sources.sources.items():
-            runs = session.scalars(select(CrawlRun).where(CrawlRun.source == source)
-                                   .order_by(CrawlRun.id.desc()).limit(HISTORY)).all()
-            last_success = session.scalar(select(func.max(CrawlRun.finished_at))
-                                          .where(CrawlRun.source == source, CrawlRun.status == "ok"))
-            last_new = session.scalar(select(func.max(CrawlRun.finished_at))
-                                      .where(CrawlRun.source == source, CrawlRun.posts_new > 0))
+            runs = session.scalars(
+                select(CrawlRun).where(CrawlRun.source == source).order_by(CrawlRun.id.desc()).limit(HISTORY)
+            ).all()
+            last_success = session.scalar(
+                select(func.max(CrawlRun.finished_at)).where(CrawlRun.source == source, CrawlRun.status == "ok")
+            )
+            last_new = session.scalar(
+                select(func.max(CrawlRun.finished_at)).where(CrawlRun.source == source, CrawlRun.posts_new > 0)
+            )
             first_start = session.scalar(select(func.min(CrawlRun.started_at)).where(CrawlRun.source == source))
             state = session.get(SourceState, source)
             blocked_until = state.blocked_until if state and state.blocked_until and state.blocked_until > now else None
@@ -109,8 +140,19 @@ def source_health(config: AppConfig, db: Database) -> list[SourceHealth]:
                 health = next((k for k in ("blocked", "failing", "silent") if k in kinds), "ok")
                 if health == "ok" and runs[0].status in ("failed", "blocked"):
                     health = "failing" if runs[0].status == "failed" else "blocked"
-            report.append(SourceHealth(source, source_config.enabled, health, runs[0] if runs else None, last_success,
-                                       last_new, failures, blocked_until, problems))
+            report.append(
+                SourceHealth(
+                    source,
+                    source_config.enabled,
+                    health,
+                    runs[0] if runs else None,
+                    last_success,
+                    last_new,
+                    failures,
+                    blocked_until,
+                    problems,
+                )
+            )
     return report
 
 
@@ -120,8 +162,14 @@ def source_health(config: AppConfig, db: Database) -> list[SourceHealth]:
 def ops_people(config: AppConfig) -> list[Person]:
     """Everyone with the ops role in cities.yaml; the settings' ops contact when nobody has it."""
     people = [p for office in [config.cities.province, *config.cities.cities.values()] for p in office.with_role("ops")]
-    return people or [Person(id="ops-contact", name="运维联系人", role="ops",
-                             channels=[Channel(type="email", to=config.settings.ops_contact)])]
+    return people or [
+        Person(
+            id="ops-contact",
+            name="运维联系人",
+            role="ops",
+            channels=[Channel(type="email", to=config.settings.ops_contact)],
+        )
+    ]
 
 
 def open_episodes(config: AppConfig, db: Database, report: list[SourceHealth]) -> int:
@@ -132,28 +180,53 @@ def open_episodes(config: AppConfig, db: Database, report: list[SourceHealth]) -
     with db.session() as session:
         for health in report:
             current = {(p.kind, p.episode) for p in health.problems}
-            for alert in session.scalars(select(OpsAlert).where(OpsAlert.source == health.source,
-                                                                OpsAlert.closed_at.is_(None))).all():
+            for alert in session.scalars(
+                select(OpsAlert).where(OpsAlert.source == health.source, OpsAlert.closed_at.is_(None))
+            ).all():
                 if (alert.kind, alert.episode) not in current:
                     alert.closed_at = now
             for problem in health.problems:
                 for person in people:
-                    values = dict(source=health.source, kind=problem.kind, episode=problem.episode,
-                                  recipient_id=person.id, channel=person.channels[0].type, summary=problem.summary,
-                                  opened_at=now, status="pending", attempts=0, next_attempt_at=now)
+                    values = dict(
+                        source=health.source,
+                        kind=problem.kind,
+                        episode=problem.episode,
+                        recipient_id=person.id,
+                        channel=person.channels[0].type,
+                        summary=problem.summary,
+                        opened_at=now,
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                    )
                     alert_id = db.insert_ignore(session, OpsAlert, values)
                     if alert_id is not None:
                         opened += 1
-                        session.add(AuditEvent(actor=ACTOR, entity="ops_alert", entity_id=alert_id,
-                                               action="opened", detail={"source": health.source, "kind": problem.kind,
-                                                                        "summary": problem.summary,
-                                                                        "recipient": person.id}))
+                        session.add(
+                            AuditEvent(
+                                actor=ACTOR,
+                                entity="ops_alert",
+                                entity_id=alert_id,
+                                action="opened",
+                                detail={
+                                    "source": health.source,
+                                    "kind": problem.kind,
+                                    "summary": problem.summary,
+                                    "recipient": person.id,
+                                },
+                            )
+                        )
     return opened
 
 
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["local"] = lambda dt: clock.local(dt).strftime("%Y-%m-%d %H:%M") if dt else "无"
     return env
 
@@ -164,8 +237,11 @@ _env = _environment()
 def render_ops_alert(alert: OpsAlert, health: SourceHealth | None, person: Person) -> AlertMessage:
     context = {"a": alert, "h": health, "kind_text": KIND_TEXT.get(alert.kind, alert.kind), "person": person}
     subject = f"【数据源告警】{alert.source}：{KIND_TEXT.get(alert.kind, alert.kind)}"
-    return AlertMessage(subject=subject, text=_env.get_template("ops_source_alert.txt.j2").render(**context),
-                        html=_env.get_template("ops_source_alert.html.j2").render(**context))
+    return AlertMessage(
+        subject=subject,
+        text=_env.get_template("ops_source_alert.txt.j2").render(**context),
+        html=_env.get_template("ops_source_alert.html.j2").render(**context),
+    )
 
 
 def deliver_ops_alerts(config: AppConfig, db: Database, report: list[SourceHealth]) -> int:
@@ -176,9 +252,11 @@ def deliver_ops_alerts(config: AppConfig, db: Database, report: list[SourceHealt
         for alert in session.scalars(select(OpsAlert).where(OpsAlert.status == "sending")).all():
             alert.status = "unknown"
             alert.last_error = "进程在发送过程中中断，是否送达未知；为避免重复发送未自动重发"
-        due = session.scalars(select(OpsAlert.id).where(OpsAlert.status.in_(("pending", "failed")),
-                                                        OpsAlert.next_attempt_at <= clock.now())
-                              .order_by(OpsAlert.id)).all()
+        due = session.scalars(
+            select(OpsAlert.id)
+            .where(OpsAlert.status.in_(("pending", "failed")), OpsAlert.next_attempt_at <= clock.now())
+            .order_by(OpsAlert.id)
+        ).all()
     sent = 0
     for alert_id in due:
         with db.session() as session:
@@ -190,8 +268,13 @@ def deliver_ops_alerts(config: AppConfig, db: Database, report: list[SourceHealt
                 continue
             alert.status = "sending"
             alert.attempts += 1
-            envelope = Envelope(alert.id, person, person.channels[0],
-                                render_ops_alert(alert, by_source.get(alert.source), person), kind="ops")
+            envelope = Envelope(
+                alert.id,
+                person,
+                person.channels[0],
+                render_ops_alert(alert, by_source.get(alert.source), person),
+                kind="ops",
+            )
         try:
             message_id = send(envelope, config)
         except ChannelError as exc:
@@ -200,8 +283,15 @@ def deliver_ops_alerts(config: AppConfig, db: Database, report: list[SourceHealt
         with db.session() as session:
             alert = session.get(OpsAlert, alert_id)
             alert.status, alert.sent_at, alert.message_id = "sent", clock.now(), message_id
-            session.add(AuditEvent(actor=ACTOR, entity="ops_alert", entity_id=alert_id, action="sent",
-                                   detail={"recipient": alert.recipient_id, "channel": alert.channel}))
+            session.add(
+                AuditEvent(
+                    actor=ACTOR,
+                    entity="ops_alert",
+                    entity_id=alert_id,
+                    action="sent",
+                    detail={"recipient": alert.recipient_id, "channel": alert.channel},
+                )
+            )
         sent += 1
     return sent
 
@@ -210,8 +300,11 @@ def _record_failure(db: Database, config: AppConfig, alert_id: int, exc: Channel
     with db.session() as session:
         alert = session.get(OpsAlert, alert_id)
         if record_failed_send(alert, exc, config.policy):
-            session.add(AuditEvent(actor=ACTOR, entity="ops_alert", entity_id=alert_id, action="dead",
-                                   detail={"error": str(exc)[:500]}))
+            session.add(
+                AuditEvent(
+                    actor=ACTOR, entity="ops_alert", entity_id=alert_id, action="dead", detail={"error": str(exc)[:500]}
+                )
+            )
 
 
 def check_sources(config: AppConfig, db: Database) -> dict[str, int]:

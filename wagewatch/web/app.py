@@ -25,17 +25,23 @@ from wagewatch.alerts.markup import safe_url
 from wagewatch.alerts.render import COLOURS, LEVELS
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
-from wagewatch.ledger import tokens
-from wagewatch.ledger.actions import KINDS, NEXT, OPEN, PROVINCE, VERDICTS, Ledger, LedgerError, Officer, StatusUpdate
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Analysis, AuditEvent, Incident, Lead, Post
+from wagewatch.ledger import tokens
+from wagewatch.ledger.actions import KINDS, NEXT, OPEN, PROVINCE, VERDICTS, Ledger, LedgerError, Officer, StatusUpdate
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "wagewatch_token"
 SYSTEM_ACTORS = {"system:dispatch": "系统（推送）", "system:escalate": "系统（督办）"}
 MESSAGES = {"ack": "已签收", "saved": "已保存", "transferred": "已转办"}
-ACTIONS = {"created": "生成线索", "acknowledged": "签收", "updated": "更新", "transferred": "转办",
-           "escalated": "升级提醒", "overdue": "标记逾期"}
+ACTIONS = {
+    "created": "生成线索",
+    "acknowledged": "签收",
+    "updated": "更新",
+    "transferred": "转办",
+    "escalated": "升级提醒",
+    "overdue": "标记逾期",
+}
 
 
 class Denied(Exception):
@@ -46,8 +52,13 @@ class Denied(Exception):
 
 
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["local"] = lambda dt: clock.local(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"
     env.filters["url"] = safe_url
     return env
@@ -61,8 +72,13 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
     secure_cookie = config.settings.public_base_url.startswith("https://")
 
     def page(request: Request, name: str, code: int = 200, **context) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, context, status_code=code,
-                                          headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
+        return templates.TemplateResponse(
+            request,
+            name,
+            context,
+            status_code=code,
+            headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"},
+        )
 
     def officer_for(session: Session, token: str | None) -> tuple[Officer, datetime]:
         record = tokens.resolve(session, token or "", clock.now())
@@ -91,8 +107,15 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
             return page(request, "error.html", code=exc.status, message=exc.message, officer=None)
         query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "t"])
         response = RedirectResponse(request.url.path + (f"?{query}" if query else ""), status_code=303)
-        response.set_cookie(COOKIE, token, max_age=max(int((expires - clock.now()).total_seconds()), 1),
-                            httponly=True, samesite="lax", secure=secure_cookie, path="/")
+        response.set_cookie(
+            COOKIE,
+            token,
+            max_age=max(int((expires - clock.now()).total_seconds()), 1),
+            httponly=True,
+            samesite="lax",
+            secure=secure_cookie,
+            path="/",
+        )
         return response
 
     def same_origin(request: Request) -> None:
@@ -126,30 +149,73 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
             if status == "open":
                 query = query.where(Lead.status.in_(OPEN))
             rows = session.execute(query.order_by(Lead.overdue.desc(), Lead.deadline).limit(500)).all()
-            return page(request, "leads.html", officer=officer, rows=rows, status=status, now=clock.now(),
-                        levels=LEVELS, colours=COLOURS, province=PROVINCE)
+            return page(
+                request,
+                "leads.html",
+                officer=officer,
+                rows=rows,
+                status=status,
+                now=clock.now(),
+                levels=LEVELS,
+                colours=COLOURS,
+                province=PROVINCE,
+            )
 
     @app.get("/leads/{lead_id}", response_class=HTMLResponse)
     def show_lead(request: Request, lead_id: int, msg: str | None = None) -> HTMLResponse:
         with db.session() as session:
             officer, _ = officer_for(session, request.cookies.get(COOKIE))
-            return _lead_page(request, session, officer, visible_lead(session, officer, lead_id),
-                              message=MESSAGES.get(msg or ""))
+            return _lead_page(
+                request, session, officer, visible_lead(session, officer, lead_id), message=MESSAGES.get(msg or "")
+            )
 
-    def _lead_page(request: Request, session: Session, officer: Officer, lead: Lead, message: str | None = None,
-                   error: str | None = None, code: int = 200) -> HTMLResponse:
+    def _lead_page(
+        request: Request,
+        session: Session,
+        officer: Officer,
+        lead: Lead,
+        message: str | None = None,
+        error: str | None = None,
+        code: int = 200,
+    ) -> HTMLResponse:
         incident = session.get(Incident, lead.incident_id)
-        posts = session.scalars(select(Post).join(Analysis, Analysis.post_id == Post.id)
-                                .where(Analysis.incident_id == incident.id).order_by(Post.published_at)).all()
-        trail = session.scalars(select(AuditEvent).where(AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id)
-                                .order_by(desc(AuditEvent.at), desc(AuditEvent.id))).all()
+        posts = session.scalars(
+            select(Post)
+            .join(Analysis, Analysis.post_id == Post.id)
+            .where(Analysis.incident_id == incident.id)
+            .order_by(Post.published_at)
+        ).all()
+        trail = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id)
+            .order_by(desc(AuditEvent.at), desc(AuditEvent.id))
+        ).all()
         level, colour = LEVELS.get(incident.severity or 0, ("—", "蓝色"))
         owner = config.cities.person(lead.officer_id)
-        return page(request, "lead.html", code=code, officer=officer, lead=lead, incident=incident, posts=posts,
-                    trail=trail, level=level, colour=colour, colour_hex=COLOURS[colour], message=message, error=error,
-                    owner=owner.name if owner else lead.officer_id, next_statuses=NEXT.get(lead.status, ()),
-                    verdicts=VERDICTS, kinds=KINDS, actions_text=ACTIONS, now=clock.now(), province=PROVINCE,
-                    cities=[c for c in config.cities.cities if c != lead.city], actor_name=_actor_name)
+        return page(
+            request,
+            "lead.html",
+            code=code,
+            officer=officer,
+            lead=lead,
+            incident=incident,
+            posts=posts,
+            trail=trail,
+            level=level,
+            colour=colour,
+            colour_hex=COLOURS[colour],
+            message=message,
+            error=error,
+            owner=owner.name if owner else lead.officer_id,
+            next_statuses=NEXT.get(lead.status, ()),
+            verdicts=VERDICTS,
+            kinds=KINDS,
+            actions_text=ACTIONS,
+            now=clock.now(),
+            province=PROVINCE,
+            cities=[c for c in config.cities.cities if c != lead.city],
+            actor_name=_actor_name,
+        )
 
     def _actor_name(actor: str) -> str:
         person = config.cities.person(actor.split(":", 1)[1]) if actor.startswith("officer:") else None
@@ -174,22 +240,39 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
         return _act(request, lead_id, lambda s, o, lead: ledger.acknowledge(s, lead, o), "ack")
 
     @app.post("/leads/{lead_id}/update")
-    def update(request: Request, lead_id: int, status: str = Form(...), notes: str = Form(""),
-               amount_recovered: str = Form(""), workers_paid: str = Form(""), verdict: str = Form(""),
-               kind: str = Form("")) -> Response:
+    def update(
+        request: Request,
+        lead_id: int,
+        status: str = Form(...),
+        notes: str = Form(""),
+        amount_recovered: str = Form(""),
+        workers_paid: str = Form(""),
+        verdict: str = Form(""),
+        kind: str = Form(""),
+    ) -> Response:
         def change(session: Session, officer: Officer, lead: Lead) -> None:
-            ledger.update(session, lead, officer, StatusUpdate(
-                status=status, notes=notes, amount_recovered=_number(amount_recovered, float, "追回金额"),
-                workers_paid=_number(workers_paid, int, "支付人数"), verdict=verdict or None, kind=kind or None))
+            ledger.update(
+                session,
+                lead,
+                officer,
+                StatusUpdate(
+                    status=status,
+                    notes=notes,
+                    amount_recovered=_number(amount_recovered, float, "追回金额"),
+                    workers_paid=_number(workers_paid, int, "支付人数"),
+                    verdict=verdict or None,
+                    kind=kind or None,
+                ),
+            )
 
         return _act(request, lead_id, change, "saved")
 
     @app.post("/leads/{lead_id}/transfer")
-    def transfer(request: Request, lead_id: int, to: str = Form(...), other: str = Form(""),
-                 note: str = Form("")) -> Response:
+    def transfer(
+        request: Request, lead_id: int, to: str = Form(...), other: str = Form(""), note: str = Form("")
+    ) -> Response:
         destination = other.strip() if to == "其他" else to
-        return _act(request, lead_id,
-                    lambda s, o, lead: ledger.transfer(s, lead, o, destination, note), "transferred")
+        return _act(request, lead_id, lambda s, o, lead: ledger.transfer(s, lead, o, destination, note), "transferred")
 
     return app
 

@@ -3,10 +3,11 @@
 Revision ID: 0002_alerts
 Revises: 0002_crawl
 """
-from alembic import op
-import sqlalchemy as sa
-import wagewatch.core.store.types
 
+import sqlalchemy as sa
+from alembic import op
+
+import wagewatch.core.store.types
 
 revision = "0002_alerts"
 down_revision = "0002_crawl"  # chained after the crawl-state migration
@@ -19,7 +20,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("alerted_reach", sa.BigInteger(), nullable=True))
 
     with op.batch_alter_table("leads", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("notified_at", wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("notified_at", wagewatch.core.store.types.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.add_column(sa.Column("overdue", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.create_index(batch_op.f("ix_leads_overdue"), ["overdue"], unique=False)
     # Leads made before this revision were alerted when they were created.
