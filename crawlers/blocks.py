@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 import re
 
-BLOCK_STATUSES = {403: "HTTP 403 禁止访问", 418: "HTTP 418 反爬拦截", 429: "HTTP 429 请求过于频繁",
-                  432: "HTTP 432 微博要求登录Cookie"}
+BLOCK_STATUSES = {
+    403: "HTTP 403 禁止访问",
+    418: "HTTP 418 反爬拦截",
+    429: "HTTP 429 请求过于频繁",
+    432: "HTTP 432 微博要求登录Cookie",
+}
 _URL_MARKERS = (
     ("wappass.baidu.com/static/captcha", "百度验证码跳转"),
     ("wappass.baidu.com", "百度验证跳转"),
@@ -43,8 +47,10 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 _META = re.compile(r"<meta\b[^>]*>", re.I)
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s>]+)", re.I)
 # location = "…", location.href = '…', window.location.replace("…"), top.location.assign('…')
-_SCRIPT_REDIRECT = re.compile(r"(?<![\w.-])(?:(?:window|top|self|document|parent)\.)?location"
-                              r"(?:\.href\s*=\s*|\s*=\s*|\.(?:replace|assign)\(\s*)[\"']([^\"']+)[\"']")
+_SCRIPT_REDIRECT = re.compile(
+    r"(?<![\w.-])(?:(?:window|top|self|document|parent)\.)?location"
+    r"(?:\.href\s*=\s*|\s*=\s*|\.(?:replace|assign)\(\s*)[\"']([^\"']+)[\"']"
+)
 _JSON_URL_KEYS = ("url", "redirect", "redirect_url", "redirectUrl", "location", "jump_url", "login_url")
 
 
@@ -69,8 +75,13 @@ def redirect_targets(body: str) -> list[str]:
     (JavaScript-escaped slashes undone)."""
     if len(body) > REDIRECT_PAGE:
         return []
-    targets = [m[1] for tag in _META.findall(body) if "refresh" in tag.lower()
-               for m in [_REFRESH_URL.search(tag.split("content", 1)[-1])] if m]
+    targets = [
+        m[1]
+        for tag in _META.findall(body)
+        if "refresh" in tag.lower()
+        for m in [_REFRESH_URL.search(tag.split("content", 1)[-1])]
+        if m
+    ]
     targets += _SCRIPT_REDIRECT.findall(body)
     return [t.replace("\\/", "/") for t in targets]
 
@@ -111,7 +122,7 @@ def block_reason(status: int, url: str, body: str, refresh: str | None = None) -
             return reason
     if reason := json_block_reason(body):
         return reason
-    head = body[:SHORT_BODY * 4]
+    head = body[: SHORT_BODY * 4]
     if title := _TITLE.search(head):
         for marker, reason in _TITLE_MARKERS:
             if marker in title[1]:

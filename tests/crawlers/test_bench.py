@@ -10,8 +10,13 @@ from tests.crawlers.conftest import ROOT
 
 
 def test_crawl_benchmark_runs_on_a_small_site():
-    result = subprocess.run([sys.executable, "-m", "wagewatch.bench.crawl", "--pages", "3"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "wagewatch.bench.crawl", "--pages", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     site, full, incremental = result.stdout.splitlines()[-3:]
     assert site.startswith("site: 3 pages × 10 posts")

@@ -33,13 +33,23 @@ CITIES = ("济南", "青岛", "淄博", "烟台", "潍坊", "临沂", "济宁", 
 def _mblog(n: int, now: datetime) -> dict:
     city = CITIES[n % len(CITIES)]
     created = now - timedelta(minutes=3 * n)
-    text = (f"#{city}讨薪# {city}某工地第{n}号项目的农民工反映被拖欠工资{n % 90 + 10}万元，"
-            f"包工头已经联系不上了<br /><span class=\"url-icon\"><img alt=[泪] src=\"x.png\" /></span>")
-    return {"id": str(5_300_000_000_000_000 + n), "mid": str(5_300_000_000_000_000 + n),
-            "created_at": created.strftime("%a %b %d %H:%M:%S +0800 %Y"), "text": text,
-            "user": {"id": 7_000_000_000 + n, "screen_name": f"{city}网友{n}", "followers_count": "1.2万"},
-            "reposts_count": n % 50, "comments_count": n % 80, "attitudes_count": f"{n % 9}万",
-            "isLongText": n % LONG_EVERY == 0, "region_name": "发布于 山东", "source": "iPhone客户端"}
+    text = (
+        f"#{city}讨薪# {city}某工地第{n}号项目的农民工反映被拖欠工资{n % 90 + 10}万元，"
+        f'包工头已经联系不上了<br /><span class="url-icon"><img alt=[泪] src="x.png" /></span>'
+    )
+    return {
+        "id": str(5_300_000_000_000_000 + n),
+        "mid": str(5_300_000_000_000_000 + n),
+        "created_at": created.strftime("%a %b %d %H:%M:%S +0800 %Y"),
+        "text": text,
+        "user": {"id": 7_000_000_000 + n, "screen_name": f"{city}网友{n}", "followers_count": "1.2万"},
+        "reposts_count": n % 50,
+        "comments_count": n % 80,
+        "attitudes_count": f"{n % 9}万",
+        "isLongText": n % LONG_EVERY == 0,
+        "region_name": "发布于 山东",
+        "source": "iPhone客户端",
+    }
 
 
 class _WeiboLike(BaseHTTPRequestHandler):
@@ -88,17 +98,28 @@ def _config(directory: Path, base_url: str, pages: int, concurrency: int, databa
     settings = yaml.safe_load((DEFAULT_CONFIG_DIR / "settings.yaml").read_text(encoding="utf-8"))
     settings.update(database_url=database_url, outbox_dir=str(directory / "outbox"), raw_dir=str(directory / "raw"))
     (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
-    sources = {"keywords": ["欠薪"], "user_agents": ["WageWatchBench/1.0"], "sources": {"weibo": {
-        "base_url": base_url, "max_pages": pages + 1, "horizon_days": 30, "download_delay": 0,
-        "concurrency_per_domain": concurrency}}}
+    sources = {
+        "keywords": ["欠薪"],
+        "user_agents": ["WageWatchBench/1.0"],
+        "sources": {
+            "weibo": {
+                "base_url": base_url,
+                "max_pages": pages + 1,
+                "horizon_days": 30,
+                "download_delay": 0,
+                "concurrency_per_domain": concurrency,
+            }
+        },
+    }
     (directory / "sources.yaml").write_text(yaml.safe_dump(sources, allow_unicode=True), encoding="utf-8")
 
 
 def _crawl(directory: Path, database_url: str) -> tuple[dict, float]:
     env = dict(os.environ, WAGEWATCH_CONFIG_DIR=str(directory), WAGEWATCH_DATABASE_URL=database_url)
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "wagewatch", "crawl", "weibo"], env=env, capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "wagewatch", "crawl", "weibo"], env=env, capture_output=True, text=True, check=False
+    )
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"crawl failed:\n{proc.stderr[-2000:]}")
@@ -131,12 +152,18 @@ def main(argv: list[str] | None = None) -> None:
 
     first, first_s, again, again_s = run(args.pages, args.concurrency, args.database_url)
     store = (args.database_url or "sqlite://").split("://")[0]
-    print(f"site: {args.pages} pages × {POSTS_PER_PAGE} posts, every {LONG_EVERY}th truncated; "
-          f"concurrency {args.concurrency}; store {store}")
-    print(f"full crawl : {first['posts_new']} posts in {first_s:.1f} s = {first['posts_new'] / first_s:.0f} posts/s "
-          f"(process start included); {first['requests']} requests, {first['errors']} errors, status {first['status']}")
-    print(f"incremental: {again['posts_new']} new posts in {again_s:.1f} s; {again['requests']} requests, "
-          f"{again['errors']} errors, status {again['status']}")
+    print(
+        f"site: {args.pages} pages × {POSTS_PER_PAGE} posts, every {LONG_EVERY}th truncated; "
+        f"concurrency {args.concurrency}; store {store}"
+    )
+    print(
+        f"full crawl : {first['posts_new']} posts in {first_s:.1f} s = {first['posts_new'] / first_s:.0f} posts/s "
+        f"(process start included); {first['requests']} requests, {first['errors']} errors, status {first['status']}"
+    )
+    print(
+        f"incremental: {again['posts_new']} new posts in {again_s:.1f} s; {again['requests']} requests, "
+        f"{again['errors']} errors, status {again['status']}"
+    )
 
 
 if __name__ == "__main__":
