@@ -247,6 +247,9 @@ def test_province_console_filters_counts_bulk_transfer_and_export(site, browser,
     ]
     make_incident(store.db, city="青岛", severity=3, title="青岛某项目欠薪")
     make_incident(store.db, city="济南", label="false", severity=None, title="济南疑似虚假讨薪")
+    unsure = make_incident(store.db, city="烟台", severity=1, title="烟台某帖文模型无法判定")
+    with store.db.session() as session:  # the classifier could not call it: provincial triage's 待研判 queue
+        session.get(Incident, unsure).needs_review = True
     dispatch(store.db, store.config)
     with store.db.session() as session:  # the red Jining lead is past its deadline
         lead_of = {lead.incident_id: lead.id for lead in session.scalars(select(Lead))}
@@ -264,7 +267,11 @@ def test_province_console_filters_counts_bulk_transfer_and_export(site, browser,
     page = context.new_page()
     page.goto(f"{site.url}/leads?t={site.token('sd-triage')}")
     page.click("#console-link")
-    assert page.locator(".console-row").count() == 4
+    assert page.locator(".console-row").count() == 5
+    assert page.inner_text("#review-queue") == "待研判队列（1）" and "待研判（1）" in page.inner_text("#f-review")
+    page.click("#review-queue")
+    assert page.locator(".console-row").count() == 1 and "烟台某帖文模型无法判定" in page.inner_text("#console-table")
+    page.goto(f"{site.url}/console")
     assert "济宁（2）" in page.inner_text("#f-city") and "青岛（1）" in page.inner_text("#f-city")
     assert "已逾期（1）" in page.inner_text("#f-overdue") and "tieba（1）" in page.inner_text("#f-source")
     assert "虚假讨薪（1）" in page.inner_text("#f-level") and "红色预警（1）" in page.inner_text("#f-level")
@@ -324,7 +331,7 @@ def test_province_console_filters_counts_bulk_transfer_and_export(site, browser,
     assert "已指派给" in page.inner_text("#result")
     context.close()
     with store.db.session() as session:
-        assert {session.get(Lead, i).officer_id for i in (1, 2, 3, 4)} == {"qingdao-deputy", "jinan-publicity"}
+        assert {session.get(Lead, lead_of[i]).officer_id for i in (*jining, 3)} == {"qingdao-deputy"}
 
     phone = browser.new_context(**PHONE)
     page = phone.new_page()

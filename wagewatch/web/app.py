@@ -368,7 +368,8 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
         return officer
 
     def console_page(request: Request, session: Session, officer: Officer, filters: console.Filters, **extra):
-        current = console.view(console.load(session, clock.now()), filters)
+        rows = console.load(session, clock.now())
+        current = console.view(rows, filters)
         return page(
             request,
             "console.html",
@@ -380,6 +381,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
             caption=console.caption,
             sorts={k: v[0] for k, v in console.SORTS.items()},
             described=console.describe(filters),
+            review_waiting=sum(r.incident.needs_review and r.lead.status in OPEN for r in rows),
             statuses=STATUSES,
             cities=list(config.cities.cities),
             people=[(city or PROVINCE, p) for city, p in config.cities.everyone()],
