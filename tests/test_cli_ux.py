@@ -44,13 +44,13 @@ def test_bench_lists_every_benchmark_module_and_new_ones(tmp_path, monkeypatch):
         assert f"  {name} " in listed, listed
     extra = tmp_path / "benches"
     extra.mkdir()
-    (extra / "pipeline.py").write_text(
-        '"""Pipeline throughput."""\n\ndef main(argv=None):\n    print("pipeline", argv)\n', encoding="utf-8"
+    (extra / "later.py").write_text(
+        '"""A benchmark added later."""\nimport sys\n\ndef main():\n    print("later", sys.argv)\n', encoding="utf-8"
     )
     monkeypatch.setattr(bench_package, "__path__", [str(extra)])
-    assert "pipeline  Pipeline throughput." in CliRunner().invoke(cli, ["bench", "--help"]).output
+    assert "later  A benchmark added later." in CliRunner().invoke(cli, ["bench", "--help"]).output
     try:
-        ran = CliRunner().invoke(cli, ["bench", "pipeline", "--events", "10"])
+        ran = CliRunner().invoke(cli, ["bench", "later", "--events", "10"])
     finally:  # the stand-in must not shadow the real module for later tests
-        sys.modules.pop("wagewatch.bench.pipeline", None)
-    assert ran.exit_code == 0 and "pipeline ['--events', '10']" in ran.output, ran.output
+        sys.modules.pop("wagewatch.bench.later", None)
+    assert ran.exit_code == 0 and "later ['wagewatch bench later', '--events', '10']" in ran.output, ran.output

@@ -182,13 +182,13 @@ def run(incidents: int, new: int, seed: int, folder: Path) -> None:
     db.dispose()
 
 
-def main(argv: list[str] | None = None) -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(description="告警时延基准 / Alert latency benchmark (analysed → delivered).")
     parser.add_argument("--incidents", type=int, default=10_000, help="backlog size (default 10000)")
     parser.add_argument("--new", type=int, default=50, help="fresh incidents measured one by one afterwards")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", type=Path, default=None, help="keep the store and outbox here (default: a temp dir)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args()
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
         run(args.incidents, args.new, args.seed, args.dir)

@@ -1,6 +1,6 @@
 """`wagewatch bench NAME [ARGS]`: the one front door to the benchmarks in wagewatch/bench/.
 
-Every module there with a `main(argv)` is a subcommand, found when the command runs (a benchmark module
+Every module there with a `main()` is a subcommand, found when the command runs (a benchmark module
 added later appears without touching this file); its own argument parser takes the rest of the command
 line, so `wagewatch bench classify --help` shows that benchmark's options. Benchmarks print figures; they
 assert nothing.
@@ -12,6 +12,7 @@ import ast
 import importlib
 import os
 import pkgutil
+import sys
 from pathlib import Path
 
 import click
@@ -55,7 +56,13 @@ class BenchGroup(click.Group):
             arguments = click.get_current_context().args
             if app is not None and app.config_dir:  # benchmarks that read the config find the same one
                 os.environ["WAGEWATCH_CONFIG_DIR"] = str(app.config_dir)
-            importlib.import_module(f"{bench_package.__name__}.{name}").main(list(arguments))
+            module = importlib.import_module(f"{bench_package.__name__}.{name}")
+            saved = sys.argv  # each benchmark parses sys.argv itself, like `python -m wagewatch.bench.NAME`
+            sys.argv = [f"wagewatch bench {name}", *arguments]
+            try:
+                module.main()
+            finally:
+                sys.argv = saved
 
         return click.command(
             name=name,
