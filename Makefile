@@ -15,7 +15,8 @@ install: $(VENV)/bin/python
 install-test: $(VENV)/bin/python
 	$(PY) -m pip install -e '.[test]'
 
-# Test-only system packages: PostgreSQL server, Chromium for browser tests, Java + Maven for Elasticsearch.
+# Test-only system packages: PostgreSQL server, Chromium for browser tests, Java + Maven for Elasticsearch,
+# LibreOffice + poppler + CJK fonts for the report print tests.
 system-test-deps:
 	bash scripts/install-test-deps.sh
 
