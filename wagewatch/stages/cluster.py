@@ -146,7 +146,13 @@ def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
 
 
 def _cluster_one(
-    session: Session, db: Database, index: IncidentIndex, analysis: Analysis, post: Post, since: datetime, policy: Policy
+    session: Session,
+    db: Database,
+    index: IncidentIndex,
+    analysis: Analysis,
+    post: Post,
+    since: datetime,
+    policy: Policy,
 ) -> None:
     sig = signature(post.text)
     ids = index.candidates(analysis.label, analysis.city, sig, policy.cluster_similarity)
