@@ -6,7 +6,7 @@ The defaults equal the shipped file, so an install without config/ still reprodu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +49,7 @@ class TrainSettings(_Strict):
 
 
 class InferenceSettings(_Strict):
+    backend: Literal["onnx", "torch"] = "onnx"
     batch_size: int = Field(64, ge=1)
     threads: int = Field(2, ge=1)
 
@@ -67,7 +68,7 @@ class ClassifierSettings(_Strict):
     inference: InferenceSettings = InferenceSettings()
     baseline: BaselineSettings = BaselineSettings()
 
-    def with_overrides(self, **sections: dict[str, Any]) -> "ClassifierSettings":
+    def with_overrides(self, **sections: dict[str, Any]) -> ClassifierSettings:
         """A copy with some fields replaced, e.g. `with_overrides(train={"epochs": 2})` for tests."""
         data = self.model_dump()
         for section, values in sections.items():

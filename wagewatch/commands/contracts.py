@@ -47,7 +47,7 @@ def parse(ctx, source: str, path: Path, url: str | None) -> None:
     response_cls = responsetypes.from_args(url=url, body=body, filename=str(path))
     response = response_cls(url=url, body=body, request=Request(url))
     try:
-        posts = cls.parse_saved(response)
+        posts = cls.parse_saved(response, _page_limit(ctx, source))
     except BlockedError as exc:
         click.echo(f"blocked: {exc.reason}", err=True)
         sys.exit(EXIT_BLOCKED)
@@ -56,6 +56,18 @@ def parse(ctx, source: str, path: Path, url: str | None) -> None:
         sys.exit(EXIT_MALFORMED)
     for post in posts:
         click.echo(json.dumps(post.contract_dict(), ensure_ascii=False))
+
+
+def _page_limit(ctx, source: str) -> int:
+    """The source's `max_page_bytes`, so a saved page is refused where a live crawl would refuse it; a
+    site spider's saved page parses without any configuration (then the default applies)."""
+    from wagewatch.core.config import ConfigError, SourceConfig
+
+    try:
+        configured = ctx.config.sources.sources.get(source)
+    except ConfigError:
+        configured = None
+    return configured.max_page_bytes if configured else SourceConfig.model_fields["max_page_bytes"].default
 
 
 def _read_jsonl(handle, errors: list[str]):
@@ -76,11 +88,17 @@ def _read_jsonl(handle, errors: list[str]):
 @click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--batch-size", default=256, show_default=True)
+@click.option(
+    "--backend",
+    type=click.Choice(["onnx", "torch"]),
+    default=None,
+    help="推理后端（默认取classifier.yaml）/ Inference back end (default: config; torch needs the train extra).",
+)
 @click.pass_obj
-def classify(ctx, input_path: Path, output_path: Path, batch_size: int) -> None:
+def classify(ctx, input_path: Path, output_path: Path, batch_size: int, backend: str | None) -> None:
     from wagewatch.classifier import load_classifier
 
-    classifier = load_classifier(ctx.config.settings.model_dir)
+    classifier = load_classifier(ctx.config.settings.model_dir, backend=backend)
     errors: list[str] = []
     with input_path.open(encoding="utf-8", errors="replace") as src, output_path.open("w", encoding="utf-8") as out:
         batch: list[dict] = []
