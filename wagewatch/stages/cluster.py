@@ -106,6 +106,10 @@ def _merge(incident: Incident, analysis: Analysis, post: Post, policy: Policy) -
         if new is not None and (getattr(incident, attr) or 0) < new:
             setattr(incident, attr, new)
     incident.extreme = incident.extreme or analysis.extreme
+    # one post the model could call settles the incident; the latest post tells how the case stands
+    incident.needs_review = incident.needs_review and analysis.needs_review
+    if analysis.resolution is not None:
+        incident.resolution = analysis.resolution
     if (analysis.severity or 0) > (incident.severity or 0):
         incident.severity = analysis.severity
         incident.severity_score = max(incident.severity_score, analysis.severity_score)
@@ -115,7 +119,8 @@ def _merge(incident: Incident, analysis: Analysis, post: Post, policy: Policy) -
 
 
 def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
-    """Attach every analysed real or false post to an incident, creating incidents as needed.
+    """Attach every analysed real or false post, and every post sent to review, to an incident, creating
+    incidents as needed.
 
     A post joins the most similar incident of its label and city seen within the window, if that one is at
     least `cluster_similarity` alike (the oldest wins a tie); otherwise it starts an incident of its own.
@@ -179,6 +184,8 @@ def _cluster_one(
             amount_yuan=analysis.amount_yuan,
             workers=analysis.workers,
             extreme=analysis.extreme,
+            needs_review=analysis.needs_review,
+            resolution=analysis.resolution,
             explanation=analysis.explanation,
             signature=[int(v) for v in sig.hashvalues],
             post_count=0,
