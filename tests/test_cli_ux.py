@@ -40,7 +40,7 @@ def test_report_takes_week_numbers_without_w(config_files, tmp_path):
 
 def test_bench_lists_every_benchmark_module_and_new_ones(tmp_path, monkeypatch):
     listed = CliRunner().invoke(cli, ["bench", "--help"]).output
-    for name in ("classify", "crawl", "index", "alerts", "runtime"):
+    for name in ("classify", "crawl", "index", "alerts", "pipeline", "runtime"):
         assert f"  {name} " in listed, listed
     extra = tmp_path / "benches"
     extra.mkdir()
