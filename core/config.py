@@ -8,7 +8,7 @@ environment variable (``*_env`` keys) that holds the secret.
 from __future__ import annotations
 
 import os
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,6 +75,8 @@ class ElasticsearchSettings(_Strict):
     ca_certs: str | None = None
     # cjk needs no plugin; smartcn and ik need the analysis-smartcn or IK plugin on every node.
     chinese_analyzer: Literal["cjk", "smartcn", "ik"] = "cjk"
+    # Query-time synonyms (Solr format: one group of equivalent words per entry) for the cjk and ik chains.
+    synonyms: list[str] = Field(default_factory=list)
     bulk_batch_size: int = Field(500, ge=1, le=10000)
     retries: int = Field(3, ge=0, le=10)
     timeout_seconds: float = Field(30.0, gt=0)
@@ -151,7 +153,10 @@ class SourceConfig(_Strict):
     places: Literal["none", "province", "cities"] = "none"
     max_pages: int = Field(5, ge=1)
     horizon_days: int = Field(7, ge=1)
-    silence_hours: int = Field(24, ge=1)
+    # A source that normally yields is silent (沉默) after this many hours, or completed runs in a row,
+    # without a new post; unset: learned from the source's own history (docs/crawlers.md).
+    silence_hours: int | None = Field(None, ge=1)
+    silence_runs: int | None = Field(None, ge=1)
     failure_alert_after: int = Field(3, ge=1)  # consecutive failed runs that raise an ops alert
     block_backoff_minutes: int = Field(120, ge=1)  # first wait after a block; doubles per repeated block
     block_backoff_max_minutes: int = Field(1440, ge=1)
@@ -159,6 +164,7 @@ class SourceConfig(_Strict):
     retry_times: int = Field(3, ge=0)
     retry_backoff_seconds: float = Field(2.0, ge=0)  # wait before the first retry; doubles for each further one
     concurrency_per_domain: int = Field(1, ge=1)
+    max_page_bytes: int = Field(5_000_000, ge=10_000)  # larger answers are refused with a warning
     cookie_env: str | None = None
     proxy_env: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
@@ -392,6 +398,12 @@ class ReportSchedule(_Strict):
     at: str = "09:00"
     city_roles: list[Role] = Field(default_factory=lambda: ["leader", "deputy"])
     province_roles: list[Role] = Field(default_factory=lambda: ["leader", "triage"])
+    # The circular (通报) is signed by an office, not by the software; 累计 figures count from campaign_start.
+    issuer: str = "山东省根治拖欠农民工工资工作领导小组办公室"
+    addressee: str = "各市根治拖欠农民工工资工作领导小组办公室"
+    title: str = "关于{period}{where}欠薪网络舆情线索办理情况的通报"  # {period}: 2026年第48周; {where}: 全省
+    special_title: str = "关于{where}{event}的专报"  # the one-incident report for a red alert
+    campaign_start: date = date(2026, 11, 1)
 
     @field_validator("at")
     @classmethod

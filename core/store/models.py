@@ -9,7 +9,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from wagewatch.core import clock
@@ -92,6 +104,9 @@ class Analysis(Base):
     extreme: Mapped[bool] = mapped_column(Boolean, default=False)
     explanation: Mapped[list[Any]]
     model_version: Mapped[str] = mapped_column(String(64))
+    # the model could not call it: provincial triage reads it (待研判) whatever its best-guess label
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    resolution: Mapped[str | None] = mapped_column(String(16))  # real: unresolved|handling|resolved
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     clustered: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
@@ -119,6 +134,10 @@ class Incident(Base):
     workers: Mapped[int | None]
     extreme: Mapped[bool] = mapped_column(Boolean, default=False)
     explanation: Mapped[list[Any]] = mapped_column(default=list)
+    # every post so far needed review (待研判): it goes to provincial triage, in the digest
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the latest post's status; a resolved case is counted and reported but pages nobody at night
+    resolution: Mapped[str | None] = mapped_column(String(16))
     signature: Mapped[list[Any]] = mapped_column(default=list)  # MinHash values of the first post
     post_count: Mapped[int] = mapped_column(default=0)
     reach: Mapped[int] = mapped_column(BigInteger, default=0)  # reposts + comments over its posts

@@ -49,10 +49,10 @@ def build_runtime_venv(target: Path) -> Path:
     return target
 
 
-def timed(command: list[str], env: dict[str, str]) -> Run:
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> Run:
     """Wall time from spawn to exit and the child's own peak resident memory (wait4, not the whole tree)."""
     start = time.perf_counter()
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -85,17 +85,19 @@ def classify_runs(python: str, backend: str, texts: list[str], workdir: Path) ->
                     str(workdir / f"{name}.out.jsonl"),
                 ],
                 env,
+                workdir,  # not the checkout: `python -m wagewatch` must import the environment's own copy
             )
         )
     return runs[0], runs[1]
 
 
-def throughput(python: str, backend: str, posts: int) -> str:
+def throughput(python: str, backend: str, posts: int, workdir: Path) -> str:
     done = subprocess.run(
         [python, "-m", "wagewatch.bench.classify", "--backend", backend, "--posts", str(posts), "--repeats", "2"],
         capture_output=True,
         text=True,
         check=True,
+        cwd=workdir,
     )
     return next(line for line in done.stdout.splitlines() if "吞吐量" in line).strip()
 
@@ -126,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"[{backend}] 冷启动 cold start (1 条): {one.seconds:.2f} s；{len(texts)} 条: {many.seconds:.2f} s，"
                 f"峰值内存 peak RSS {many.peak_mb:.0f} MB"
             )
-            print(f"[{backend}] {throughput(python, backend, args.posts)}")
+            print(f"[{backend}] {throughput(python, backend, args.posts, workdir)}")
 
 
 if __name__ == "__main__":

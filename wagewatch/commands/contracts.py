@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from wagewatch.commands.progress import Bar
+
 EXIT_BLOCKED = 3
 EXIT_MALFORMED = 4
 
@@ -47,7 +49,7 @@ def parse(ctx, source: str, path: Path, url: str | None) -> None:
     response_cls = responsetypes.from_args(url=url, body=body, filename=str(path))
     response = response_cls(url=url, body=body, request=Request(url))
     try:
-        posts = cls.parse_saved(response)
+        posts = cls.parse_saved(response, _page_limit(ctx, source))
     except BlockedError as exc:
         click.echo(f"blocked: {exc.reason}", err=True)
         sys.exit(EXIT_BLOCKED)
@@ -56,6 +58,18 @@ def parse(ctx, source: str, path: Path, url: str | None) -> None:
         sys.exit(EXIT_MALFORMED)
     for post in posts:
         click.echo(json.dumps(post.contract_dict(), ensure_ascii=False))
+
+
+def _page_limit(ctx, source: str) -> int:
+    """The source's `max_page_bytes`, so a saved page is refused where a live crawl would refuse it; a
+    site spider's saved page parses without any configuration (then the default applies)."""
+    from wagewatch.core.config import ConfigError, SourceConfig
+
+    try:
+        configured = ctx.config.sources.sources.get(source)
+    except ConfigError:
+        configured = None
+    return configured.max_page_bytes if configured else SourceConfig.model_fields["max_page_bytes"].default
 
 
 def _refuse_constant(name: str) -> None:
@@ -119,11 +133,18 @@ def classify(ctx, input_path: Path, output_path: Path, batch_size: int, backend:
                 out.write(json.dumps({**record, **result.to_dict()}, ensure_ascii=False) + "\n")
             batch.clear()
 
-        for record in _read_jsonl(src, errors):
-            batch.append(record)
-            if len(batch) >= batch_size:
-                flush()
-        flush()
+        total = sum(1 for line in input_path.open(encoding="utf-8", errors="replace") if line.strip())
+        done = 0
+        with Bar() as bar:
+            for record in _read_jsonl(src, errors):
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    done += len(batch)
+                    flush()
+                    bar("分类 classify", done, total)
+            done += len(batch)
+            flush()
+            bar("分类 classify", done, total)
     for message in errors:
         click.echo(f"{input_path}: {message}", err=True)
     if errors:

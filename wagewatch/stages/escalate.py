@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from wagewatch.alerts.holding import Release, release
+from wagewatch.alerts.holding import Release, held_for_digest, release
 from wagewatch.alerts.queue import queue_delivery
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Person
@@ -55,7 +55,9 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
             if level >= len(steps) or now < lead.notified_at + timedelta(minutes=steps[level]):
                 continue
             people = _chain_people(config, lead, CHAIN[min(level, len(CHAIN) - 1)])
-            when = release(config.policy, incident.label, incident.severity, now, digest=False)
+            when = release(
+                config.policy, incident.label, incident.severity, now, digest=False, hold=held_for_digest(incident)
+            )
             for person in people:
                 queued += queue_delivery(session, db, lead.incident_id, person, f"escalate-{level + 1}", when)
             lead.escalation_level = level + 1
@@ -79,6 +81,8 @@ def fallback_unacknowledged(db: Database, config: AppConfig) -> int:
                 Lead.status == "待签收",
                 Incident.label == "real",
                 Incident.severity >= 3,
+                Incident.needs_review.is_(False),
+                func.coalesce(Incident.resolution, "") != "resolved",  # resolved cases page nobody
                 AlertDelivery.status.in_(("sent", "unknown")),
                 func.coalesce(AlertDelivery.sent_at, AlertDelivery.next_attempt_at) <= limit,
             )
@@ -112,7 +116,9 @@ def remind_and_flag_overdue(db: Database, config: AppConfig) -> int:
             .with_for_update(skip_locked=True, of=Lead)
         ).all()
         for lead, incident in rows:
-            when = release(config.policy, incident.label, incident.severity, now, digest=False)
+            when = release(
+                config.policy, incident.label, incident.severity, now, digest=False, hold=held_for_digest(incident)
+            )
             officer = config.cities.person(lead.officer_id)
             if lead.deadline > now:
                 if officer is not None:

@@ -1,7 +1,7 @@
 """reliable sends and ledger: send leases, lead version counter, revocable officer tokens
 
 Revision ID: 0003_reliable
-Revises: 0002_alerts
+Revises: 0003_judgment
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import wagewatch.core.store.types
 
 revision = "0003_reliable"
-down_revision = "0002_alerts"
+down_revision = "0003_judgment"  # chained after the classifier judgment migration
 branch_labels = None
 depends_on = None
 
