@@ -1,5 +1,5 @@
-"""Secrets never reach a log line: officers' link tokens (`?t=`), robot keys (`key=`, `access_token=`, `sign=`)
-and any other credential-like query parameter are replaced before a record is formatted by any handler —
+"""Secrets never reach a log line: officers' link tokens (`?t=`, the session cookie), robot keys (`key=`,
+`access_token=`, `sign=`), bearer credentials and any other credential-like query parameter are replaced before a record is formatted by any handler —
 httpx's request lines, uvicorn's access log and our own messages alike (a log record factory sees every
 record, whichever logger or handler it goes through)."""
 
@@ -14,9 +14,13 @@ SECRET_PARAMETER = re.compile(
 HIDDEN = "[已隐去]"
 
 
+# The session cookie (in Set-Cookie and Cookie headers a debug log may print) and bearer credentials.
+SECRET_HEADER_VALUE = re.compile(r"(?i)((?:wagewatch_token=)|(?:bearer\s+))[^;&\s\"'<>,)]+")
+
+
 def redact(text: str) -> str:
-    """`text` with the values of secret-bearing query parameters hidden."""
-    return SECRET_PARAMETER.sub(rf"\1{HIDDEN}", text)
+    """`text` with the values of secret-bearing query parameters, cookies and bearer credentials hidden."""
+    return SECRET_HEADER_VALUE.sub(rf"\1{HIDDEN}", SECRET_PARAMETER.sub(rf"\1{HIDDEN}", text))
 
 
 def _clean(value: object) -> object:
