@@ -14,14 +14,14 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from wagewatch.alerts.markup import SafeMarkdown, clip, escape_markdown, escape_markdown_block, one_line, safe_url
-from wagewatch.classifier.severity import LEVEL_NAMES
 from wagewatch.core import clock
+from wagewatch.core.states import SEVERITY_CAPTIONS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # The Chinese four-tier warning colours, by severity level.
 WARNING_COLOURS = {4: "红色", 3: "橙色", 2: "黄色", 1: "蓝色"}
-LEVELS = {level: (LEVEL_NAMES[level], colour) for level, colour in WARNING_COLOURS.items()}
+LEVELS = {level: (SEVERITY_CAPTIONS[level], colour) for level, colour in WARNING_COLOURS.items()}
 COLOURS = {"红色": "#d32f2f", "橙色": "#f57c00", "黄色": "#fbc02d", "蓝色": "#1976d2"}
 # WeCom markdown knows three font colours only; DingTalk takes any hex colour.
 WECOM_FONT = {"红色": "warning", "橙色": "warning", "黄色": "comment", "蓝色": "info"}

@@ -8,8 +8,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from wagewatch.classifier import facts as fact_extraction
 from wagewatch.classifier import places, severity
-from wagewatch.classifier.labels import LABEL_NAMES, LABELS
+from wagewatch.classifier.labels import LABELS
 from wagewatch.classifier.normalize import normalize
+from wagewatch.core.states import Label
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 
@@ -95,14 +96,14 @@ class Classifier:
         reach += [0] * (len(texts) - len(reach))
         return [
             self._one(text, probs, level, r or 0)
-            for text, probs, level, r in zip(cleaned, probabilities, levels, reach)
+            for text, probs, level, r in zip(cleaned, probabilities, levels, reach, strict=True)
         ]
 
     def _one(self, text: str, probs: dict[str, float], model_level: int | None, reach: int) -> Assessment:
         label = max(LABELS, key=lambda k: probs[k]) if text else "irrelevant"
         found = fact_extraction.extract(text)
         place = places.locate(text)
-        explanation = [f"判定为{LABEL_NAMES[label]}（置信度{probs[label]:.0%}）" if text else "文本为空或无法识别"]
+        explanation = [f"判定为{Label(label).caption}（置信度{probs[label]:.0%}）" if text else "文本为空或无法识别"]
         if place.evidence:
             explanation.append(f"地点依据：“{place.evidence}”")
         sev = severity.score(found, reach=reach, model_level=model_level)

@@ -91,7 +91,7 @@ class BaselineModel(TwoHeadPredictions):
         )
 
     @classmethod
-    def load(cls, directory: Path) -> "BaselineModel":
+    def load(cls, directory: Path) -> BaselineModel:
         from safetensors.numpy import load_file
 
         data = json.loads((directory / VOCAB_FILE).read_text(encoding="utf-8"))
@@ -114,7 +114,7 @@ class BaselineModel(TwoHeadPredictions):
         return (directory / VOCAB_FILE).exists() and (directory / ARRAYS_FILE).exists()
 
 
-def _fit_lr(features, targets: np.ndarray, C: float, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def _fit_lr(features, targets: np.ndarray, c: float, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Weights for every class index 0..n_classes-1, zero rows for classes absent from `targets`."""
     coef = np.zeros((n_classes, features.shape[1]), dtype=np.float64)
     intercept = np.full(n_classes, -30.0)
@@ -122,7 +122,7 @@ def _fit_lr(features, targets: np.ndarray, C: float, n_classes: int) -> tuple[np
     if len(present) == 1:
         intercept[present[0]] = 0.0
         return coef, intercept
-    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
     model.fit(features, targets)
     if len(present) == 2:  # sklearn keeps one row for a binary problem
         coef[present[1]], intercept[present[1]] = model.coef_[0], model.intercept_[0]

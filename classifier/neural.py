@@ -109,7 +109,7 @@ class ModelMeta:
         )
 
     @classmethod
-    def load(cls, directory: Path) -> "ModelMeta":
+    def load(cls, directory: Path) -> ModelMeta:
         data = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
         return cls(
             version=data["version"],
@@ -169,7 +169,7 @@ class TransformerTextModel(TwoHeadPredictions):
         self.threads = threads
 
     @classmethod
-    def load(cls, directory: str | Path, batch_size: int = 64, threads: int | None = None) -> "TransformerTextModel":
+    def load(cls, directory: str | Path, batch_size: int = 64, threads: int | None = None) -> TransformerTextModel:
         model, tokenizer, meta = load_model(directory)
         return cls(model, tokenizer, meta, batch_size=batch_size, threads=threads)
 

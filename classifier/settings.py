@@ -67,7 +67,7 @@ class ClassifierSettings(_Strict):
     inference: InferenceSettings = InferenceSettings()
     baseline: BaselineSettings = BaselineSettings()
 
-    def with_overrides(self, **sections: dict[str, Any]) -> "ClassifierSettings":
+    def with_overrides(self, **sections: dict[str, Any]) -> ClassifierSettings:
         """A copy with some fields replaced, e.g. `with_overrides(train={"epochs": 2})` for tests."""
         data = self.model_dump()
         for section, values in sections.items():

@@ -197,7 +197,7 @@ class Channel(_Strict):
     template: str | None = None
 
     @model_validator(mode="after")
-    def _complete(self) -> "Channel":
+    def _complete(self) -> Channel:
         if self.type in ("email", "sms") and not self.to:
             raise ValueError(f"a {self.type} channel needs 'to' (an address or a phone number)")
         if self.type in ("wecom", "dingtalk", "webhook", "sms") and not self.url_env:
@@ -292,7 +292,7 @@ class CitiesFile(_Strict):
     cities: dict[str, Office]
 
     @model_validator(mode="after")
-    def _all_cities(self) -> "CitiesFile":
+    def _all_cities(self) -> CitiesFile:
         unknown = sorted(set(self.cities) - set(SHANDONG_CITIES))
         if unknown:
             raise ValueError(f"unknown city names {unknown}; use the 16 short names such as 济南")
@@ -390,8 +390,8 @@ class ReportSchedule(_Strict):
     weekly_weekday: int = Field(1, ge=1, le=7)  # ISO weekday the weekly report (周调度) goes out
     monthly_day: int = Field(1, ge=1, le=28)  # day of month the monthly report (月通报) goes out
     at: str = "09:00"
-    city_roles: list[Role] = Field(default_factory=lambda: ["leader", "deputy"])
-    province_roles: list[Role] = Field(default_factory=lambda: ["leader", "triage"])
+    city_roles: list[Role] = ["leader", "deputy"]
+    province_roles: list[Role] = ["leader", "triage"]
 
     @field_validator("at")
     @classmethod
@@ -418,7 +418,7 @@ class Policy(_Strict):
         return timedelta(seconds=self.retry_base_seconds * 2 ** max(attempts - 1, 0))
 
     @model_validator(mode="after")
-    def _digest_outside_quiet_hours(self) -> "Policy":
+    def _digest_outside_quiet_hours(self) -> Policy:
         if self.quiet_hours.hours and self.digest.max_severity:
             for t in self.digest.times:
                 if timewindow.covers(self.quiet_hours.hours, time.fromisoformat(t)):
@@ -442,7 +442,7 @@ class WebhookTemplate(_Strict):
     success_values: list[str] = Field(default_factory=lambda: ["0"])
 
     @model_validator(mode="after")
-    def _shape(self) -> "WebhookTemplate":
+    def _shape(self) -> WebhookTemplate:
         if self.content_type == "json" and not self.body:
             raise ValueError("a json template needs 'body'")
         if self.content_type == "form" and not self.fields:

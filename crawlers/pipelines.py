@@ -11,7 +11,7 @@ from wagewatch.crawlers.items import PostItem
 
 
 def _normalized(text: str) -> str:
-    from wagewatch.classifier.normalize import normalize
+    from wagewatch.classifier import normalize
 
     return normalize(text)
 

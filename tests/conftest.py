@@ -89,7 +89,7 @@ def test_site() -> Iterator[TestSite]:
     site = TestSite(port=free_port())
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
+        def do_GET(self):
             route = site.next_response(self.path)
             if route.delay:
                 time.sleep(route.delay)
@@ -154,7 +154,7 @@ def smtp_server() -> Iterator[Mailbox]:
     box = Mailbox(port=free_port())
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's naming
+        async def handle_DATA(self, server, session, envelope):
             box.messages.append(message_from_bytes(envelope.content, policy=policy.default))
             if box.hold_seconds:
                 import asyncio

@@ -28,7 +28,7 @@ def scheduled_stage(stage: str, config_dir: str) -> None:
     config, db = _context(config_dir)
     try:
         run_stage(stage, config, db)
-    except Exception:  # noqa: BLE001 - log and wait for the next interval
+    except Exception:
         log.exception("stage %s failed; it runs again at its next interval", stage)
 
 

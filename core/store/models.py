@@ -67,7 +67,7 @@ class Post(Base):
     crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     state: Mapped[str] = mapped_column(String(16), default="new")  # new|analyzed
 
-    analysis: Mapped["Analysis | None"] = relationship(back_populates="post", uselist=False)
+    analysis: Mapped[Analysis | None] = relationship(back_populates="post", uselist=False)
 
 
 class Analysis(Base):
@@ -97,7 +97,7 @@ class Analysis(Base):
     clustered: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
     post: Mapped[Post] = relationship(back_populates="analysis")
-    incident: Mapped["Incident | None"] = relationship(back_populates="analyses")
+    incident: Mapped[Incident | None] = relationship(back_populates="analyses")
 
 
 class Incident(Base):
@@ -132,7 +132,7 @@ class Incident(Base):
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     analyses: Mapped[list[Analysis]] = relationship(back_populates="incident")
-    lead: Mapped["Lead | None"] = relationship(back_populates="incident", uselist=False)
+    lead: Mapped[Lead | None] = relationship(back_populates="incident", uselist=False)
 
 
 class Lead(Base):

@@ -4,7 +4,7 @@ mentions a keyword is fetched and its readable text extracted (sources.md §5)."
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urljoin
 
@@ -55,7 +55,7 @@ def feed_entries(response: Response) -> list[PostItem]:
         if not link:
             continue
         when = entry.get("published_parsed") or entry.get("updated_parsed")  # feedparser gives UTC
-        published = datetime(*when[:6], tzinfo=timezone.utc).astimezone(CST) if when else None
+        published = datetime(*when[:6], tzinfo=UTC).astimezone(CST) if when else None
         summary = html_to_text(entry.get("summary") or "")
         posts.append(
             PostItem(

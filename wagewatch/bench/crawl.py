@@ -56,7 +56,7 @@ class _WeiboLike(BaseHTTPRequestHandler):
     pages = 50
     now = datetime.now(CST)
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         if parts.path.endswith("/api/container/getIndex"):

@@ -47,7 +47,7 @@ class _Bar:
         )
         self.tasks: dict[str, int] = {}
 
-    def __enter__(self) -> "_Bar":
+    def __enter__(self) -> _Bar:
         self.progress.start()
         return self
 

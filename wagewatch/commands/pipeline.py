@@ -25,7 +25,7 @@ def run(ctx: AppContext, once: bool) -> None:
         return
     from wagewatch.scheduler import run_forever
 
-    ctx.db  # migrate before the job store creates its table
+    _ = ctx.db  # opening the store migrates it, before the job store creates its table
     run_forever(ctx.config)
 
 

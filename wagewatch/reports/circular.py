@@ -72,11 +72,11 @@ def write_circular(
         doc.add_paragraph("本期无新增、办结或未办结线索。")
     table = doc.add_table(rows=1, cols=len(TABLE_COLUMNS))
     table.style = "Table Grid"
-    for cell, (_, header) in zip(table.rows[0].cells, TABLE_COLUMNS):
+    for cell, (_, header) in zip(table.rows[0].cells, TABLE_COLUMNS, strict=True):
         cell.text = header
     for row in [*rows, totals]:
         cells = table.add_row().cells
-        for cell, (attr, _) in zip(cells, TABLE_COLUMNS):
+        for cell, (attr, _) in zip(cells, TABLE_COLUMNS, strict=True):
             cell.text = str(getattr(row, attr))
     overdue = [r.scope for r in rows if r.overdue]
     doc.add_heading("三、工作要求", level=2)

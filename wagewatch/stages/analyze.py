@@ -23,7 +23,7 @@ def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256)
                 return done
             texts = [f"{p.title}\n{p.text}" if p.title else p.text for p in posts]
             reach = [(p.reposts or 0) + (p.comments or 0) for p in posts]
-            for post, result in zip(posts, classifier.analyze(texts, reach=reach)):
+            for post, result in zip(posts, classifier.analyze(texts, reach=reach), strict=True):
                 session.add(
                     Analysis(
                         post_id=post.id,
