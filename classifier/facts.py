@@ -82,27 +82,43 @@ _PROJECT = re.compile(
     r"([\u4e00-\u9fa5A-Za-z0-9#号期]{2,24}?(?:项目|工程|工地|小区|楼盘|大厦|广场|花园|学校|医院|道路|大桥|安置房))"
 )
 
-# Escalation signals, each a named pattern so the explanation can say which one fired.
+# Escalation signals, each a named pattern so the explanation can say which one fired. Each needs the
+# phrase's real meaning: everyday words built on the same characters (打了半个月零工, 打电话, 打官司, 跳槽,
+# 跳楼价, 爬起来, 堵心, 上8楼找老板) must not fire; classifier/data/signal_phrases.yaml lists both kinds and
+# a CI test keeps every entry true.
 _HIGH_PLACE = (
-    r"(塔吊|楼顶|屋顶|房顶|楼上|吊机|门机|吊篮|龙门吊|灯塔|铁塔|高压|广告牌|脚手架|升降机|烟囱|电线杆|桥|楼外|外架|护栏外|"
-    r"栏杆外|窗台|顶层|\d+楼|高处)"
+    r"(塔吊|塔机|吊臂|吊车|龙门吊|门机|楼顶|屋顶|房顶|天台|楼沿|楼边|顶楼|楼顶边|铁塔|电塔|高压塔|信号塔|广告牌|"
+    r"烟囱|电线杆|大桥|桥上|桥栏|桥梁|立交桥|高架|脚手架顶|外架顶|窗台|窗外|阳台外|护栏外|栏杆外|\d+层楼?顶|楼的顶)"
 )
+_CLIMB = r"(爬上|爬到|爬至|登上|登到|攀上|攀到|攀爬|站上|站在|站到|坐在|坐到|蹲在|待在|躺在|上到|上了)"
 EXTREME_PATTERNS: dict[str, re.Pattern[str]] = {
     "跳楼或登高": re.compile(
-        rf"跳楼|跳桥|要跳|就跳|想跳|往下跳|扬言跳|爬楼|上塔吊|塔吊上|(爬|登|站|坐|攀|上)[^，。,；]{{0,6}}{_HIGH_PLACE}"
-        rf"|{_HIGH_PLACE}[^，。,；]{{0,4}}(坐|站|待|呆|不下来|挂)"
+        rf"{_CLIMB}了?[^，。,；;！!？?]{{0,8}}{_HIGH_PLACE}"
+        r"|(跳楼|跳桥|跳河|跳江|跳下去|跳下来|往下跳|纵身)(?!价|甩|大甩|机)"
+        r"|(扬言|威胁|要|就|想|准备|作势)(要)?跳(?!槽|舞|绳|水|远|高|过|出|板|蚤|动|脱|级|闸|票|车|单|操|伞|台|线|脚|楼价|楼大|楼甩)"
+        r"|以死相逼|以跳楼相威胁"
     ),
-    "轻生或自伤": re.compile(r"轻生|不想活|寻死|自杀|自残|割腕|农药|汽油|自焚|上吊|服毒|划伤自己|伤害自己|绑在"),
+    "轻生或自伤": re.compile(
+        r"轻生|扬言自杀|寻死|自杀(?!式)|自残|割腕|喝农药|拿着农药|服农药|一瓶农药|泼汽油|浇汽油|"
+        r"带着汽油|拿着汽油|自焚|上吊|服毒|划伤自己|伤害自己"
+    ),
     "堵路": re.compile(
-        r"(堵|拦|挡|封|阻断|阻拦|阻碍|阻塞|坐在|躺在|横在)[^，。,；]{0,5}(路|道|马路|交通|车辆|高速|桥头|路口)"
-        r"|(路|马路|道路|交通|桥头)[^，。,；]{0,4}(堵|拦|挡|阻断|中断|瘫痪)|卧轨|拦车|不让(车)?走"
-        r"|躺在[^，。,；]{0,8}(车|路)|(路口|路上|马路|公路|路中间)[^，。,；]{0,4}(坐|躺|站)"
+        r"堵路|拦路|拦车|卧轨|堵(住|了|在)?[^，。,；;]{0,3}(马路|公路|道路|交通|高速|国道|省道)"
+        r"|(拦|截)(住|下|停)[^，。,；;]{0,4}车|拦截车辆|拦停"
+        r"|(躺|坐|跪)(在|到)了?[^，。,；;]{0,2}(马路中间|路中间|马路上|公路上|高速|国道)"
+        r"|把[^，。,；;]{0,6}(路|路口|马路|公路)给?(拦|堵|封)(了|住|死)"
+        r"|(阻断|阻碍|堵塞)[^，。,；;]{0,2}交通|造成交通(中断|瘫痪|堵塞)"
     ),
     "暴力冲突": re.compile(
-        r"打起来|打了起来|动手|动了手|动刀|打伤|打人|殴打|被打|打了|伤人|持械|持刀|持棍|钢管|棍子|砍伤|刺伤|"
-        r"推倒|推下|推搡|推人|砸了|砸坏|砸车|撞伤|撞到人|群殴|头破|流血|受伤|轻伤|重伤|打断|菜刀|持锤|拿着刀|失控"
+        r"殴打|打伤|打骨折|打断(了)?[^，。,；;]{0,2}(腿|胳膊|肋骨|手|鼻梁)|(?<!想)打人|"
+        r"打了(我|他|她|工人|工友|民工|农民工|讨薪|一顿|对方)"
+        r"|(被|遭|挨)(人)?(打|揍|殴)(?!工|电话|卡|听|折|扰|款|车|官司|击|包|针|算|表|印|开|发|回|压|入|上|断|造|理|游|球|牌|翻|call)"
+        r"|大打出手|打起来|打了起来|动手打|拳打脚踢|动刀|持刀|挥刀|持械|持棍|持锤|拿刀(威胁|砍|逼)|拿着刀(威胁|砍|逼)|"
+        r"砍伤|砍人|刺伤|捅伤|群殴|斗殴|头破血流|推搡|推下(楼|去)|砸车|砸伤|撞伤|致伤|轻伤|重伤|轻微伤"
     ),
 }
+# A second signal that an extreme act really happened (responders at the scene, a crowd, a notice).
+RESPONSE_SIGNALS = re.compile(r"消防|民警|警方|派出所|110|劝下|劝说|救下|救援|气垫|围观|警情|通报|拘留|处置|谈判专家")
 GROUP_PATTERNS: dict[str, re.Pattern[str]] = {
     "拉横幅": re.compile(r"横幅|条幅|举牌|举着牌子|标语"),
     "到政府部门聚集或上访": re.compile(
@@ -194,6 +210,8 @@ class Facts:
     project_type: str | None = None
     extreme_signals: list[str] = field(default_factory=list)
     group_signals: list[str] = field(default_factory=list)
+    extreme_evidence: list[str] = field(default_factory=list)  # the matched phrases, for the explanation
+    responders: bool = False  # police, firefighters or a notice at the scene: a second sign of an extreme act
 
     workers_approximate: bool = False  # "百余名", "30多个": the count is a lower bound
     several_workers: bool = False  # a plural ("我们几个", "这些工人") without a number
@@ -222,6 +240,20 @@ def _amount_from_match(m: re.Match[str]) -> Amount | None:
                 elif tail < _BIG[big]:
                     value += tail
     return Amount(yuan=value, approximate=approx, evidence=m.group())
+
+
+# A bare four-digit number is a calendar year by its context, whatever the year: "从2019到现在",
+# "2041至今", "自2030起"; "欠我2000" and "一共2036" are sums.
+_YEAR_BEFORE = re.compile(r"(从|自|于|在|截至|截止|到|至|是|那年|今年|去年|前年|早在)\s*$")
+_YEAR_AFTER = re.compile(r"^\s*(至今|到现在|到今天|以来|开始|起|底|初|年|届|级|版|款|年度|[-—~～至到]\s*[0-9]{2,4})")
+
+
+def _is_year(text: str, m: re.Match[str]) -> bool:
+    if len(m.group("num")) != 4 or m.group("num")[:2] not in ("19", "20", "21"):
+        return False
+    return bool(
+        _YEAR_BEFORE.search(text[max(0, m.start() - 4) : m.start()]) or _YEAR_AFTER.search(text[m.end() : m.end() + 8])
+    )
 
 
 _AGREED_BEFORE = re.compile(r"(说好|讲好|谈好|约定|答应)[的了]?[^，。,；;]{0,4}$")
@@ -257,7 +289,7 @@ def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
                         paid.append(value)
                 continue
             value = chinese_number(m.group("num"))
-            if value is None or value < 100 or (1990 <= value <= 2035 and pattern is _BARE):
+            if value is None or value < 100 or (pattern is _BARE and _is_year(text, m)):
                 continue
             approx = bool(m.groupdict().get("approx"))
             found.append(Amount(yuan=value, approximate=approx, evidence=m.group()))
@@ -370,5 +402,7 @@ def extract(text: str) -> Facts:
         workers_inferred=workers == 1 and not workers_stated(text),
         several_workers=bool(_PLURAL.search(text)),
         extreme_signals=[name for name, pattern in EXTREME_PATTERNS.items() if pattern.search(text)],
+        extreme_evidence=list(dict.fromkeys(m.group() for p in EXTREME_PATTERNS.values() for m in p.finditer(text))),
         group_signals=[name for name, pattern in GROUP_PATTERNS.items() if pattern.search(text)],
+        responders=bool(RESPONSE_SIGNALS.search(text)),
     )

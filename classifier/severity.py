@@ -18,16 +18,37 @@ class Severity:
     reasons: list[str]
 
 
-def _level_from_rules(facts: Facts) -> tuple[int, list[str]]:
+def _corroborated(facts: Facts, model_level: int | None) -> bool:
+    """Whether an extreme signal has a second sign: another kind of extreme act, a group action, responders
+    at the scene (police, firefighters), a group of ten or a six-figure sum, or the severity model saying 4.
+    A keyword alone must not make a red alert."""
+    amount = facts.amount.yuan if facts.amount else 0
+    return (
+        len(facts.extreme_evidence) > 1
+        or bool(facts.group_signals)
+        or facts.responders
+        or (facts.workers or 0) >= 10
+        or amount >= 100_000
+        or model_level == 4
+    )
+
+
+def _level_from_rules(facts: Facts, model_level: int | None = None) -> tuple[int, list[str]]:
     amount = facts.amount.yuan if facts.amount else None
     workers = facts.workers
     reasons: list[str] = []
-    if facts.extreme_signals:
-        reasons.append(f"出现极端行为信号：{'、'.join(facts.extreme_signals[:3])}")
     if workers and (workers > 100 or (workers == 100 and facts.workers_approximate)):
         reasons.append(f"涉及工人超过100人（{workers}{'余' if facts.workers_approximate else ''}人）")
     if amount and amount >= 1_000_000:
         reasons.append(f"涉及金额100万元以上（约{amount / 10_000:g}万元）")
+    if facts.extreme_signals:
+        quoted = "、".join(f"“{e}”" for e in facts.extreme_evidence[:3])
+        signals = f"{'、'.join(facts.extreme_signals[:3])}（{quoted}）"
+        if reasons or _corroborated(facts, model_level):
+            reasons.append(f"出现极端行为信号：{signals}")
+        else:
+            reasons.append(f"出现极端行为信号：{signals}；仅此一处迹象，无其他信号或模型印证，按重大处理，待核实")
+            return 3, reasons
     if reasons:
         return 4, reasons
     if facts.group_signals:
@@ -59,9 +80,10 @@ def score(facts: Facts, reach: int = 0, model_level: int | None = None) -> Sever
     """Combine the rule level from the facts, an optional model level and the post's reach.
 
     The rules encode the campaign's definitions; the model's level counts only where the rules found no fact
-    at all, and then lifts the level by one at most. Reach adds up to 15 points.
+    at all, and then lifts the level by one at most, or where it confirms a lone extreme signal. Reach adds
+    up to 15 points.
     """
-    level, reasons = _level_from_rules(facts)
+    level, reasons = _level_from_rules(facts, model_level)
     if model_level and model_level > level and reasons == [_SILENT]:
         # Measured on held-out data, the rules beat the severity head wherever they find a fact; where the
         # text states none, the head may lift the level by one ("我们几个" told without numbers).
