@@ -12,11 +12,12 @@ from datetime import datetime
 
 from wagewatch.core import timewindow
 from wagewatch.core.config import Policy
+from wagewatch.core.states import SendStatus
 
 
 @dataclass(frozen=True)
 class Release:
-    status: str  # "pending" (sent individually) or "digest" (batched with others for the same person)
+    status: SendStatus  # PENDING (sent individually) or DIGEST (batched with others for the same person)
     at: datetime
 
 
@@ -25,10 +26,10 @@ def release(policy: Policy, label: str, severity: int | None, now: datetime, dig
     (escalations, reminders) that must stand on their own."""
     level = severity or 0
     if label != "real" or not level:
-        return Release("pending", now)
+        return Release(SendStatus.PENDING, now)
     if digest and level <= policy.digest.max_severity:
-        return Release("digest", timewindow.next_time(policy.digest.times, now))
+        return Release(SendStatus.DIGEST, timewindow.next_time(policy.digest.times, now))
     quiet = policy.quiet_hours
     if quiet.hours and level <= quiet.max_severity:
-        return Release("pending", timewindow.window_end(quiet.hours, now))
-    return Release("pending", now)
+        return Release(SendStatus.PENDING, timewindow.window_end(quiet.hours, now))
+    return Release(SendStatus.PENDING, now)

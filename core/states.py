@@ -103,7 +103,7 @@ class SendStatus(Captioned):
 SEND_DUE = (SendStatus.PENDING, SendStatus.FAILED, SendStatus.DIGEST)
 
 
-class Problem(Captioned):
+class ProblemKind(Captioned):
     """A source problem that opens an ops-alert episode (`ops_alerts.kind`)."""
 
     BLOCKED = "blocked"
@@ -152,7 +152,11 @@ CAPTIONS: dict[type[Captioned], dict[str, str]] = {
         SendStatus.DEAD: "已放弃",
         SendStatus.UNKNOWN: "结果不明",
     },
-    Problem: {Problem.BLOCKED: "被封禁/需验证", Problem.FAILING: "连续抓取失败", Problem.SILENT: "长时间无新帖"},
+    ProblemKind: {
+        ProblemKind.BLOCKED: "被封禁/需验证",
+        ProblemKind.FAILING: "连续抓取失败",
+        ProblemKind.SILENT: "长时间无新帖",
+    },
     Health: {
         Health.OK: "正常",
         Health.BLOCKED: "被封禁",

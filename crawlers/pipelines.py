@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from wagewatch.core import clock
+from wagewatch.core.states import PostState
 from wagewatch.core.store.models import IndexQueue, Post
 from wagewatch.crawlers.items import PostItem
 
@@ -45,7 +46,7 @@ class StorePipeline:
             raw_ref=item.raw_ref,
             fetched_at=clock.now(),
             crawl_run_id=getattr(spider, "crawl_run_id", None),
-            state="new",
+            state=PostState.NEW,
         )
         with db.session() as session:
             post_id = db.insert_ignore(session, Post, values)

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Inte
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from wagewatch.core import clock
+from wagewatch.core.states import AlertState, CrawlStatus, LeadKind, LeadStatus, PostState, SendStatus
 from wagewatch.core.store.types import UTCDateTime
 
 
@@ -29,7 +30,7 @@ class CrawlRun(Base):
     source: Mapped[str] = mapped_column(String(32), index=True)
     started_at: Mapped[datetime] = mapped_column(default=clock.now)
     finished_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running|ok|failed|blocked
+    status: Mapped[str] = mapped_column(String(16), default=CrawlStatus.RUNNING)
     requests: Mapped[int] = mapped_column(default=0)
     posts_found: Mapped[int] = mapped_column(default=0)
     posts_new: Mapped[int] = mapped_column(default=0)
@@ -65,7 +66,7 @@ class Post(Base):
     raw_ref: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[datetime] = mapped_column(default=clock.now)
     crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
-    state: Mapped[str] = mapped_column(String(16), default="new")  # new|analyzed
+    state: Mapped[str] = mapped_column(String(16), default=PostState.NEW)
 
     analysis: Mapped[Analysis | None] = relationship(back_populates="post", uselist=False)
 
@@ -77,7 +78,7 @@ class Analysis(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
-    label: Mapped[str] = mapped_column(String(16), index=True)  # real|false|irrelevant
+    label: Mapped[str] = mapped_column(String(16), index=True)  # a Label
     scores: Mapped[dict[str, Any]]
     severity: Mapped[int | None]
     severity_score: Mapped[float] = mapped_column(Float, default=0.0)
@@ -106,7 +107,7 @@ class Incident(Base):
     __tablename__ = "incidents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    label: Mapped[str] = mapped_column(String(16))  # real|false
+    label: Mapped[str] = mapped_column(String(16))  # Label.REAL or Label.FALSE
     city: Mapped[str | None] = mapped_column(String(32), index=True)
     county: Mapped[str | None] = mapped_column(String(64))
     severity: Mapped[int | None]
@@ -125,7 +126,7 @@ class Incident(Base):
     first_seen: Mapped[datetime] = mapped_column(default=clock.now)
     last_seen: Mapped[datetime] = mapped_column(default=clock.now)
     # pending: needs (re-)alerting; alerted: nothing new since the last alert
-    alert_state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    alert_state: Mapped[str] = mapped_column(String(16), default=AlertState.PENDING, index=True)
     alerted_severity: Mapped[int | None]
     alerted_cities: Mapped[list[Any]] = mapped_column(default=list)
     alerted_reach: Mapped[int | None] = mapped_column(BigInteger)
@@ -144,8 +145,8 @@ class Lead(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), unique=True)
     city: Mapped[str | None] = mapped_column(String(32), index=True)  # None: provincial office
     officer_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16), default="new")  # new|backlog|complex|clarify|transfer
-    status: Mapped[str] = mapped_column(String(16), default="待签收", index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=LeadKind.NEW)
+    status: Mapped[str] = mapped_column(String(16), default=LeadStatus.OPEN, index=True)
     deadline: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     acknowledged_at: Mapped[datetime | None]
@@ -158,7 +159,7 @@ class Lead(Base):
     amount_recovered: Mapped[float | None]
     workers_paid: Mapped[int | None]
     transferred_to: Mapped[str | None] = mapped_column(String(64))
-    verdict: Mapped[str | None] = mapped_column(String(16))  # real|false|irrelevant, the officer's finding
+    verdict: Mapped[str | None] = mapped_column(String(16))  # a Verdict, the officer's finding
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     incident: Mapped[Incident] = relationship(back_populates="lead")
@@ -168,7 +169,7 @@ class SendState:
     """How far one outgoing message got: pending -> sending -> sent | failed (retry later) | dead | unknown
     (crashed while sending). Shared by alert and report deliveries."""
 
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=SendStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -292,15 +293,15 @@ class OpsAlert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16))  # blocked|failing|silent
+    kind: Mapped[str] = mapped_column(String(16))  # a ProblemKind
     episode: Mapped[str] = mapped_column(String(64))
     recipient_id: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(Text)
     opened_at: Mapped[datetime] = mapped_column(default=clock.now)
     closed_at: Mapped[datetime | None]  # the source recovered
-    # pending -> sending -> sent | failed (retry later) | dead | unknown (crashed while sending)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # a SendStatus
+    status: Mapped[str] = mapped_column(String(16), default=SendStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from wagewatch.classifier import Classifier
+from wagewatch.core.states import PostState
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Analysis, IndexQueue, Post
 
@@ -18,7 +19,9 @@ def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256)
     done = 0
     while True:
         with db.session() as session:
-            posts = session.scalars(select(Post).where(Post.state == "new").order_by(Post.id).limit(batch_size)).all()
+            posts = session.scalars(
+                select(Post).where(Post.state == PostState.NEW).order_by(Post.id).limit(batch_size)
+            ).all()
             if not posts:
                 return done
             texts = [f"{p.title}\n{p.text}" if p.title else p.text for p in posts]
@@ -45,7 +48,7 @@ def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256)
                         clustered=result.label == "irrelevant",  # irrelevant posts never form incidents
                     )
                 )
-                post.state = "analyzed"
+                post.state = PostState.ANALYZED
                 # the post's search document gains its label, place and facts
                 db.insert_ignore(session, IndexQueue, {"entity": "post", "entity_id": post.id})
             done += len(posts)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from wagewatch.alerts.realert import needs_realert
 from wagewatch.core import clock
 from wagewatch.core.config import Policy
+from wagewatch.core.states import AlertState
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Analysis, Incident, IndexQueue, Post
 
@@ -55,7 +56,7 @@ def _merge(incident: Incident, analysis: Analysis, post: Post, policy: Policy) -
         incident.severity_score = max(incident.severity_score, analysis.severity_score)
         incident.explanation = analysis.explanation
     if needs_realert(incident, analysis.city, policy.realert):
-        incident.alert_state = "pending"
+        incident.alert_state = AlertState.PENDING
 
 
 def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:

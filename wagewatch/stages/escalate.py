@@ -20,6 +20,7 @@ from wagewatch.alerts.holding import Release, release
 from wagewatch.alerts.queue import queue_delivery
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Person
+from wagewatch.core.states import LeadStatus, SendStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Incident, Lead
 from wagewatch.ledger.actions import OPEN, Ledger
@@ -45,7 +46,7 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
         rows = session.execute(
             select(Lead, Incident)
             .join(Incident, Incident.id == Lead.incident_id)
-            .where(Lead.status == "待签收", Lead.notified_at.is_not(None))
+            .where(Lead.status == LeadStatus.OPEN, Lead.notified_at.is_not(None))
         ).all()
         for lead, incident in rows:
             level = lead.escalation_level
@@ -73,10 +74,10 @@ def fallback_unacknowledged(db: Database, config: AppConfig) -> int:
             .join(Lead, Lead.incident_id == AlertDelivery.incident_id)
             .join(Incident, Incident.id == AlertDelivery.incident_id)
             .where(
-                Lead.status == "待签收",
+                Lead.status == LeadStatus.OPEN,
                 Incident.label == "real",
                 Incident.severity >= 3,
-                AlertDelivery.status.in_(("sent", "unknown")),
+                AlertDelivery.status.in_((SendStatus.SENT, SendStatus.UNKNOWN)),
                 func.coalesce(AlertDelivery.sent_at, AlertDelivery.next_attempt_at) <= limit,
             )
         ).all()
@@ -90,7 +91,7 @@ def fallback_unacknowledged(db: Database, config: AppConfig) -> int:
                 delivery.incident_id,
                 person,
                 delivery.reason,
-                Release("pending", now),
+                Release(SendStatus.PENDING, now),
                 after_channel=delivery.channel_index,
             )
     return queued

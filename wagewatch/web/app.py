@@ -25,6 +25,7 @@ from wagewatch.alerts.markup import safe_url
 from wagewatch.alerts.render import COLOURS, LEVELS
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
+from wagewatch.core.states import LeadStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Analysis, AuditEvent, Incident, Lead, Post
 from wagewatch.ledger import tokens
@@ -33,7 +34,7 @@ from wagewatch.ledger.actions import KINDS, NEXT, OPEN, PROVINCE, VERDICTS, Ledg
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "wagewatch_token"
 SYSTEM_ACTORS = {"system:dispatch": "系统（推送）", "system:escalate": "系统（督办）"}
-MESSAGES = {"ack": "已签收", "saved": "已保存", "transferred": "已转办"}
+MESSAGES = {"ack": LeadStatus.ACKNOWLEDGED.caption, "saved": "已保存", "transferred": LeadStatus.TRANSFERRED.caption}
 ACTIONS = {
     "created": "生成线索",
     "acknowledged": "签收",
@@ -61,6 +62,7 @@ def _environment() -> Environment:
     )
     env.filters["local"] = lambda dt: clock.local(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"
     env.filters["url"] = safe_url
+    env.globals.update(LeadStatus=LeadStatus, LEAD_OPEN=OPEN)
     return env
 
 
