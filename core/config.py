@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -36,8 +36,12 @@ SHANDONG_CITIES: tuple[str, ...] = (
     "菏泽",
 )
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+# Relative to the working directory the service runs in (never inside an installed package).
+DEFAULT_CONFIG_DIR = Path("config")
 CONFIG_DIR_ENV = "WAGEWATCH_CONFIG_DIR"
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ConfigError(Exception):
@@ -97,34 +101,31 @@ class KibanaSettings(_Strict):
         return os.environ.get(self.password_env)
 
 
-class SchedulerSettings(_Strict):
-    intervals_seconds: dict[str, int] = Field(
-        default_factory=lambda: {
-            "crawl": 900,
-            "analyze": 60,
-            "cluster": 60,
-            "index": 60,
-            "dispatch": 30,
-            "escalate": 60,
-            "report": 3600,
-        }
-    )
-    misfire_grace_seconds: int = 300
+Seconds = Annotated[int, Field(gt=0)]
 
-    @field_validator("intervals_seconds")
-    @classmethod
-    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
-        for stage, seconds in value.items():
-            if seconds <= 0:
-                raise ValueError(f"interval for {stage!r} must be a positive number of seconds")
-        return value
+
+class Intervals(_Strict):
+    """Seconds between two runs of each stage. A key left out keeps its default (naming only `crawl` must not
+    drop the other stages); `null` turns a stage off explicitly; an unknown (misspelt) stage is an error."""
+
+    crawl: Seconds | None = 900
+    analyze: Seconds | None = 60
+    cluster: Seconds | None = 60
+    index: Seconds | None = 60
+    dispatch: Seconds | None = 30
+    escalate: Seconds | None = 60
+    report: Seconds | None = 3600
+
+
+class SchedulerSettings(_Strict):
+    intervals_seconds: Intervals = Field(default_factory=Intervals)
+    misfire_grace_seconds: int = Field(300, ge=1)
 
 
 class Settings(_Strict):
     database_url: str = "sqlite:///var/wagewatch.db"
     public_base_url: str = "http://localhost:8000"
     outbox_dir: str = "var/outbox"
-    raw_dir: str = "var/raw"
     reports_dir: str = "var/reports"
     ops_contact: str = "ops@example.org"
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
@@ -465,7 +466,7 @@ class WebhooksFile(_Strict):
 # ---------------------------------------------------------------- loading
 
 
-class AppConfig(BaseModel):
+class AppConfig(_Strict):
     """Everything the service reads from config/, validated."""
 
     directory: Path
@@ -474,10 +475,6 @@ class AppConfig(BaseModel):
     cities: CitiesFile
     policy: Policy
     webhooks: WebhooksFile = Field(default_factory=WebhooksFile)
-
-    def resolve_path(self, value: str) -> Path:
-        """Relative paths in settings are relative to the working directory the service runs in."""
-        return Path(value).expanduser()
 
 
 def _format_validation_error(file: Path, error: ValidationError) -> str:
@@ -490,19 +487,22 @@ def _format_validation_error(file: Path, error: ValidationError) -> str:
 
 def _load_yaml(file: Path) -> dict[str, Any]:
     if not file.exists():
-        raise ConfigError(f"{file}: file not found")
+        raise ConfigError(f"{file}: file not found (config directory: --config, ${CONFIG_DIR_ENV} or ./config)")
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
-    if data is None:
-        return {}
+    if data is None:  # an empty (or truncated) file must not silently mean "all defaults"
+        raise ConfigError(f"{file}: the file is empty")
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: expected a mapping at the top level, found {type(data).__name__}")
     return data
 
 
-def _parse(model: type[BaseModel], file: Path) -> Any:
+def read_model(model: type[ModelT], file: Path) -> ModelT:
+    """One YAML file validated against `model`; every error names the file and the key."""
     try:
         return model.model_validate(_load_yaml(file))
     except ValidationError as exc:
@@ -510,7 +510,8 @@ def _parse(model: type[BaseModel], file: Path) -> Any:
 
 
 def config_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    return Path(explicit or os.environ.get(CONFIG_DIR_ENV) or DEFAULT_CONFIG_DIR)
+    """The config directory: `explicit`, else $WAGEWATCH_CONFIG_DIR, else ./config of the working directory."""
+    return Path(explicit or os.environ.get(CONFIG_DIR_ENV) or Path.cwd() / DEFAULT_CONFIG_DIR)
 
 
 _ENV_OVERRIDES = (
@@ -521,29 +522,29 @@ _ENV_OVERRIDES = (
 
 
 def load_config(directory: str | os.PathLike[str] | None = None) -> AppConfig:
-    """Load and validate settings, sources, cities and policy from `directory` (default: config/).
+    """Load and validate settings, sources, cities and policy from `directory` (see `config_dir`).
 
     ``WAGEWATCH_DATABASE_URL`` overrides the database URL so one config serves several deployments.
     """
     root = config_dir(directory)
-    settings: Settings = _parse(Settings, root / "settings.yaml")
+    settings: Settings = read_model(Settings, root / "settings.yaml")
     if os.environ.get("WAGEWATCH_DATABASE_URL"):
         settings = settings.model_copy(update={"database_url": os.environ["WAGEWATCH_DATABASE_URL"]})
     for variable, section, key in _ENV_OVERRIDES:
         if os.environ.get(variable):
             part = getattr(settings, section).model_copy(update={key: os.environ[variable]})
             settings = settings.model_copy(update={section: part})
-    sources: SourcesFile = _parse(SourcesFile, root / "sources.yaml")
-    cities: CitiesFile = _parse(CitiesFile, root / "cities.yaml")
+    sources: SourcesFile = read_model(SourcesFile, root / "sources.yaml")
+    cities: CitiesFile = read_model(CitiesFile, root / "cities.yaml")
     # webhooks.yaml is optional: a deployment without SMS gateways or generic webhooks needs none.
-    webhooks = _parse(WebhooksFile, root / "webhooks.yaml") if (root / "webhooks.yaml").exists() else WebhooksFile()
+    webhooks = read_model(WebhooksFile, root / "webhooks.yaml") if (root / "webhooks.yaml").exists() else WebhooksFile()
     _check_templates(root / "cities.yaml", cities, webhooks)
     return AppConfig(
         directory=root,
         settings=settings,
         sources=sources,
         cities=cities,
-        policy=_parse(Policy, root / "policy.yaml"),
+        policy=read_model(Policy, root / "policy.yaml"),
         webhooks=webhooks,
     )
 

@@ -197,7 +197,6 @@ def config_files(tmp_path: Path) -> ConfigFactory:
     def local_paths(settings: dict) -> None:
         settings["database_url"] = f"sqlite:///{tmp_path / 'wagewatch.db'}"
         settings["outbox_dir"] = str(tmp_path / "outbox")
-        settings["raw_dir"] = str(tmp_path / "raw")
 
     factory.update("settings.yaml", local_paths)
     return factory

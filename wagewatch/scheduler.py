@@ -40,7 +40,7 @@ def build_scheduler(config: AppConfig) -> BlockingScheduler:
         timezone="Asia/Shanghai",
     )
     for stage in STAGES:
-        seconds = sched.intervals_seconds.get(stage)
+        seconds = getattr(sched.intervals_seconds, stage)
         if not seconds:
             continue
         # Every stage runs once at start-up: a restarted service catches up at once instead of waiting a

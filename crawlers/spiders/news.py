@@ -1,5 +1,5 @@
 """News: RSS/Atom feeds and the article lists of Shandong media (大众网, 齐鲁网 …); every article that
-mentions a keyword is fetched and its readable text extracted (sources.md §5)."""
+mentions a keyword is fetched and its readable text extracted (docs/crawlers.md, Sources)."""
 
 from __future__ import annotations
 

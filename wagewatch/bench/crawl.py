@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from wagewatch.core.config import DEFAULT_CONFIG_DIR
+from wagewatch.core.config import config_dir
 from wagewatch.crawlers.dates import CST
 
 POSTS_PER_PAGE = 10
@@ -91,9 +91,9 @@ class _WeiboLike(BaseHTTPRequestHandler):
 
 def _config(directory: Path, base_url: str, pages: int, concurrency: int, database_url: str) -> None:
     for name in ("cities.yaml", "policy.yaml"):
-        shutil.copy(DEFAULT_CONFIG_DIR / name, directory / name)
-    settings = yaml.safe_load((DEFAULT_CONFIG_DIR / "settings.yaml").read_text(encoding="utf-8"))
-    settings.update(database_url=database_url, outbox_dir=str(directory / "outbox"), raw_dir=str(directory / "raw"))
+        shutil.copy(config_dir() / name, directory / name)
+    settings = yaml.safe_load((config_dir() / "settings.yaml").read_text(encoding="utf-8"))
+    settings.update(database_url=database_url, outbox_dir=str(directory / "outbox"))
     (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     sources = {
         "keywords": ["欠薪"],
