@@ -2,6 +2,7 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY wagewatch wagewatch
+COPY core core
 COPY crawlers crawlers
 COPY classifier classifier
 COPY alerts alerts

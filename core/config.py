@@ -256,7 +256,6 @@ class Person(_Strict):
     id: str
     name: str
     role: Role
-    title: str | None = None
     rota: Rota | None = None
     channels: list[Channel]
 
