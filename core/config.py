@@ -8,12 +8,13 @@ environment variable (``*_env`` keys) that holds the secret.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wagewatch.core import timewindow
 
@@ -50,6 +51,19 @@ class ConfigError(Exception):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _checked(parse: Callable[[str], object]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        parse(value)
+        return value
+
+    return check
+
+
+# Kept as the text the operator wrote; parsed by wagewatch.core.timewindow, the one parser.
+TimeOfDay = Annotated[str, AfterValidator(_checked(timewindow.time_of_day))]
+Window = Annotated[str, AfterValidator(_checked(timewindow.bounds))]
 
 
 # ---------------------------------------------------------------- settings.yaml
@@ -223,21 +237,9 @@ class Channel(_Strict):
         return self.type in ("email", "outbox") or bool(self.url)
 
 
-def _window(value: str) -> str:
-    try:
-        start, end = value.split("-")
-        for part in (start, end):
-            hh, mm = part.split(":")
-            if not (0 <= int(hh) <= 24 and 0 <= int(mm) < 60):
-                raise ValueError
-    except ValueError:
-        raise ValueError("hours must look like '08:00-18:00'") from None
-    return value
-
-
 class Rota(_Strict):
     weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
-    hours: str = "00:00-24:00"
+    hours: Window = "00:00-24:00"
 
     @field_validator("weekdays")
     @classmethod
@@ -245,11 +247,6 @@ class Rota(_Strict):
         if not value or any(d < 1 or d > 7 for d in value):
             raise ValueError("weekdays are ISO numbers 1 (Monday) to 7 (Sunday)")
         return value
-
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, value: str) -> str:
-        return _window(value)
 
 
 class Person(_Strict):
@@ -338,45 +335,44 @@ class Deadlines(_Strict):
 
 
 class Escalation(_Strict):
-    ack_minutes: list[int] = Field(default_factory=lambda: [30, 60, 120])
+    """Who hears about a lead nobody acknowledged, and when."""
+
+    ack_minutes: list[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [30, 60, 120], min_length=1)
+    # Step n of the escalation goes to the people with chain[n] on the lead's list (the last role repeats when
+    # ack_minutes has more steps).
+    chain: list[Role] = Field(["deputy", "leader", "triage"], min_length=1)
     remind_hours_before_deadline: int = 24
-    # A severity 3-4 alert not acknowledged within this many minutes reaches the same person on their next channel.
+    # An alert at or above this severity not acknowledged within fallback_minutes reaches the same person on
+    # their next channel.
+    fallback_min_severity: int = Field(3, ge=1, le=4)
     fallback_minutes: int = Field(15, ge=1)
 
-
-def _hhmm(value: str) -> str:
-    try:
-        hh, mm = value.split(":")
-        if not (0 <= int(hh) <= 23 and 0 <= int(mm) < 60):
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"{value!r} is not a time like '09:00'") from None
-    return value
+    @field_validator("ack_minutes")
+    @classmethod
+    def _rising(cls, value: list[int]) -> list[int]:
+        if value != sorted(value):
+            raise ValueError("ack_minutes must rise: each step comes after the one before")
+        return value
 
 
 class Digest(_Strict):
     # Real incidents at or below this severity wait for the next digest time; 0 turns digests off.
     # At most 2: a severity 3 or 4 alert never waits.
     max_severity: int = Field(1, ge=0, le=2)
-    times: list[str] = Field(default_factory=lambda: ["09:00", "16:30"])
+    times: list[TimeOfDay] = Field(default_factory=lambda: ["09:00", "16:30"])
 
     @field_validator("times")
     @classmethod
     def _times(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("at least one digest time is needed")
-        return sorted(_hhmm(v) for v in value)
+        return sorted(value)
 
 
 class QuietHours(_Strict):
-    hours: str | None = "22:00-07:00"
+    hours: Window | None = "22:00-07:00"
     # Alerts at or below this severity wait for the end of quiet hours; at most 2, so 3-4 are never held.
     max_severity: int = Field(2, ge=0, le=2)
-
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, value: str | None) -> str | None:
-        return _window(value) if value is not None else None
 
 
 class Realert(_Strict):
@@ -389,14 +385,9 @@ class Realert(_Strict):
 class ReportSchedule(_Strict):
     weekly_weekday: int = Field(1, ge=1, le=7)  # ISO weekday the weekly report (周调度) goes out
     monthly_day: int = Field(1, ge=1, le=28)  # day of month the monthly report (月通报) goes out
-    at: str = "09:00"
+    at: TimeOfDay = "09:00"
     city_roles: list[Role] = ["leader", "deputy"]
     province_roles: list[Role] = ["leader", "triage"]
-
-    @field_validator("at")
-    @classmethod
-    def _at(cls, value: str) -> str:
-        return _hhmm(value)
 
 
 class Policy(_Strict):

@@ -123,6 +123,14 @@ class Health(Captioned):
     BACKOFF = "backoff"
 
 
+class Indexed(StrEnum):
+    """A kind of row with a search document (`index_queue.entity`); not shown to users."""
+
+    POST = "post"
+    INCIDENT = "incident"
+    LEAD = "lead"
+
+
 CAPTIONS: dict[type[Captioned], dict[str, str]] = {
     CrawlStatus: {
         CrawlStatus.RUNNING: "运行中",

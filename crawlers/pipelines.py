@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 
 from wagewatch.core import clock
-from wagewatch.core.states import PostState
-from wagewatch.core.store.models import IndexQueue, Post
+from wagewatch.core.states import Indexed, PostState
+from wagewatch.core.store.models import Post, enqueue_index
 from wagewatch.crawlers.items import PostItem
 
 
@@ -51,7 +51,7 @@ class StorePipeline:
         with db.session() as session:
             post_id = db.insert_ignore(session, Post, values)
             if post_id is not None:
-                db.insert_ignore(session, IndexQueue, {"entity": "post", "entity_id": post_id})
+                enqueue_index(session, Indexed.POST, post_id)
         stats.inc_value("wagewatch/posts_new" if post_id is not None else "wagewatch/duplicates")
         return item
 

@@ -73,7 +73,7 @@ def post_document(post: Post, analysis: Analysis | None, now: datetime) -> dict[
         "reposts": post.reposts,
         "comments": post.comments,
         "likes": post.likes,
-        "reach": (post.reposts or 0) + (post.comments or 0),
+        "reach": post.reach,
         "region": post.region,
         "analyzed": analysis is not None,
         "indexed_at": now.isoformat(),

@@ -9,11 +9,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.sql.expression import ColumnElement
 
 from wagewatch.core import clock
-from wagewatch.core.states import AlertState, CrawlStatus, LeadKind, LeadStatus, PostState, SendStatus
+from wagewatch.core.states import AlertState, CrawlStatus, Indexed, LeadKind, LeadStatus, PostState, SendStatus
 from wagewatch.core.store.types import UTCDateTime
 
 
@@ -70,28 +84,51 @@ class Post(Base):
 
     analysis: Mapped[Analysis | None] = relationship(back_populates="post", uselist=False)
 
+    @hybrid_property
+    def reach(self) -> int:
+        """How far the post spread: reposts + comments (missing counts as 0). Also usable in queries."""
+        return (self.reposts or 0) + (self.comments or 0)
 
-class Analysis(Base):
+    @reach.inplace.expression
+    @classmethod
+    def _reach_expression(cls) -> ColumnElement[int]:
+        return func.coalesce(cls.reposts, 0) + func.coalesce(cls.comments, 0)
+
+
+class CaseFields:
+    """What a case is and where, as the classifier found it: one post's analysis and the incident it joins
+    carry the same columns (the search documents' CaseFields mirror them), and an incident starts as a copy."""
+
+    label: Mapped[str] = mapped_column(String(16))  # a Label
+    city: Mapped[str | None] = mapped_column(String(32), index=True)
+    county: Mapped[str | None] = mapped_column(String(64))
+    severity: Mapped[int | None]
+    severity_score: Mapped[float] = mapped_column(Float, default=0.0)
+    company: Mapped[str | None] = mapped_column(Text)
+    project: Mapped[str | None] = mapped_column(Text)
+    project_type: Mapped[str | None] = mapped_column(String(16))
+    amount_yuan: Mapped[float | None]
+    workers: Mapped[int | None]
+    extreme: Mapped[bool] = mapped_column(Boolean, default=False)
+    explanation: Mapped[list[Any]] = mapped_column(default=list)
+
+    def case_fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in CASE_FIELDS}
+
+
+CASE_FIELDS = tuple(name for name in CaseFields.__annotations__ if not name.startswith("_"))
+
+
+class Analysis(CaseFields, Base):
     """The classifier's verdict and extracted facts for one post."""
 
     __tablename__ = "analyses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
-    label: Mapped[str] = mapped_column(String(16), index=True)  # a Label
+    label: Mapped[str] = mapped_column(String(16), index=True)  # a Label; analyses are selected by it
     scores: Mapped[dict[str, Any]]
-    severity: Mapped[int | None]
-    severity_score: Mapped[float] = mapped_column(Float, default=0.0)
     province: Mapped[str | None] = mapped_column(String(32))
-    city: Mapped[str | None] = mapped_column(String(32), index=True)
-    county: Mapped[str | None] = mapped_column(String(64))
-    amount_yuan: Mapped[float | None]
-    workers: Mapped[int | None]
-    company: Mapped[str | None] = mapped_column(Text)
-    project: Mapped[str | None] = mapped_column(Text)
-    project_type: Mapped[str | None] = mapped_column(String(16))
-    extreme: Mapped[bool] = mapped_column(Boolean, default=False)
-    explanation: Mapped[list[Any]]
     model_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
@@ -101,25 +138,13 @@ class Analysis(Base):
     incident: Mapped[Incident | None] = relationship(back_populates="analyses")
 
 
-class Incident(Base):
-    """One real-world case (or one false claim) that many posts may describe."""
+class Incident(CaseFields, Base):
+    """One real-world case (or one false claim: label REAL or FALSE) that many posts may describe."""
 
     __tablename__ = "incidents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    label: Mapped[str] = mapped_column(String(16))  # Label.REAL or Label.FALSE
-    city: Mapped[str | None] = mapped_column(String(32), index=True)
-    county: Mapped[str | None] = mapped_column(String(64))
-    severity: Mapped[int | None]
-    severity_score: Mapped[float] = mapped_column(Float, default=0.0)
     title: Mapped[str] = mapped_column(Text)
-    company: Mapped[str | None] = mapped_column(Text)
-    project: Mapped[str | None] = mapped_column(Text)
-    project_type: Mapped[str | None] = mapped_column(String(16))
-    amount_yuan: Mapped[float | None]
-    workers: Mapped[int | None]
-    extreme: Mapped[bool] = mapped_column(Boolean, default=False)
-    explanation: Mapped[list[Any]] = mapped_column(default=list)
     signature: Mapped[list[Any]] = mapped_column(default=list)  # MinHash values of the first post
     post_count: Mapped[int] = mapped_column(default=0)
     reach: Mapped[int] = mapped_column(BigInteger, default=0)  # reposts + comments over its posts
@@ -247,11 +272,17 @@ class IndexQueue(Base):
     __table_args__ = (Index("ix_index_queue_entity", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entity: Mapped[str] = mapped_column(String(16))  # post|incident|lead
+    entity: Mapped[str] = mapped_column(String(16))  # an Indexed
     entity_id: Mapped[int] = mapped_column(Integer)
     enqueued_at: Mapped[datetime] = mapped_column(default=clock.now)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+def enqueue_index(session: Session, entity: Indexed, *entity_ids: int) -> None:
+    """The one way rows reach the index_queue outbox: in the caller's transaction, so a document is queued
+    exactly when the change that needs it commits."""
+    session.add_all(IndexQueue(entity=entity, entity_id=entity_id) for entity_id in entity_ids)
 
 
 class SourceState(Base):

@@ -18,9 +18,9 @@ from wagewatch.alerts.queue import queue_delivery
 from wagewatch.alerts.routing import route
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
-from wagewatch.core.states import LEAD_FINAL, LEAD_OPEN, LeadKind, LeadStatus, Verdict
+from wagewatch.core.states import LEAD_FINAL, LEAD_OPEN, Indexed, LeadKind, LeadStatus, Verdict
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import AuditEvent, Incident, IndexQueue, Lead
+from wagewatch.core.store.models import AuditEvent, Incident, Lead, enqueue_index
 from wagewatch.ledger.deadlines import deadline
 
 S = LeadStatus
@@ -80,7 +80,7 @@ class Ledger:
             AuditEvent(actor=actor, entity="lead", entity_id=lead.id, action=action, detail=detail, at=clock.now())
         )
         # The search index shows the ledger too: queue the lead for the index stage.
-        self.db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
+        enqueue_index(session, Indexed.LEAD, lead.id)
 
     def acknowledge(self, session: Session, lead: Lead, officer: Officer) -> None:
         """签收: the officer takes the lead; escalation stops."""

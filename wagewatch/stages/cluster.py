@@ -10,9 +10,9 @@ from sqlalchemy import select
 from wagewatch.alerts.realert import needs_realert
 from wagewatch.core import clock
 from wagewatch.core.config import Policy
-from wagewatch.core.states import AlertState
+from wagewatch.core.states import AlertState, Indexed
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import Analysis, Incident, IndexQueue, Post
+from wagewatch.core.store.models import Analysis, Incident, Post, enqueue_index
 
 NUM_PERM = 64
 
@@ -41,7 +41,7 @@ def _title(text: str) -> str:
 def _merge(incident: Incident, analysis: Analysis, post: Post, policy: Policy) -> None:
     """Fold one more post into an incident; anything that raises the stakes re-opens alerting."""
     incident.post_count += 1
-    incident.reach += (post.reposts or 0) + (post.comments or 0)
+    incident.reach += post.reach
     incident.last_seen = max(incident.last_seen, post.published_at or clock.now())
     for attr in ("company", "project", "project_type", "county"):
         if getattr(incident, attr) is None and getattr(analysis, attr) is not None:
@@ -86,19 +86,8 @@ def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
                     incident = best
                 else:
                     incident = Incident(
-                        label=analysis.label,
-                        city=analysis.city,
-                        county=analysis.county,
-                        severity=analysis.severity,
-                        severity_score=analysis.severity_score,
+                        **analysis.case_fields(),
                         title=_title(post.title or post.text),
-                        company=analysis.company,
-                        project=analysis.project,
-                        project_type=analysis.project_type,
-                        amount_yuan=analysis.amount_yuan,
-                        workers=analysis.workers,
-                        extreme=analysis.extreme,
-                        explanation=analysis.explanation,
                         signature=[int(v) for v in sig.hashvalues],
                         post_count=0,
                         reach=0,
@@ -110,11 +99,11 @@ def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
                 _merge(incident, analysis, post, policy) if incident.post_count else _first_post(incident, post)
                 analysis.incident_id = incident.id
                 analysis.clustered = True
-                db.insert_ignore(session, IndexQueue, {"entity": "incident", "entity_id": incident.id})
-                db.insert_ignore(session, IndexQueue, {"entity": "post", "entity_id": post.id})
+                enqueue_index(session, Indexed.INCIDENT, incident.id)
+                enqueue_index(session, Indexed.POST, post.id)
             done += len(rows)
 
 
 def _first_post(incident: Incident, post: Post) -> None:
     incident.post_count = 1
-    incident.reach = (post.reposts or 0) + (post.comments or 0)
+    incident.reach = post.reach

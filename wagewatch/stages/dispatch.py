@@ -33,9 +33,9 @@ from wagewatch.alerts.render import AlertMessage, AlertView, DigestView, PostVie
 from wagewatch.alerts.routing import Target, route
 from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, AppConfig, Person, Policy
-from wagewatch.core.states import SEND_DUE, AlertState, LeadKind, LeadStatus, SendStatus
+from wagewatch.core.states import SEND_DUE, AlertState, Indexed, LeadKind, LeadStatus, SendStatus
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, IndexQueue, Lead, Post
+from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, Lead, Post, enqueue_index
 from wagewatch.ledger import tokens
 from wagewatch.ledger.deadlines import deadline
 
@@ -143,7 +143,7 @@ def _plan_incident(session: Session, db: Database, config: AppConfig, incident: 
         when = release(policy, incident.label, incident.severity, clock.now())
         if first:
             lead = _create_lead(session, incident, targets[0], policy, when)
-            db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
+            enqueue_index(session, Indexed.LEAD, lead.id)
         for target in targets:
             planned += queue_delivery(session, db, incident.id, target.person, target.reason, when)
     # What this alert told people, so that only a real change triggers the next one (wagewatch.alerts.realert).
@@ -205,7 +205,7 @@ def _view(session: Session, incident: Incident, reason: str, person: Person, lin
         select(Post)
         .join(Analysis, Analysis.post_id == Post.id)
         .where(Analysis.incident_id == incident.id)
-        .order_by(desc(Post.reposts + Post.comments), Post.id)
+        .order_by(desc(Post.reach), Post.id)
         .limit(3)
     ).all()
     lead = incident.lead

@@ -1,9 +1,10 @@
 """Escalate stage: follow every open lead until it is closed.
 
-- Not acknowledged within the configured minutes of the officer being told: deputy, then leader, then the
-  provincial office (one step per limit in policy.escalation.ack_minutes).
-- A severity 3-4 alert not acknowledged within `fallback_minutes`: the same people again on their next
-  channel (e.g. the robot message went unseen: SMS, then email).
+- Not acknowledged within the configured minutes of the officer being told: the next role of the chain in
+  policy.yaml (by default deputy, then leader, then the provincial triage desk; one step per limit in
+  escalation.ack_minutes).
+- An alert at or above `fallback_min_severity` (3) not acknowledged within `fallback_minutes`: the same people
+  again on their next channel (e.g. the robot message went unseen: SMS, then email).
 - A reminder to the responsible officer `remind_hours_before_deadline` before the deadline; an open lead
   past its deadline is flagged overdue and the officer and the city leader are told.
 
@@ -20,13 +21,12 @@ from wagewatch.alerts.holding import Release, release
 from wagewatch.alerts.queue import queue_delivery
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Person
-from wagewatch.core.states import LeadStatus, SendStatus
+from wagewatch.core.states import Label, LeadStatus, SendStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Incident, Lead
 from wagewatch.ledger.actions import OPEN, Ledger
 
 ACTOR = "system:escalate"
-CHAIN = ("deputy", "leader", "triage")
 FOLLOW_UP_PREFIXES = ("ops-", "remind", "overdue")
 
 
@@ -52,7 +52,8 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
             level = lead.escalation_level
             if level >= len(steps) or now < lead.notified_at + timedelta(minutes=steps[level]):
                 continue
-            people = _chain_people(config, lead, CHAIN[min(level, len(CHAIN) - 1)])
+            chain = config.policy.escalation.chain
+            people = _chain_people(config, lead, chain[min(level, len(chain) - 1)])
             when = release(config.policy, incident.label, incident.severity, now, digest=False)
             for person in people:
                 queued += queue_delivery(session, db, lead.incident_id, person, f"escalate-{level + 1}", when)
@@ -75,8 +76,8 @@ def fallback_unacknowledged(db: Database, config: AppConfig) -> int:
             .join(Incident, Incident.id == AlertDelivery.incident_id)
             .where(
                 Lead.status == LeadStatus.OPEN,
-                Incident.label == "real",
-                Incident.severity >= 3,
+                Incident.label == Label.REAL,
+                Incident.severity >= config.policy.escalation.fallback_min_severity,
                 AlertDelivery.status.in_((SendStatus.SENT, SendStatus.UNKNOWN)),
                 func.coalesce(AlertDelivery.sent_at, AlertDelivery.next_attempt_at) <= limit,
             )

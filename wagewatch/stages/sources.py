@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import func, select
 
 from wagewatch.alerts.channels.base import ChannelError, Envelope
 from wagewatch.alerts.delivery import record_failed_send, send
-from wagewatch.alerts.render import AlertMessage
+from wagewatch.alerts.render import AlertMessage, template_environment
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Channel, Person
 from wagewatch.core.states import CrawlStatus, Health, ProblemKind, SendStatus
@@ -212,19 +211,7 @@ def open_episodes(config: AppConfig, db: Database, report: list[SourceHealth]) -
     return opened
 
 
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["local"] = lambda dt: clock.local(dt).strftime("%Y-%m-%d %H:%M") if dt else "无"
-    return env
-
-
-_env = _environment()
+_env = template_environment(TEMPLATES)
 
 
 def render_ops_alert(alert: OpsAlert, health: SourceHealth | None, person: Person) -> AlertMessage:

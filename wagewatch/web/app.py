@@ -16,13 +16,12 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from sqlalchemy import desc, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from wagewatch.alerts.markup import safe_url
-from wagewatch.alerts.render import COLOURS, LEVELS
+from wagewatch.alerts.render import COLOURS, LEVELS, template_environment
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
 from wagewatch.core.states import LeadStatus
@@ -53,15 +52,7 @@ class Denied(Exception):
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["local"] = lambda dt: clock.local(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"
-    env.filters["url"] = safe_url
+    env = template_environment(TEMPLATES)
     env.globals.update(LeadStatus=LeadStatus, LEAD_OPEN=OPEN)
     return env
 
