@@ -37,15 +37,7 @@ class PostState(Captioned):
 
 
 class Label(Captioned):
-    """What the classifier (or an officer's verdict) says a post is."""
-
-    REAL = "real"
-    FALSE = "false"
-    IRRELEVANT = "irrelevant"
-
-
-class Verdict(Captioned):
-    """An officer's finding on a lead (`leads.verdict`): the labels, worded as a finding."""
+    """What the classifier says a post is, and what an officer finds a lead to be (`leads.verdict`)."""
 
     REAL = "real"
     FALSE = "false"
@@ -141,7 +133,6 @@ CAPTIONS: dict[type[Captioned], dict[str, str]] = {
     },
     PostState: {PostState.NEW: "待分析", PostState.ANALYZED: "已分析"},
     Label: {Label.REAL: "真实欠薪", Label.FALSE: "虚假讨薪", Label.IRRELEVANT: "无关信息"},
-    Verdict: {Verdict.REAL: "属实", Verdict.FALSE: "不属实", Verdict.IRRELEVANT: "与欠薪无关"},
     AlertState: {AlertState.PENDING: "待推送", AlertState.ALERTED: "已推送"},
     LeadStatus: {status: status.value for status in LeadStatus},
     LeadKind: {
@@ -175,6 +166,9 @@ CAPTIONS: dict[type[Captioned], dict[str, str]] = {
         Health.BACKOFF: "退避中",
     },
 }
+
+# An officer's verdict is a Label, worded as a finding.
+VERDICT_CAPTIONS = {Label.REAL: "属实", Label.FALSE: "不属实", Label.IRRELEVANT: "与欠薪无关"}
 
 # Severity is a number (1–4, higher is worse), not a state; its four tiers are named here with the rest.
 SEVERITY_LEVELS: tuple[int, ...] = (1, 2, 3, 4)

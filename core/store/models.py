@@ -184,7 +184,7 @@ class Lead(Base):
     amount_recovered: Mapped[float | None]
     workers_paid: Mapped[int | None]
     transferred_to: Mapped[str | None] = mapped_column(String(64))
-    verdict: Mapped[str | None] = mapped_column(String(16))  # a Verdict, the officer's finding
+    verdict: Mapped[str | None] = mapped_column(String(16))  # a Label, the officer's finding
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     incident: Mapped[Incident] = relationship(back_populates="lead")

@@ -18,7 +18,7 @@ from wagewatch.alerts.queue import queue_delivery
 from wagewatch.alerts.routing import route
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
-from wagewatch.core.states import LEAD_FINAL, LEAD_OPEN, Indexed, LeadKind, LeadStatus, Verdict
+from wagewatch.core.states import LEAD_FINAL, LEAD_OPEN, VERDICT_CAPTIONS, Indexed, Label, LeadKind, LeadStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AuditEvent, Incident, Lead, enqueue_index
 from wagewatch.ledger.deadlines import deadline
@@ -30,7 +30,7 @@ NEXT = {
     S.ACKNOWLEDGED: (S.CHECKING, S.CLOSED, S.UNFOUNDED),
     S.CHECKING: (S.CLOSED, S.UNFOUNDED),
 }
-VERDICTS = {verdict.value: verdict.caption for verdict in Verdict}
+VERDICTS = {label.value: caption for label, caption in VERDICT_CAPTIONS.items()}
 KINDS = {kind.value: kind.caption for kind in LeadKind}
 PROVINCE = "省级"
 
@@ -117,7 +117,7 @@ class Ledger:
             "status": change.status,
             "amount_recovered": change.amount_recovered,
             "workers_paid": change.workers_paid,
-            "verdict": change.verdict or {S.CLOSED: Verdict.REAL, S.UNFOUNDED: Verdict.FALSE}.get(change.status),
+            "verdict": change.verdict or {S.CLOSED: Label.REAL, S.UNFOUNDED: Label.FALSE}.get(change.status),
         }
         if change.status == S.ACKNOWLEDGED and lead.status == S.OPEN:
             wanted["acknowledged_at"] = now
