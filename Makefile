@@ -12,10 +12,12 @@ $(VENV)/bin/python:
 install: $(VENV)/bin/python
 	$(PY) -m pip install -e .
 
+# The tests train tiny models and check the ONNX export against torch, so they need the training extra too.
 install-test: $(VENV)/bin/python
-	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install -e '.[train,test]'
 
-# Test-only system packages: PostgreSQL server, Chromium for browser tests, Java + Maven for Elasticsearch.
+# Test-only system packages: PostgreSQL server, Chromium for browser tests, Java + Maven for Elasticsearch,
+# LibreOffice + poppler + CJK fonts for the report print tests.
 system-test-deps:
 	bash scripts/install-test-deps.sh
 

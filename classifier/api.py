@@ -133,8 +133,12 @@ class Classifier:
         return Assessment(analysis, sev)
 
 
-def load_classifier(model_dir: str | Path | None = None) -> Classifier:
-    """The shipped classifier (classifier/model/), or the model saved by `wagewatch train --out DIR`."""
+def load_classifier(
+    model_dir: str | Path | None = None, backend: str | None = None, threads: int | None = None
+) -> Classifier:
+    """The shipped classifier (classifier/model/), or the model saved by `wagewatch train --out DIR`;
+    `backend` (onnx or torch) overrides inference.backend of classifier.yaml."""
     from wagewatch.classifier.ensemble import load_text_model
 
-    return Classifier(load_text_model(Path(model_dir) if model_dir else DEFAULT_MODEL_DIR))
+    directory = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+    return Classifier(load_text_model(directory, threads=threads, backend=backend))

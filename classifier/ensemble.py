@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from wagewatch.classifier.baseline import BaselineModel
-from wagewatch.classifier.neural import META_FILE, TransformerTextModel
 from wagewatch.classifier.predictions import TwoHeadPredictions
+from wagewatch.classifier.textmodel import META_FILE, BatchedTwoHeadModel
 
 
 class EnsembleModel(TwoHeadPredictions):
     """weight × transformer + (1 − weight) × baseline, for label and severity probabilities alike."""
 
-    def __init__(self, transformer: TransformerTextModel, baseline: BaselineModel, weight: float) -> None:
+    def __init__(self, transformer: BatchedTwoHeadModel, baseline: BaselineModel, weight: float) -> None:
         self.transformer = transformer
         self.baseline = baseline
         self.weight = weight
@@ -32,16 +32,28 @@ class EnsembleModel(TwoHeadPredictions):
         return w * t_label + (1 - w) * b_label, w * t_sev + (1 - w) * b_sev
 
 
-def load_text_model(directory: Path, batch_size: int | None = None, threads: int | None = None):
-    """The model saved in `directory`: the transformer, or the ensemble when a baseline is stored with it."""
+def load_network(
+    directory: Path, batch_size: int | None = None, threads: int | None = None, backend: str | None = None
+) -> BatchedTwoHeadModel:
+    """The transformer saved in `directory`, on ONNX Runtime unless `backend` (or inference.backend in
+    classifier.yaml) says torch; only then are torch and transformers imported."""
     from wagewatch.classifier.settings import load_settings
 
     if not (directory / META_FILE).exists():
         raise FileNotFoundError(f"no trained model in {directory} (run `wagewatch train --out {directory}`)")
     inference = load_settings().inference
-    transformer = TransformerTextModel.load(
-        directory, batch_size=batch_size or inference.batch_size, threads=threads or inference.threads
-    )
+    if (backend or inference.backend) == "torch":
+        from wagewatch.classifier.neural import TransformerTextModel as Network
+    else:
+        from wagewatch.classifier.onnx_backend import OnnxTextModel as Network  # type: ignore[assignment]
+    return Network.load(directory, batch_size=batch_size or inference.batch_size, threads=threads or inference.threads)
+
+
+def load_text_model(
+    directory: Path, batch_size: int | None = None, threads: int | None = None, backend: str | None = None
+) -> TwoHeadPredictions:
+    """The model saved in `directory`: the transformer, or the ensemble when a baseline is stored with it."""
+    transformer = load_network(directory, batch_size, threads, backend)
     weight = float((transformer.meta.extra or {}).get("ensemble_weight", 1.0))
     if weight < 1.0 and BaselineModel.exists(directory):
         return EnsembleModel(transformer, BaselineModel.load(directory), weight)

@@ -192,15 +192,15 @@ def component_model(model_dir: Path, component: str):
     """
     from wagewatch.classifier.baseline import BaselineModel, train_baseline
     from wagewatch.classifier.corpus import load_training, split_validation, training_files
-    from wagewatch.classifier.ensemble import load_text_model
-    from wagewatch.classifier.neural import ModelMeta, TransformerTextModel
+    from wagewatch.classifier.ensemble import load_network, load_text_model
     from wagewatch.classifier.normalize import normalize
     from wagewatch.classifier.settings import load_settings
+    from wagewatch.classifier.textmodel import ModelMeta
 
     if component == "model":
         return load_text_model(model_dir)
     if component == "transformer":
-        return TransformerTextModel.load(model_dir, threads=load_settings().inference.threads)
+        return load_network(model_dir)
     if BaselineModel.exists(model_dir):
         return BaselineModel.load(model_dir)
     settings = load_settings()

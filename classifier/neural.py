@@ -2,15 +2,15 @@
 
 The encoder is either built from a small config with random weights (the shipped default, trained from
 scratch) or loaded from a local checkpoint given to `wagewatch train --base-model`. A model directory
-holds `config.json` (the encoder), `model.safetensors` (encoder and heads), the tokenizer files and
-`wagewatch.json` (labels, calibration temperature, versions); nothing is ever fetched from a hub.
+holds `config.json` (the encoder), `model.safetensors` (encoder and heads), `model.onnx` (the same network
+for the runtime, see `onnx_backend`), the tokenizer files and `wagewatch.json` (labels, calibration
+temperature, versions); nothing is ever fetched from a hub. Only training and `--base-model` need this module.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,8 @@ import torch
 from torch import nn
 
 from wagewatch.classifier.labels import LABELS, SEVERITY_LEVELS
-from wagewatch.classifier.predictions import TwoHeadPredictions
+from wagewatch.classifier.textmodel import ONNX_FILE, BatchedTwoHeadModel, ModelMeta
 
-META_FILE = "wagewatch.json"
 WEIGHTS_FILE = "model.safetensors"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -84,43 +83,6 @@ def _encoder_from_config(config: Any) -> nn.Module:
         return AutoModel.from_config(config)
 
 
-@dataclass
-class ModelMeta:
-    """What `wagewatch.json` records next to the weights."""
-
-    version: str
-    max_length: int
-    temperature: float
-    dropout: float
-    labels: tuple[str, ...] = LABELS
-    extra: dict[str, Any] | None = None
-
-    def dump(self, directory: Path) -> None:
-        data = {
-            "version": self.version,
-            "max_length": self.max_length,
-            "temperature": self.temperature,
-            "dropout": self.dropout,
-            "labels": list(self.labels),
-            "extra": self.extra or {},
-        }
-        (directory / META_FILE).write_text(
-            json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
-
-    @classmethod
-    def load(cls, directory: Path) -> ModelMeta:
-        data = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-        return cls(
-            version=data["version"],
-            max_length=int(data["max_length"]),
-            temperature=float(data["temperature"]),
-            dropout=float(data.get("dropout", 0.1)),
-            labels=tuple(data["labels"]),
-            extra=data.get("extra") or {},
-        )
-
-
 def save_model(model: LabelSeverityModel, tokenizer: Any, meta: ModelMeta, directory: str | Path) -> None:
     """Write weights (safetensors), encoder config, tokenizer and metadata into `directory`."""
     from safetensors.torch import save_file
@@ -132,6 +94,38 @@ def save_model(model: LabelSeverityModel, tokenizer: Any, meta: ModelMeta, direc
     save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
     tokenizer.save_pretrained(str(directory))
     meta.dump(directory)
+    export_onnx(model, directory / ONNX_FILE)
+
+
+def export_onnx(model: LabelSeverityModel, path: Path) -> None:
+    """The network as ONNX for the torch-free runtime: dynamic batch and length, logits out (calibration and
+    softmax stay in `textmodel`, shared by both back ends). TorchScript's exporter needs no extra packages
+    and writes the same bytes for the same weights, which keeps `wagewatch train` reproducible."""
+    was_training = model.training
+    model.eval()
+    sample = torch.ones(2, 8, dtype=torch.long)
+    axes = {0: "batch"}
+    try:
+        with warnings.catch_warnings():  # the tracer's notes on Python-side shape checks are expected here
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", message="Exporting aten::index")  # indices are positions, never < 0
+            torch.onnx.export(
+                model,
+                (sample, sample),
+                str(path),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["label_logits", "severity_logits"],
+                opset_version=17,
+                dynamo=False,
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "length"},
+                    "attention_mask": {0: "batch", 1: "length"},
+                    "label_logits": axes,
+                    "severity_logits": axes,
+                },
+            )
+    finally:
+        model.train(was_training)
 
 
 def load_model(directory: str | Path) -> tuple[LabelSeverityModel, Any, ModelMeta]:
@@ -150,8 +144,8 @@ def load_model(directory: str | Path) -> tuple[LabelSeverityModel, Any, ModelMet
     return model, tokenizer, meta
 
 
-class TransformerTextModel(TwoHeadPredictions):
-    """The `TextModel` the classifier runs: calibrated label probabilities and a severity prediction."""
+class TransformerTextModel(BatchedTwoHeadModel):
+    """The torch back end: what training calibrates and what the ONNX export must agree with."""
 
     def __init__(
         self,
@@ -173,35 +167,17 @@ class TransformerTextModel(TwoHeadPredictions):
         model, tokenizer, meta = load_model(directory)
         return cls(model, tokenizer, meta, batch_size=batch_size, threads=threads)
 
-    def logits(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Raw (uncalibrated) label and severity logits, batched with short texts grouped together."""
-        if not texts:
-            return torch.zeros(0, len(LABELS)), torch.zeros(0, len(SEVERITY_LEVELS))
+    def run_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         if self.threads:
             torch.set_num_threads(self.threads)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        label_out = torch.empty(len(texts), len(LABELS))
-        severity_out = torch.empty(len(texts), len(SEVERITY_LEVELS))
         with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                # characters past max_length would be cut anyway: trimming first keeps tokenising fast
-                batch = [texts[i][: self.meta.max_length * 2] for i in idx]
-                enc = self.tokenizer(
-                    batch,
-                    padding=True,
-                    truncation=True,
-                    max_length=self.meta.max_length,
-                    return_tensors="pt",
-                    return_token_type_ids=False,
-                )
-                label_logits, severity_logits = self.model(enc["input_ids"], enc["attention_mask"])
-                label_out[idx] = label_logits.float()
-                severity_out[idx] = severity_logits.float()
-        return label_out, severity_out
-
-    def probabilities(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Calibrated label probabilities (n, 3) and severity-head probabilities (n, 4)."""
-        label_logits, severity_logits = self.logits(texts)
-        label_probs = torch.softmax(label_logits.double() / self.meta.temperature, dim=-1)
-        return label_probs.numpy(), torch.softmax(severity_logits.double(), dim=-1).numpy()
+            enc = self.tokenizer(
+                texts,
+                padding=True,
+                truncation=True,
+                max_length=self.meta.max_length,
+                return_tensors="pt",
+                return_token_type_ids=False,
+            )
+            label_logits, severity_logits = self.model(enc["input_ids"], enc["attention_mask"])
+        return label_logits.float().numpy(), severity_logits.float().numpy()

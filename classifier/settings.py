@@ -7,7 +7,7 @@ The defaults equal the shipped file, so an install without that file still repro
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,6 +51,7 @@ class TrainSettings(_Strict):
 
 
 class InferenceSettings(_Strict):
+    backend: Literal["onnx", "torch"] = "onnx"
     batch_size: int = Field(64, ge=1)
     threads: int = Field(2, ge=1)
 

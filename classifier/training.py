@@ -26,7 +26,6 @@ from wagewatch.classifier.corpus import Example, split_validation
 from wagewatch.classifier.labels import LABELS
 from wagewatch.classifier.neural import (
     LabelSeverityModel,
-    ModelMeta,
     TransformerTextModel,
     pretrained_encoder,
     save_model,
@@ -34,6 +33,7 @@ from wagewatch.classifier.neural import (
 )
 from wagewatch.classifier.normalize import normalize
 from wagewatch.classifier.settings import ClassifierSettings
+from wagewatch.classifier.textmodel import ModelMeta
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ def _train_model(
     valid_texts = [e.text for e in valid_set]
     valid_labels = np.array([LABELS.index(e.label) for e in valid_set])
     valid_logits, _ = runner.logits(valid_texts)
-    logits_np = valid_logits.numpy().astype(np.float64)
+    logits_np = valid_logits.astype(np.float64)
     temperature = calibration.fit_temperature(logits_np, valid_labels)
     runner.meta.temperature = temperature
     t_probs = calibration.softmax(logits_np, temperature)

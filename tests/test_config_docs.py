@@ -70,5 +70,6 @@ def documented_keys() -> dict[str, set[str]]:
 def test_every_setting_is_documented_and_every_documented_setting_exists(file):
     expected = set(setting_keys(FILES[file]))
     documented = documented_keys().get(file, set())
-    assert not expected - documented, f"{file}: settings without documentation in {DOC.name}"
-    assert not documented - expected, f"{file}: {DOC.name} documents settings that do not exist"
+    missing, stale = sorted(expected - documented), sorted(documented - expected)
+    assert not missing, f"{file}: settings without a row in docs/{DOC.name}: {missing}"
+    assert not stale, f"{file}: docs/{DOC.name} documents settings that do not exist: {stale}"

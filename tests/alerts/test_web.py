@@ -13,15 +13,16 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 
 import httpx
+import openpyxl
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, sync_playwright
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.alerts.conftest import Store, make_incident
-from tests.conftest import free_port
+from tests.conftest import REPO, free_port
 from wagewatch.core import clock
-from wagewatch.core.store.models import AlertDelivery, AuditEvent, Lead
+from wagewatch.core.store.models import AlertDelivery, AuditEvent, Lead, Post
 from wagewatch.ledger import tokens
 from wagewatch.stages.dispatch import dispatch
 from wagewatch.web.app import create_app
@@ -36,6 +37,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+# Screenshots for people to look at (never committed: /var is ignored).
+SCREENSHOTS = REPO / "var" / "test-artifacts" / "screenshots"
 HOSTILE = '济南某工地欠薪<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
 
@@ -114,13 +117,29 @@ def test_officer_works_a_lead_from_the_alert_link(site, browser):
     page.fill("input[name=workers_paid]", "3")
     page.fill("textarea[name=notes]", "已约谈项目负责人，承诺本周内支付")
     page.click("#save")
-    assert page.inner_text("#status") == "核查中" and page.inner_text("#amount") == "12000.00元"
+    assert page.inner_text("#status") == "核查中" and page.inner_text("#amount") == "1.2万元"
     assert "已约谈项目负责人" in page.inner_text("#notes")
     assert "济南白班值班员" in page.inner_text("#trail")
 
+    # A refused field keeps everything the officer typed; amounts are written the way officers write them.
+    page.fill("input[name=amount_recovered]", "12万")
     page.fill("input[name=workers_paid]", "三个")
+    page.fill("textarea[name=notes]", "已垫付部分工资")
     page.click("#save")
     assert "支付人数应为数字" in page.inner_text("#error")
+    assert page.input_value("textarea[name=notes]") == "已垫付部分工资"
+    assert page.input_value("input[name=amount_recovered]") == "12万"
+    page.fill("input[name=workers_paid]", "5")
+    page.click("#save")
+    assert page.inner_text("#amount") == "12万元" and page.inner_text("#workers") == "5"
+    trail = page.inner_text("#trail")
+    assert "追回金额：— → 1.2万元" in trail and "追回金额：1.2万元 → 12万元" in trail
+    assert "状态：已签收 → 核查中" in trail and "支付人数：3人 → 5人" in trail and "说明：已垫付部分工资" in trail
+    assert "济南白班值班员 签收" in trail and "officer" not in trail and "+00:00" not in trail
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "lead-phone.png"), full_page=True)
+    page.locator("#trail").screenshot(path=str(SCREENSHOTS / "lead-phone-log.png"))
 
     # An officer of Jinan cannot open Qingdao's lead, by link or by guessing its number.
     response = page.goto(f"{site.url}/leads/{qingdao}")
@@ -128,23 +147,39 @@ def test_officer_works_a_lead_from_the_alert_link(site, browser):
     page.goto(f"{site.url}/leads")
     assert page.locator(".lead-row").count() == 1 and "济南某工地" in page.inner_text("main")
 
-    # Transfer to Qingdao: the lead leaves Jinan's list and Qingdao is alerted.
+    # Transfer: no destination is chosen for the officer, and nothing moves before they confirm.
     page.goto(f"{site.url}/leads/{jinan}")
+    assert page.input_value("#transfer-to") == ""
+    page.click("#transfer")
+    assert "请选择转办去向" in page.inner_text("#error")
     page.select_option("#transfer-to", "青岛")
     page.fill("textarea[name=note]", "项目位于青岛")
     page.click("#transfer")
-    assert page.url == f"{site.url}/leads" and page.locator(".lead-row").count() == 0
+    assert page.inner_text("#confirm-to") == "青岛" and "重新签收" in page.inner_text("#transfer-confirm")
+    page.screenshot(path=str(SCREENSHOTS / "transfer-confirm-phone.png"))
+    page.click("#transfer-no")
+    assert page.inner_text("#status") == "核查中"  # cancelled: still Jinan's
+    page.select_option("#transfer-to", "青岛")
+    page.fill("textarea[name=note]", "项目位于青岛")
+    page.click("#transfer")
+    page.click("#transfer-yes")
+    # The lead leaves Jinan's open list, is listed as transferred with its destination, and Qingdao is alerted.
+    assert page.url == f"{site.url}/leads?moved=1" and page.locator(".lead-row").count() == 0
+    assert page.inner_text("#flash") == f"线索编号{jinan}已转办至青岛"
+    assert "已转办至青岛" in page.inner_text("#transferred-away")
+    page.goto(f"{site.url}/leads?status=all")
+    assert "已转办至青岛" in page.inner_text("#transferred-away")
     context.close()
     with store.db.session() as session:
         lead = session.get(Lead, 1)
-        assert (lead.city, lead.status, lead.amount_recovered, lead.workers_paid) == ("青岛", "待签收", 12000, 3)
+        assert (lead.city, lead.status, lead.amount_recovered, lead.workers_paid) == ("青岛", "待签收", 120_000, 5)
         assert session.scalars(
             select(AlertDelivery.recipient_id).where(AlertDelivery.reason == "transfer-in-1")
         ).all() == ["qingdao-duty-day", "qingdao-leader"]
         actions = session.scalars(
             select(AuditEvent.action).where(AuditEvent.entity == "lead", AuditEvent.entity_id == 1)
         ).all()
-        assert actions == ["created", "acknowledged", "updated", "transferred"]
+        assert actions == ["created", "acknowledged", "updated", "updated", "transferred"]
 
 
 def test_province_sees_every_lead_and_bad_links_are_refused(site, browser):
@@ -191,3 +226,105 @@ def test_forms_refuse_other_origins_and_missing_tokens(site):
     assert httpx.post(f"{site.url}/leads/1/ack").status_code == 401
     with store.db.session() as session:
         assert session.get(Lead, 1).status == "已签收"
+
+
+def test_province_console_filters_counts_bulk_transfer_and_export(site, browser, tmp_path):
+    store = site.store
+    jining = [
+        make_incident(store.db, city="济宁", severity=4, title="济宁某工地拖欠工资"),
+        make_incident(store.db, city="济宁", severity=2, title="济宁某小区项目欠薪"),
+    ]
+    make_incident(store.db, city="青岛", severity=3, title="青岛某项目欠薪")
+    make_incident(store.db, city="济南", label="false", severity=None, title="济南疑似虚假讨薪")
+    dispatch(store.db, store.config)
+    with store.db.session() as session:  # the red Jining lead is past its deadline
+        lead_of = {lead.incident_id: lead.id for lead in session.scalars(select(Lead))}
+        session.get(Lead, lead_of[jining[0]]).deadline = clock.now() - timedelta(hours=1)
+        session.execute(update(Post).where(Post.id == 3).values(source="tieba"))
+
+    # A city officer cannot open the console.
+    city = browser.new_context()
+    page = city.new_page()
+    page.goto(f"{site.url}/leads?t={site.token('jining-duty-day')}")
+    assert page.goto(f"{site.url}/console").status == 403
+    city.close()
+
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.goto(f"{site.url}/leads?t={site.token('sd-triage')}")
+    page.click("#console-link")
+    assert page.locator(".console-row").count() == 4
+    assert "济宁（2）" in page.inner_text("#f-city") and "青岛（1）" in page.inner_text("#f-city")
+    assert "已逾期（1）" in page.inner_text("#f-overdue") and "tieba（1）" in page.inner_text("#f-source")
+    assert "虚假讨薪（1）" in page.inner_text("#f-level") and "红色预警（1）" in page.inner_text("#f-level")
+
+    page.select_option("#f-city", "济宁")
+    page.click("#apply")
+    assert page.locator(".console-row").count() == 2 and page.inner_text("#shown") == "2"
+    assert "已逾期（1）" in page.inner_text("#f-overdue")  # counts follow the other filters
+    page.select_option("#f-sort", "severity")
+    page.click("#apply")
+    assert page.locator(".console-row td:nth-child(2)").all_inner_texts() == [str(i) for i in jining]
+    page.select_option("#f-overdue", "yes")
+    page.click("#apply")
+    assert page.locator(".console-row").count() == 1 and "济宁某工地拖欠工资" in page.inner_text("#console-table")
+    page.goto(f"{site.url}/console?label=false")
+    assert page.locator(".console-row").count() == 1 and "济南疑似虚假讨薪" in page.inner_text("#console-table")
+    page.goto(f"{site.url}/console?source=tieba")
+    assert page.locator(".console-row").count() == 1 and "青岛某项目欠薪" in page.inner_text("#console-table")
+    page.goto(f"{site.url}/console?since=2026-11-28")
+    assert page.locator(".console-row").count() == 0
+
+    # Export: exactly the filtered rows, with the filters named in the caption.
+    page.goto(f"{site.url}/console?city=济宁")
+    with page.expect_download() as download:
+        page.click("#export")
+    path = tmp_path / "export.xlsx"
+    download.value.save_as(path)
+    sheet = openpyxl.load_workbook(path).active
+    assert "地市：济宁" in sheet["A1"].value and sheet["A2"].value == "线索编号"
+    assert sorted(sheet.cell(r, 1).value for r in range(3, sheet.max_row + 1)) == jining
+
+    # Bulk transfer of the two Jining leads to Qingdao, only after confirming.
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "console-desktop.png"), full_page=True)
+    for incident in jining:
+        page.check(f"input[name=ids][value='{lead_of[incident]}']")
+    page.select_option("#bulk-action", "transfer")
+    page.select_option("#bulk-to", "青岛")
+    page.click("#bulk")
+    assert "转办至青岛（2条）" in page.inner_text("#bulk-confirm")
+    with store.db.session() as session:
+        assert session.get(Lead, lead_of[jining[0]]).city == "济宁"  # nothing moved yet
+    page.click("#bulk-yes")
+    assert "已转办至青岛2条" in page.inner_text("#result")
+    assert page.locator(".console-row").count() == 0  # the view keeps its 济宁 filter
+    with store.db.session() as session:
+        assert [session.get(Lead, lead_of[i]).city for i in jining] == ["青岛", "青岛"]
+
+    # Bulk assign within Qingdao: the deputy becomes responsible for all three of its leads.
+    page.goto(f"{site.url}/console?city=青岛")
+    for box in page.locator("input[name=ids]").all():
+        box.check()
+    page.select_option("#bulk-action", "assign")
+    page.select_option("#bulk-person", "qingdao-deputy")
+    page.click("#bulk")
+    page.click("#bulk-yes")
+    assert "已指派给" in page.inner_text("#result")
+    context.close()
+    with store.db.session() as session:
+        assert {session.get(Lead, i).officer_id for i in (1, 2, 3, 4)} == {"qingdao-deputy", "jinan-publicity"}
+
+    phone = browser.new_context(**PHONE)
+    page = phone.new_page()
+    page.goto(f"{site.url}/console?t={site.token('sd-triage')}")
+    page.screenshot(path=str(SCREENSHOTS / "console-phone.png"), full_page=True)
+    page.goto(f"{site.url}/leads/{lead_of[jining[0]]}")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    phone.close()
+    desktop = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = desktop.new_page()
+    page.goto(f"{site.url}/leads/{lead_of[jining[0]]}?t={site.token('sd-triage')}")
+    assert "指派责任人" in page.inner_text("#trail") and "去向：济宁 → 青岛" in page.inner_text("#trail")
+    page.screenshot(path=str(SCREENSHOTS / "lead-desktop.png"), full_page=True)
+    desktop.close()

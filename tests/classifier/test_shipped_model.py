@@ -9,7 +9,7 @@ import pytest
 
 from wagewatch.classifier import load_classifier
 from wagewatch.classifier.api import DEFAULT_MODEL_DIR
-from wagewatch.classifier.neural import META_FILE
+from wagewatch.classifier.textmodel import META_FILE
 
 
 @pytest.fixture(scope="module")

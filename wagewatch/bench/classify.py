@@ -29,6 +29,7 @@ class BenchResult:
     model_only_posts_per_second: float
     runs: list[float]
     model_version: str
+    backend: str
 
 
 def _texts(path: Path | None, posts: int) -> list[str]:
@@ -46,18 +47,15 @@ def run(
     repeats: int = 3,
     path: Path | None = None,
     threads: int | None = None,
+    backend: str | None = None,
 ) -> BenchResult:
     """Median of `repeats` timed passes over `posts` texts, after one warm-up batch."""
-    import torch
-
     from wagewatch.classifier.api import Classifier, load_classifier
     from wagewatch.classifier.normalize import normalize
+    from wagewatch.classifier.settings import load_settings
 
-    if threads:
-        torch.set_num_threads(threads)
-    classifier: Classifier = load_classifier(model_dir)
-    if threads and hasattr(classifier.model, "threads"):
-        classifier.model.threads = threads
+    threads = threads or load_settings().inference.threads
+    classifier: Classifier = load_classifier(model_dir, backend=backend, threads=threads)
     texts = _texts(path, posts)
     classifier.analyze(texts[:batch_size])  # warm-up: lazy imports, regex compilation, allocator
     runs = []
@@ -74,18 +72,19 @@ def run(
     return BenchResult(
         posts=len(texts),
         batch_size=batch_size,
-        threads=torch.get_num_threads(),
+        threads=threads,
         mean_chars=sum(map(len, texts)) / len(texts),
         posts_per_second=statistics.median(runs),
         model_only_posts_per_second=model_only,
         runs=runs,
         model_version=classifier.version,
+        backend=backend or load_settings().inference.backend,
     )
 
 
 def render(result: BenchResult) -> str:
     return (
-        f"模型 model: {result.model_version}\n"
+        f"模型 model: {result.model_version}（后端 backend: {result.backend}）\n"
         f"帖文数 posts: {result.posts}（平均 {result.mean_chars:.0f} 字），批大小 batch: {result.batch_size}，"
         f"线程 threads: {result.threads}，CPU 核数: {os.cpu_count()}\n"
         f"classify 吞吐量: {result.posts_per_second:.0f} posts/s（各轮: "
@@ -102,8 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--file", type=Path, default=None, help="JSONL with a text field (default: train corpus)")
+    parser.add_argument("--backend", choices=["onnx", "torch"], default=None)
     args = parser.parse_args(argv)
-    print(render(run(args.model, args.posts, args.batch_size, args.repeats, args.file, args.threads)))
+    print(render(run(args.model, args.posts, args.batch_size, args.repeats, args.file, args.threads, args.backend)))
 
 
 if __name__ == "__main__":

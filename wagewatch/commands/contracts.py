@@ -76,11 +76,17 @@ def _read_jsonl(handle, errors: list[str]):
 @click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--batch-size", default=256, show_default=True)
+@click.option(
+    "--backend",
+    type=click.Choice(["onnx", "torch"]),
+    default=None,
+    help="推理后端（默认取classifier.yaml）/ Inference back end (default: config; torch needs the train extra).",
+)
 @click.pass_obj
-def classify(ctx, input_path: Path, output_path: Path, batch_size: int) -> None:
+def classify(ctx, input_path: Path, output_path: Path, batch_size: int, backend: str | None) -> None:
     from wagewatch.classifier import load_classifier
 
-    classifier = load_classifier(ctx.config.settings.model_dir)
+    classifier = load_classifier(ctx.config.settings.model_dir, backend=backend)
     errors: list[str] = []
     with input_path.open(encoding="utf-8", errors="replace") as src, output_path.open("w", encoding="utf-8") as out:
         batch: list[dict] = []

@@ -70,7 +70,11 @@ def train(
 ) -> None:
     from wagewatch.classifier.corpus import TRAIN_DIR, load_training, training_files
     from wagewatch.classifier.settings import load_settings
-    from wagewatch.classifier.training import train_model, weights_digest
+
+    try:
+        from wagewatch.classifier.training import train_model, weights_digest
+    except ImportError as exc:  # the runtime install has no torch: say how to get the training extra
+        raise click.ClickException(f"训练需要安装训练依赖（{exc.name}）：pip install 'wagewatch[train]'") from exc
 
     settings = load_settings(settings_path)
     feedback_dir = Path("/nonexistent") if no_feedback else DEFAULT_FEEDBACK_DIR
@@ -178,12 +182,22 @@ def feedback_export(ctx, out: Path) -> None:
 @click.option("--posts", type=int, default=3000, show_default=True)
 @click.option("--batch-size", type=int, default=256, show_default=True)
 @click.option("--repeats", type=int, default=3, show_default=True)
-@click.option("--threads", type=int, default=None, help="torch线程数 / torch threads (default: config).")
+@click.option("--threads", type=int, default=None, help="推理线程数 / inference threads (default: config).")
+@click.option(
+    "--backend",
+    type=click.Choice(["onnx", "torch"]),
+    default=None,
+    help="推理后端（默认取classifier.yaml）/ Inference back end (default: config; torch needs the train extra).",
+)
 @click.pass_obj
-def bench(ctx, model: Path | None, posts: int, batch_size: int, repeats: int, threads: int | None) -> None:
+def bench(
+    ctx, model: Path | None, posts: int, batch_size: int, repeats: int, threads: int | None, backend: str | None
+) -> None:
     from wagewatch.bench import classify as benchmark
 
-    result = benchmark.run(_model_dir(ctx, model), posts=posts, batch_size=batch_size, repeats=repeats, threads=threads)
+    result = benchmark.run(
+        _model_dir(ctx, model), posts=posts, batch_size=batch_size, repeats=repeats, threads=threads, backend=backend
+    )
     click.echo(benchmark.render(result))
 
 

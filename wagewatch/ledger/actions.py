@@ -24,6 +24,7 @@ from wagewatch.core.store.models import AuditEvent, Incident, Lead, enqueue_inde
 from wagewatch.ledger.deadlines import deadline
 
 S = LeadStatus
+STATUSES = tuple(LeadStatus)
 OPEN, FINAL = LEAD_OPEN, LEAD_FINAL
 NEXT = {
     S.OPEN: (S.ACKNOWLEDGED,),
@@ -146,17 +147,27 @@ class Ledger:
             lead.notes = f"{lead.notes}\n{stamp}" if lead.notes else stamp
         self.audit(session, officer.actor, lead, "updated", changes)
 
-    def transfer(self, session: Session, lead: Lead, officer: Officer, to: str, note: str | None = None) -> int:
-        """转办. `to` is a Shandong city, 省级 (the provincial office), or any other destination (another province or
-        department), which closes the lead as 已转办. Returns how many alerts were queued for the new owners."""
+    def check_transfer(self, lead: Lead, officer: Officer, to: str | None) -> str:
+        """The cleaned destination if `officer` may transfer `lead` there; the page asks for confirmation
+        after this check, so a refusal comes before the officer confirms, not after."""
         _require(officer, lead)
         if lead.status in FINAL:
             raise LedgerError(f"该线索已{lead.status}，不能转办")
         to = (to or "").strip()
         if not to:
-            raise LedgerError("请填写转办去向")
+            raise LedgerError("请选择转办去向；转往外省或其他部门的，请选择“其他”并填写去向")
         if to == (lead.city or PROVINCE):
             raise LedgerError("不能转办给本地市")
+        return to
+
+    def is_local(self, to: str) -> bool:
+        """Whether a transfer to `to` stays in the ledger (a Shandong city or the provincial office)."""
+        return to in self.config.cities.cities or to == PROVINCE
+
+    def transfer(self, session: Session, lead: Lead, officer: Officer, to: str, note: str | None = None) -> int:
+        """转办. `to` is a Shandong city, 省级 (the provincial office), or any other destination (another province or
+        department), which closes the lead as 已转办. Returns how many alerts were queued for the new owners."""
+        to = self.check_transfer(lead, officer, to)
         now = clock.now()
         detail = {
             "from": lead.city or PROVINCE,
@@ -164,7 +175,7 @@ class Ledger:
             "note": (note or "").strip() or None,
             "status": [lead.status, None],
         }
-        if to not in self.config.cities.cities and to != PROVINCE:
+        if not self.is_local(to):
             lead.status, lead.closed_at, lead.transferred_to = S.TRANSFERRED, now, to
             detail["status"][1] = S.TRANSFERRED
             self.audit(session, officer.actor, lead, "transferred", detail)
@@ -191,6 +202,33 @@ class Ledger:
             queue_delivery(session, self.db, incident.id, t.person, f"transfer-in-{transfers + 1}", when)
             for t in targets
         )
+
+    def assign(self, session: Session, lead: Lead, officer: Officer, person_id: str) -> int:
+        """指派 (province only): make another person on the lead's own list responsible for it; they are told
+        and must acknowledge it. Returns how many alerts were queued (0 or 1)."""
+        if officer.city is not None:
+            raise LedgerError("只有省欠薪办可以指派责任人")
+        if lead.status in FINAL:
+            raise LedgerError(f"该线索已{lead.status}，不能指派")
+        person = self.config.cities.person(person_id)
+        if person is None or self.config.cities.city_of(person_id) != lead.city:
+            raise LedgerError(f"{person.name if person else person_id}不在{lead.city or PROVINCE}的名单上，不能指派")
+        if person_id == lead.officer_id:
+            raise LedgerError(f"{person.name}已是该线索的责任人")
+        now = clock.now()
+        assignments = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity == "lead", AuditEvent.entity_id == lead.id, AuditEvent.action == "assigned")
+        )
+        incident = session.get(Incident, lead.incident_id)
+        when = release(self.config.policy, incident.label, incident.severity, now, digest=False)
+        detail = {"officer": [lead.officer_id, person_id]}
+        lead.officer_id = person_id
+        if lead.status == S.OPEN:
+            lead.escalation_level, lead.notified_at = 0, when.at
+        self.audit(session, officer.actor, lead, "assigned", detail)
+        return queue_delivery(session, self.db, lead.incident_id, person, f"assign-{assignments + 1}", when)
 
 
 def _plain(value):
