@@ -1,6 +1,7 @@
 """When a delivery may go out: at once, at the end of quiet hours, or with the next digest.
 
-Only real incidents of low severity wait. Severity 3 and 4 are never held (policy.yaml cannot set a digest
+Only real incidents of low severity wait, and texts sent to review or cases already resolved, which always
+go with the digest. Other incidents of severity 3 and 4 are never held (policy.yaml cannot set a digest
 or quiet-hours threshold above 2), and neither are false claims: the notice asks for prompt clarification
 of 虚假讨薪 rumours before they spread, which matters most at night.
 """
@@ -13,6 +14,7 @@ from datetime import datetime
 from wagewatch.core import timewindow
 from wagewatch.core.config import Policy
 from wagewatch.core.states import SendStatus
+from wagewatch.core.store.models import Incident
 
 
 @dataclass(frozen=True)
@@ -21,9 +23,20 @@ class Release:
     at: datetime
 
 
-def release(policy: Policy, label: str, severity: int | None, now: datetime, digest: bool = True) -> Release:
+def held_for_digest(incident: Incident) -> bool:
+    """A text sent to review (待研判) or a case already resolved: recorded, reported, in the digest, and no
+    page at night — not even when it escalates."""
+    return bool(incident.needs_review) or incident.resolution == "resolved"
+
+
+def release(
+    policy: Policy, label: str, severity: int | None, now: datetime, digest: bool = True, hold: bool = False
+) -> Release:
     """When an alert about an incident of this label and severity may be sent; `digest=False` for follow-ups
-    (escalations, reminders) that must stand on their own."""
+    (escalations, reminders) that must stand on their own. `hold`: a text sent to review (待研判) or a case
+    already resolved waits for the next digest whatever its severity: nobody is paged at night for it."""
+    if hold:
+        return Release(SendStatus.DIGEST, timewindow.next_time(policy.digest.times, now))
     level = severity or 0
     if label != "real" or not level:
         return Release(SendStatus.PENDING, now)

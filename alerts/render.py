@@ -32,6 +32,7 @@ REASONS = {
     "clarify": "疑似虚假讨薪，请核实并澄清",
     "transfer": "外省线索，请转办",
     "triage": "地点不明，请省级研判分派",
+    "review": "模型无法确定，待研判",
     "severity-1": "新发现欠薪线索",
     "severity-2": "新发现欠薪线索",
     "severity-3": "重大欠薪线索",
@@ -51,6 +52,7 @@ NEXT_STEPS = {
     "clarify": "请会同属地核实情况；经核实不属实的，及时发布澄清信息。",
     "transfer": "请核实线索所在地并转交属地处置，记录转办去向。",
     "triage": "请研判线索所在地市并分派至属地。",
+    "review": "请阅读依据段落，判断是否为真实欠薪线索；属实的分派至属地，不属于欠薪线索的标注后办结。",
     "remind": "请在办结时限前完成核查处置，并在页面反馈办理结果。",
     "overdue": "线索已超过办结时限，请立即办理并在页面说明情况。",
     "ops": "请检查该渠道的配置与连通性，并以其他方式确认收件人已知悉。",
@@ -88,6 +90,7 @@ class AlertView:
     link: str
     recipient_name: str
     note: str | None = None  # e.g. for the ops contact: which delivery failed and why
+    passage: str | None = None  # what the classifier read; triage reads it for a text sent to review (待研判)
 
 
 @dataclass

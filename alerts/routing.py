@@ -2,7 +2,7 @@
 
 The cases follow the notice: a real incident goes to the on-duty officer of its city (首问负责制), severity 3
 adds the city leader and severity 4 the provincial office at once; a place the classifier could not pin down
-goes to provincial triage; an incident outside Shandong goes to the provincial office for transfer (转办); a
+goes to provincial triage, and so does a text the classifier could not call (待研判); an incident outside Shandong goes to the provincial office for transfer (转办); a
 false claim goes to the city's publicity and cyberspace offices for clarification (澄清), not to inspectors.
 """
 
@@ -45,9 +45,14 @@ def duty_officers(cities: CitiesFile, city: str, at: datetime) -> list[Person]:
     return on_shift or duty
 
 
-def route(cities: CitiesFile, label: str, city: str | None, severity: int | None, at: datetime) -> list[Target]:
-    """The people an incident's alert goes to, with the reason each is included; the first is the lead owner."""
+def route(
+    cities: CitiesFile, label: str, city: str | None, severity: int | None, at: datetime, review: bool = False
+) -> list[Target]:
+    """The people an incident's alert goes to, with the reason each is included; the first is the lead owner.
+    A text the model could not call (`review`) goes to provincial triage whatever its best-guess label."""
     province = cities.province
+    if review:
+        return [Target(p, "review", None) for p in province.with_role("triage")]
     if label == "false":
         local = cities.cities[city].with_role("publicity") if city in cities.cities else []
         if local:

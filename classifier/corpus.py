@@ -16,7 +16,7 @@ from wagewatch.classifier.labels import LABELS
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 TRAIN_DIR = CORPUS_DIR / "train"
-TEST_FILE = CORPUS_DIR / "test" / "test.jsonl"
+TEST_DIR = CORPUS_DIR / "test"
 FEEDBACK_DIR = CORPUS_DIR / "feedback"
 
 
@@ -42,6 +42,12 @@ class Example:
     amount_yuan: float | None = None
     workers: int | None = None
     has_city: bool = True  # False where the file does not annotate the place at all
+    style: str | None = None  # corpus v2: weibo, tieba, news, longform... (CORPUS_SPEC)
+    company: str | None = None  # the employer named in the text, verbatim; None: the text names none
+    project: str | None = None
+    resolution: str | None = None  # real: unresolved | handling | resolved
+    pretext: str | None = None  # false: project_payment, materials, loan...
+    has_names: bool = False  # whether the file annotates company/project at all
 
     @classmethod
     def from_record(cls, record: dict[str, Any], line_no: int, source: str) -> Example:
@@ -66,6 +72,12 @@ class Example:
             amount_yuan=_number(record.get("amount_yuan")),
             workers=int(n) if (n := _number(record.get("workers"))) is not None else None,
             has_city=has_city,
+            style=record.get("style") or None,
+            company=record.get("company") or None,
+            project=record.get("project") or None,
+            resolution=record.get("resolution") or None,
+            pretext=record.get("pretext") or None,
+            has_names="company" in record,
         )
 
 
@@ -83,6 +95,11 @@ def read_jsonl(path: str | Path) -> list[Example]:
                 raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from exc
             examples.append(Example.from_record(record, n, str(path)))
     return examples
+
+
+def test_files(test_dir: Path = TEST_DIR) -> list[Path]:
+    """The held-out test split: every file under corpus/test/ (test.jsonl, test_v2.jsonl), sorted."""
+    return sorted(test_dir.glob("*.jsonl"))
 
 
 def training_files(train_dir: Path = TRAIN_DIR, feedback_dir: Path = FEEDBACK_DIR) -> list[Path]:

@@ -10,6 +10,13 @@ Definitions (kept here so the card and the command cannot disagree):
 - amount/workers: over items labelled real (the labelling guide leaves them empty for irrelevant items
   and the severity of alerts depends on them for real ones), a prediction matches when both are empty
   or within 1% (amount) / equal (workers); `*_stated` restricts to items whose annotation states a value.
+- review: texts sent to 待研判 (`needs_review`); `real_found` is the recall of real counting a real text
+  sent to review as found (triage reads it), next to the plain recall in `per_label`.
+- per style: macro F1 over the items of each `style` (corpus v2 files).
+- company exact: over items whose annotation names a company, the shown company equals it exactly.
+- wrong fact shown: over items of files that annotate names, the share where a text that officers would
+  see (predicted real or false, or sent to review) shows a company or project that is neither the annotated
+  name nor part of it (or one where none is annotated), or an amount or headcount other than the annotated.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ class Prediction:
     city: str | None
     amount_yuan: float | None
     workers: int | None
+    needs_review: bool = False
+    company: str | None = None
+    project: str | None = None
 
 
 @dataclass
@@ -58,6 +68,14 @@ class Report:
     workers_accuracy: float
     workers_stated_n: int
     workers_stated_accuracy: float
+    review_n: int = 0
+    review_share: float = 0.0
+    real_found: float = 0.0
+    per_style: dict[str, dict[str, float]] = field(default_factory=dict)
+    company_n: int = 0
+    company_exact: float = 0.0
+    facts_n: int = 0
+    wrong_fact_rate: float = 0.0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -75,9 +93,8 @@ def _ratio(hits: int, n: int) -> float:
     return hits / n if n else 0.0
 
 
-def score(examples: list[Example], predictions: list[Prediction]) -> Report:
-    """Compare predictions with the annotations, item by item."""
-    n = len(examples)
+def _labels(examples: list[Example], predictions: list[Prediction]) -> tuple[np.ndarray, dict, float]:
+    """Confusion matrix, per-label precision/recall/F1 and the macro F1 over the labels present."""
     index = {label: i for i, label in enumerate(LABELS)}
     confusion = np.zeros((len(LABELS), len(LABELS)), dtype=int)
     for ex, pred in zip(examples, predictions, strict=True):
@@ -91,6 +108,40 @@ def score(examples: list[Example], predictions: list[Prediction]) -> Report:
         per_label[label] = {"precision": precision, "recall": recall, "f1": f1, "support": int(confusion[i, :].sum())}
     present = [label for label in LABELS if per_label[label]["support"]]
     macro_f1 = sum(per_label[label]["f1"] for label in present) / len(present) if present else 0.0
+    return confusion, per_label, macro_f1
+
+
+def _name_wrong(gold: str | None, shown: str | None) -> bool:
+    return shown is not None and (gold is None or (shown not in gold and gold not in shown))
+
+
+def _fact_wrong(example: Example, pred: Prediction) -> bool:
+    """Whether a text officers would see shows a fact the annotation contradicts (see the module docstring)."""
+    if pred.label == "irrelevant" and not pred.needs_review:
+        return False
+    return (
+        _name_wrong(example.company, pred.company)
+        or _name_wrong(example.project, pred.project)
+        or (pred.amount_yuan is not None and not _amount_match(example.amount_yuan, pred.amount_yuan))
+        or (pred.workers is not None and example.workers is not None and pred.workers != example.workers)
+    )
+
+
+def score(examples: list[Example], predictions: list[Prediction]) -> Report:
+    """Compare predictions with the annotations, item by item."""
+    n = len(examples)
+    index = {label: i for i, label in enumerate(LABELS)}
+    confusion, per_label, macro_f1 = _labels(examples, predictions)
+    pairs = list(zip(examples, predictions, strict=True))
+    real_items = [p for e, p in pairs if e.label == "real"]
+    styles = sorted({e.style for e in examples if e.style})
+    per_style = {}
+    for style in styles:
+        chosen = [(e, p) for e, p in pairs if e.style == style]
+        _, labels, f1 = _labels([e for e, _ in chosen], [p for _, p in chosen])
+        per_style[style] = {"n": len(chosen), "macro_f1": f1, "real_f1": labels["real"]["f1"]}
+    named = [(e, p) for e, p in pairs if e.company]
+    annotated = [(e, p) for e, p in pairs if e.has_names]
     probs = np.array([[p.probs[label] for label in LABELS] for p in predictions]) if n else np.zeros((0, 3))
     gold = np.array([index[e.label] for e in examples])
 
@@ -132,6 +183,14 @@ def score(examples: list[Example], predictions: list[Prediction]) -> Report:
         workers_accuracy=_ratio(sum(workers), len(workers)),
         workers_stated_n=len(workers_stated),
         workers_stated_accuracy=_ratio(sum(workers_stated), len(workers_stated)),
+        review_n=sum(p.needs_review for p in predictions),
+        review_share=_ratio(sum(p.needs_review for p in predictions), n),
+        real_found=_ratio(sum(p.label == "real" or p.needs_review for p in real_items), len(real_items)),
+        per_style=per_style,
+        company_n=len(named),
+        company_exact=_ratio(sum(e.company == p.company for e, p in named), len(named)),
+        facts_n=len(annotated),
+        wrong_fact_rate=_ratio(sum(_fact_wrong(e, p) for e, p in annotated), len(annotated)),
         errors=errors,
     )
 
@@ -168,6 +227,16 @@ def render(report: Report, title: str) -> str:
         f"人数 workers accuracy（{report.amount_n} 条真实欠薪）：{report.workers_accuracy:.3f}，"
         f"有标注人数的 {report.workers_stated_n} 条 {report.workers_stated_accuracy:.3f}"
     )
+    lines.append(
+        f"待研判 review：{report.review_n} 条（{report.review_share:.1%}）；真实欠薪召回（待研判计为已发现）"
+        f"real found {report.real_found:.3f}"
+    )
+    if report.company_n:
+        lines.append(f"涉及单位 company exact（{report.company_n} 条有标注单位）：{report.company_exact:.3f}")
+    if report.facts_n:
+        lines.append(f"展示错误要素 wrong fact shown（{report.facts_n} 条）：{report.wrong_fact_rate:.3f}")
+    for style, m in report.per_style.items():
+        lines.append(f"  风格 {style:<11} {m['n']:>5d} 条  macro F1 {m['macro_f1']:.3f}  real F1 {m['real_f1']:.3f}")
     return "\n".join(lines)
 
 
@@ -179,7 +248,17 @@ def predict(classifier: Any, examples: list[Example], batch_size: int = 256) -> 
         for item in classifier.assess([e.text for e in batch]):
             a = item.analysis
             predictions.append(
-                Prediction(a.label, a.scores, item.severity_if_real.level, a.city, a.amount_yuan, a.workers)
+                Prediction(
+                    a.label,
+                    a.scores,
+                    item.severity_if_real.level,
+                    a.city,
+                    a.amount_yuan,
+                    a.workers,
+                    a.needs_review,
+                    a.company,
+                    a.project,
+                )
             )
     return predictions
 

@@ -69,18 +69,119 @@ _COMPANIONS = re.compile(
     rf"(?:我|俺|楼主|本人)[^，。,；;和跟与]{{0,3}}[和跟与同](?:另外|另)?(?P<num>[{_CN}0-9]{{1,3}})(?:个|名|位)?"
     r"(?=[\u4e00-\u9fa5]{0,4}?(?:工|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|邻居|朋友|人|老乡|村|同事))"
 )
-_PLURAL = re.compile(r"我们|俺们|咱们|大家|大伙|们|我和|我跟|俺和|一群|一帮|几个|众多|多名|多人|不少人|好多人|一些人")
+# Plurals about the workers themselves; an audience ("朋友们", "大家评评理", "吧友们") is not one.
+_PLURAL = re.compile(
+    r"(我们|俺们|咱们)(?!厂|公司|店|单位|村|家|这|那|老板|小区|县|市|镇|区|当地|一定|要|应该|也)|工人们|民工们|"
+    r"农民工们|师傅们|兄弟们|姐妹们|一群|一帮|几个(人|工|老乡|师傅|兄弟|姐妹|同事|同乡)|众多|多名|多人|不少人|好多人|一些人|"
+    r"我和|我跟|俺和|他们几|全体"
+)
 # Months or years *unpaid* (not merely worked): the duration must sit next to an arrears word.
 _MONTHS = re.compile(
     rf"(?:拖欠|欠了?|拖了|压了|没发|没给|未发)[^，。,；]{{0,4}}?(?P<num>{_NUM}|俩|半)(?:多|余)?个?(?:多)?(?P<unit>月|年)"
     rf"|(?P<num2>{_NUM}|俩|半)(?:多|余)?个?(?:多)?(?P<unit2>月|年)[^，。,；]{{0,3}}(?:工资|工钱|没发|没给|未发|没拿|拿不到)"
 )
-_COMPANY = re.compile(
-    r"([\u4e00-\u9fa5A-Za-z0-9（）()]{2,24}?(?:有限责任公司|股份有限公司|有限公司|集团|公司|工程处|项目部|建筑队|劳务队))"
+# Names of employers and projects. A suffix ("有限公司", "花园") is found first, then the name is read
+# backwards from it and cut at the last word that ends a clause ("在", "的", "被"...), so "工人们聚集在项目部"
+# gives no name rather than a sentence. Each name gets a confidence from its suffix and what precedes it.
+_COMPANY_SUFFIX = re.compile(
+    r"有限责任公司|股份有限公司|集团有限公司|有限公司|分公司|集团|公司|工程处|工程队|建筑队|劳务队|项目部|"
+    r"置业|地产|配送站|网点|经营部|商行|酒店|饭店|餐厅|酒楼|超市|培训学校|合作社|工作室|加工厂|制品厂|服装厂|电子厂|厂"
 )
-_PROJECT = re.compile(
-    r"([\u4e00-\u9fa5A-Za-z0-9#号期]{2,24}?(?:项目|工程|工地|小区|楼盘|大厦|广场|花园|学校|医院|道路|大桥|安置房))"
+_PROJECT_SUFFIX = re.compile(
+    r"(项目|工程(?!有限|公司|处|队|款|师|车|量|部)|小区|花园|家园|华庭|华府|公馆|广场|大厦|楼盘|安置房|安置区|教学楼|"
+    r"综合楼|办公楼|产业园|工业园|大桥|隧道|高速公路|改造|棚改)"
+    r"(?:[一二三四五六七八九十0-9]+期)?(?:项目|工程(?!有限|公司|款))?"
 )
+_NAME_CHAR = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9（）()#·・]")
+# characters that end the clause before a name: "在XX公司", "XX的项目部", "被XX集团"
+_NAME_BREAK = set("的在被是给向欠说称对跟到去找了由为将把从等让叫帮替当据于所按着因以里起审结及进走")
+_NAME_KEEP_AFTER_BREAK = ("为民", "美的", "中为", "大为", "有为", "新的")
+_VAGUE_NAME = re.compile(
+    r"^((我|你|他|她|俺|咱)们?(和|跟|与|及)?|某|该|此|这|那|本|们|一家|几家|哪|其|原|总|分|子|母|大|小|老|新|黑心|无良|当地|外地|对方|"
+    r"涉事|用工|施工|建筑|劳务|装修|装饰|物业|外包|总包|分包|派遣|中介|人力|开发|房地产|工程|项目|工地|建设|"
+    r"这家|那家|一个|这个|那个|所在|所属|相关|有关|上级|下属|个别|部分|多家|两家|三家|不少|不同|全省|全市|全县|今年|去年|"
+    r"政府投资|政府|承包|名工人|工人|工友|开工|新开工|重点|计划|住宅|市|各项|制衣|服装|电子|食品|家具|加工|建材|纺织|"
+    r"机械|化工|五金|塑料|印刷|包装|物流|快递|外卖|餐饮|地产|房产|商品住宅|商品|酒店装修|公司|司该|县城|围堵|日前|堵塞|改造|"
+    r"老旧|地盘|承建商|承建|分包商|总包商|开发商|省|县|"
+    r"[一二两三四五六七八九十几数]+(个|家|座|栋|处|号)?)+"
+)
+
+
+@dataclass
+class Name:
+    text: str
+    confidence: float
+
+
+def _name_before(text: str, end: int, start: int, limit: int = 22) -> str:
+    """The run of name characters ending at `start`, cut after the last clause-ending character."""
+    i = start
+    while i > 0 and start - i < limit and _NAME_CHAR.match(text[i - 1]):
+        i -= 1
+    prefix = text[i:start]
+    for k in range(len(prefix) - 1, -1, -1):
+        if prefix[k] in _NAME_BREAK and not any(
+            prefix[max(0, k - 1) : k + 2].find(w) >= 0 for w in _NAME_KEEP_AFTER_BREAK
+        ):
+            prefix = prefix[k + 1 :]
+            break
+    return prefix
+
+
+def _strip_place(prefix: str) -> str:
+    """A project named after its city or county ("临沂市祥和公馆项目") is annotated without the place."""
+    from wagewatch.classifier.places import gazetteer
+
+    names = gazetteer()
+    changed = True
+    while changed and len(prefix) > 2:
+        changed = False
+        for size in range(min(8, len(prefix) - 2), 1, -1):
+            if prefix[:size] in names:
+                prefix, changed = prefix[size:], True
+                break
+    return prefix
+
+
+def _names(text: str, suffixes: re.Pattern[str], strong: tuple[str, ...], strip_place: bool = False) -> list[Name]:
+    found: list[Name] = []
+    for m in suffixes.finditer(text):
+        prefix = _name_before(text, m.end(), m.start())
+        vague = _VAGUE_NAME.match(prefix)
+        if vague:
+            prefix = prefix[vague.end() :]
+        if strip_place:
+            prefix = _strip_place(prefix)
+            vague = _VAGUE_NAME.match(prefix)
+            if vague:
+                prefix = prefix[vague.end() :]
+        if len(prefix) < 2 or not re.search(r"[\u4e00-\u9fa5A-Za-z]", prefix):
+            continue
+        if not m.group().startswith(strong):
+            # a weak suffix ("厂", "饭店", "改造") needs a name of its own after any place: "湖北武汉一家工厂" has none
+            rest = _strip_place(prefix)
+            rest = rest[v.end() :] if (v := _VAGUE_NAME.match(rest)) else rest
+            if len(rest) < 2:
+                continue
+        confidence = 0.9 if m.group().startswith(strong) else 0.6
+        if len(prefix) >= 4:
+            confidence += 0.1
+        found.append(Name(prefix + m.group(), round(min(confidence, 0.95), 2)))
+    return found
+
+
+def extract_company(text: str) -> Name | None:
+    """The first employer or contractor named in full ("临沂鸿泰建筑劳务有限公司"); vague mentions ("老板",
+    "某公司", "工地") and clause fragments give None."""
+    names = _names(text, _COMPANY_SUFFIX, ("有限", "股份", "集团", "公司", "分公司"))
+    return max(names[:3], key=lambda n: n.confidence) if names else None
+
+
+def extract_project(text: str) -> Name | None:
+    """The first project or site named ("兰陵县第三实验小学教学楼项目", "嘉禾花园"); "工地" alone gives None."""
+    names = _names(text, _PROJECT_SUFFIX, ("项目", "工程", "小区", "花园", "家园"), strip_place=True)
+    return names[0] if names else None
+
 
 # Escalation signals, each a named pattern so the explanation can say which one fired. Each needs the
 # phrase's real meaning: everyday words built on the same characters (打了半个月零工, 打电话, 打官司, 跳槽,
@@ -207,6 +308,8 @@ class Facts:
     months_unpaid: int | None = None
     company: str | None = None
     project: str | None = None
+    company_confidence: float = 0.0
+    project_confidence: float = 0.0
     project_type: str | None = None
     extreme_signals: list[str] = field(default_factory=list)
     group_signals: list[str] = field(default_factory=list)
@@ -220,6 +323,21 @@ class Facts:
     @property
     def extreme(self) -> bool:
         return bool(self.extreme_signals)
+
+    @property
+    def confidence(self) -> dict[str, float]:
+        """How far each fact can be trusted: a name with a registered-company suffix, a sum with its unit, a
+        headcount the text states score high; a bare number or a worker inferred from a singular telling less."""
+        amount = 0.0
+        if self.amount:
+            amount = 0.9 if re.search(r"[元块万亿]", self.amount.evidence) else 0.6
+        workers = 0.0 if self.workers is None else 0.6 if self.workers_inferred else 0.9
+        return {
+            "company": self.company_confidence,
+            "project": self.project_confidence,
+            "workers": workers,
+            "amount": amount,
+        }
 
 
 def _amount_from_match(m: re.Match[str]) -> Amount | None:
@@ -388,15 +506,17 @@ def project_type(text: str) -> str | None:
 
 
 def extract(text: str) -> Facts:
-    company = _COMPANY.search(text)
-    project = _PROJECT.search(text)
+    company = extract_company(text)
+    project = extract_project(text)
     workers = extract_workers(text)
     return Facts(
         amount=extract_amount(text),
         workers=workers,
         months_unpaid=extract_months(text),
-        company=company.group(1) if company else None,
-        project=project.group(1) if project else None,
+        company=company.text if company else None,
+        project=project.text if project else None,
+        company_confidence=company.confidence if company else 0.0,
+        project_confidence=project.confidence if project else 0.0,
         project_type=project_type(text),
         workers_approximate=workers_approximate(text),
         workers_inferred=workers == 1 and not workers_stated(text),

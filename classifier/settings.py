@@ -63,12 +63,38 @@ class BaselineSettings(_Strict):
     C: float = Field(4.0, gt=0)
 
 
+class DecisionSettings(_Strict):
+    """Costs of the decision rule (see MODEL_CARD.md): the label minimises the expected cost under the
+    calibrated probabilities, and a text whose best label still costs more than a review goes to 待研判."""
+
+    miss_cost: float = Field(5.0, gt=0)  # a real case called false or irrelevant
+    false_alarm_cost: float = Field(1.0, gt=0)  # anything else called wrongly (false alarms, false<->irrelevant)
+    review_cost: float = Field(0.45, gt=0)  # one text read by provincial triage
+
+
+class FactSettings(_Strict):
+    """Below its threshold a fact is not shown (未说明): a wrong name costs officers more than a blank."""
+
+    company: float = Field(0.7, ge=0, le=1)
+    project: float = Field(0.7, ge=0, le=1)
+    workers: float = Field(0.5, ge=0, le=1)
+    amount: float = Field(0.5, ge=0, le=1)
+
+
+class PlausibilitySettings(_Strict):
+    max_daily_wage_yuan: float = Field(600.0, gt=0)  # the most a day of manual work earns here, per worker
+    days_per_month: int = Field(26, ge=1, le=31)
+
+
 class ClassifierSettings(_Strict):
     vocab: VocabSettings = VocabSettings()
     model: ModelSettings = ModelSettings()
     train: TrainSettings = TrainSettings()
     inference: InferenceSettings = InferenceSettings()
     baseline: BaselineSettings = BaselineSettings()
+    decision: DecisionSettings = DecisionSettings()
+    facts: FactSettings = FactSettings()
+    plausibility: PlausibilitySettings = PlausibilitySettings()
 
     def with_overrides(self, **sections: dict[str, Any]) -> ClassifierSettings:
         """A copy with some fields replaced, e.g. `with_overrides(train={"epochs": 2})` for tests."""

@@ -166,7 +166,10 @@ class SourceConfig(_Strict):
     places: Literal["none", "province", "cities"] = "none"
     max_pages: int = Field(5, ge=1)
     horizon_days: int = Field(7, ge=1)
-    silence_hours: int = Field(24, ge=1)
+    # A source that normally yields is silent (沉默) after this many hours, or completed runs in a row,
+    # without a new post; unset: learned from the source's own history (docs/crawlers.md).
+    silence_hours: int | None = Field(None, ge=1)
+    silence_runs: int | None = Field(None, ge=1)
     failure_alert_after: int = Field(3, ge=1)  # consecutive failed runs that raise an ops alert
     block_backoff_minutes: int = Field(120, ge=1)  # first wait after a block; doubles per repeated block
     block_backoff_max_minutes: int = Field(1440, ge=1)
@@ -174,6 +177,7 @@ class SourceConfig(_Strict):
     retry_times: int = Field(3, ge=0)
     retry_backoff_seconds: float = Field(2.0, ge=0)  # wait before the first retry; doubles for each further one
     concurrency_per_domain: int = Field(1, ge=1)
+    max_page_bytes: int = Field(5_000_000, ge=10_000)  # larger answers are refused with a warning
     cookie_env: str | None = None
     proxy_env: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)

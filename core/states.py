@@ -154,13 +154,13 @@ CAPTIONS: dict[type[Captioned], dict[str, str]] = {
     ProblemKind: {
         ProblemKind.BLOCKED: "被封禁/需验证",
         ProblemKind.FAILING: "连续抓取失败",
-        ProblemKind.SILENT: "长时间无新帖",
+        ProblemKind.SILENT: "沉默（长时间无新帖）",
     },
     Health: {
         Health.OK: "正常",
         Health.BLOCKED: "被封禁",
         Health.FAILING: "抓取失败",
-        Health.SILENT: "无新帖",
+        Health.SILENT: "沉默",
         Health.NEVER: "从未运行",
         Health.DISABLED: "已停用",
         Health.BACKOFF: "退避中",

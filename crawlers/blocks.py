@@ -7,6 +7,7 @@ not stop a crawl.
 
 from __future__ import annotations
 
+import json
 import re
 
 BLOCK_STATUSES = {
@@ -17,9 +18,12 @@ BLOCK_STATUSES = {
 }
 _URL_MARKERS = (
     ("wappass.baidu.com/static/captcha", "百度验证码跳转"),
+    ("wappass.baidu.com", "百度验证跳转"),
     ("passport.baidu.com", "百度登录跳转"),
     ("passport.weibo.com", "微博登录跳转"),
     ("passport.weibo.cn", "微博登录跳转"),
+    ("m.weibo.cn/login", "微博登录跳转"),
+    ("weibo.com/login", "微博登录跳转"),
     ("login.sina.com.cn", "新浪登录跳转"),
 )
 _TITLE_MARKERS = (
@@ -38,7 +42,16 @@ _SHORT_BODY_MARKERS = (
     ("未登录", "需要登录"),
 )
 SHORT_BODY = 4000  # block and rate-limit answers are small; content pages are not
+REDIRECT_PAGE = SHORT_BODY * 4  # a page that only sends the browser on carries little else
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_META = re.compile(r"<meta\b[^>]*>", re.I)
+_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s>]+)", re.I)
+# location = "…", location.href = '…', window.location.replace("…"), top.location.assign('…')
+_SCRIPT_REDIRECT = re.compile(
+    r"(?<![\w.-])(?:(?:window|top|self|document|parent)\.)?location"
+    r"(?:\.href\s*=\s*|\s*=\s*|\.(?:replace|assign)\(\s*)[\"']([^\"']+)[\"']"
+)
+_JSON_URL_KEYS = ("url", "redirect", "redirect_url", "redirectUrl", "location", "jump_url", "login_url")
 
 
 class BlockedError(Exception):
@@ -57,11 +70,57 @@ def redirect_block_reason(location: str) -> str | None:
     return None
 
 
-def block_reason(status: int, url: str, body: str) -> str | None:
-    """Why this response is a block, or None if it looks like content."""
+def redirect_targets(body: str) -> list[str]:
+    """Where a small page sends the browser on: a meta refresh or a script assigning `location`
+    (JavaScript-escaped slashes undone)."""
+    if len(body) > REDIRECT_PAGE:
+        return []
+    targets = [
+        m[1]
+        for tag in _META.findall(body)
+        if "refresh" in tag.lower()
+        for m in [_REFRESH_URL.search(tag.split("content", 1)[-1])]
+        if m
+    ]
+    targets += _SCRIPT_REDIRECT.findall(body)
+    return [t.replace("\\/", "/") for t in targets]
+
+
+def json_block_reason(body: str) -> str | None:
+    """A small JSON answer that is a login or verification wall: Weibo's `{"ok": -100, "url": …login…}`,
+    or any answer whose redirect field points to a login or captcha page."""
+    if len(body) > SHORT_BODY or not body.lstrip().startswith("{"):
+        return None
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    nested = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    for value in (payload.get(k) for k in _JSON_URL_KEYS):
+        if isinstance(value, str) and (reason := redirect_block_reason(value)):
+            return reason
+    for value in (nested.get(k) for k in _JSON_URL_KEYS):
+        if isinstance(value, str) and (reason := redirect_block_reason(value)):
+            return reason
+    if payload.get("ok") == -100:
+        return "微博要求登录"
+    return None
+
+
+def block_reason(status: int, url: str, body: str, refresh: str | None = None) -> str | None:
+    """Why this response is a block, or None if it looks like content. `refresh` is a `Refresh` header."""
     if status in BLOCK_STATUSES:
         return BLOCK_STATUSES[status]
     if reason := redirect_block_reason(url):
+        return reason
+    if refresh and (reason := redirect_block_reason(refresh)):
+        return reason
+    for target in redirect_targets(body):
+        if reason := redirect_block_reason(target):
+            return reason
+    if reason := json_block_reason(body):
         return reason
     head = body[: SHORT_BODY * 4]
     if title := _TITLE.search(head):

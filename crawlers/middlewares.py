@@ -84,6 +84,22 @@ class RotateUserAgentMiddleware:
             request.headers["User-Agent"] = next(self._agents)
 
 
+class ProxyMiddleware:
+    """Sends every request through the source's proxy (`proxy_env` in sources.yaml), per request as Scrapy's
+    HttpProxyMiddleware expects it in `request.meta['proxy']`; a request that names its own proxy keeps it."""
+
+    def __init__(self, proxy: str | None) -> None:
+        self.proxy = proxy
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.get("WAGEWATCH_PROXY"))
+
+    def process_request(self, request, spider=None):
+        if self.proxy:
+            request.meta.setdefault("proxy", self.proxy)
+
+
 class _CrawlerMiddleware:
     def __init__(self, crawler) -> None:
         self.crawler = crawler
@@ -94,11 +110,13 @@ class _CrawlerMiddleware:
 
 
 class BlockDetectionMiddleware(_CrawlerMiddleware):
-    """A block, captcha or login page (by status, URL, title or short body) closes this source's crawl."""
+    """A block, captcha or login page (by status, URL, title, short body, or a redirect by Refresh header, meta
+    refresh or script) closes this source's crawl."""
 
     def process_response(self, request, response, spider=None):
         body = response.text if hasattr(response, "text") else ""
-        reason = block_reason(response.status, response.url, body)
+        refresh = response.headers.get("Refresh", b"").decode("latin-1") or None
+        reason = block_reason(response.status, response.url, body, refresh)
         if reason is None:
             return response
         stop_for_block(self.crawler, reason, response.url)

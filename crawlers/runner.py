@@ -19,8 +19,8 @@ class UnknownSource(Exception):
     pass
 
 
-def scrapy_settings(config: AppConfig, source: str) -> Settings:
-    """Project settings with this source's politeness, cookie and proxy applied."""
+def scrapy_settings(config: AppConfig, source: str, store_url: str) -> Settings:
+    """Project settings with this source's politeness, page size limit, cookie, proxy and store applied."""
     settings = Settings()
     settings.setmodule(default_settings, priority="project")
     source_config = config.sources.sources[source]
@@ -35,9 +35,13 @@ def scrapy_settings(config: AppConfig, source: str) -> Settings:
     if source_config.cookie_env and os.environ.get(source_config.cookie_env):
         headers["Cookie"] = os.environ[source_config.cookie_env]
     settings.set("DEFAULT_REQUEST_HEADERS", headers, priority="cmdline")
+    # A page over the limit is cancelled with a warning and counted as a failed request (parsing a 13 MB
+    # page would hold the crawl for minutes); a page over half of it is logged.
+    settings.set("DOWNLOAD_MAXSIZE", source_config.max_page_bytes, priority="cmdline")
+    settings.set("DOWNLOAD_WARNSIZE", source_config.max_page_bytes // 2, priority="cmdline")
     if source_config.proxy_env and os.environ.get(source_config.proxy_env):
-        # HttpProxyMiddleware reads the standard variables; each source crawls in its own process.
-        os.environ["http_proxy"] = os.environ["https_proxy"] = os.environ[source_config.proxy_env]
+        settings.set("WAGEWATCH_PROXY", os.environ[source_config.proxy_env], priority="cmdline")
+    settings.set("WAGEWATCH_DATABASE_URL", store_url, priority="cmdline")  # WageSpider.from_crawler opens it
     return settings
 
 
@@ -73,9 +77,9 @@ def run_crawl(config: AppConfig, db: Database, source: str) -> CrawlRun:
     source_config = config.sources.sources[source]
     cls = spider_class(source, config)
     cls.load_options(source, source_config)  # a config mistake stops here with file and key, not in Twisted
-    process = CrawlerProcess(scrapy_settings(config, source))
+    process = CrawlerProcess(scrapy_settings(config, source, db.url))
     process.crawl(
-        cls, source_config=source_config, keywords=config.sources.keywords, places=config.sources.shandong_places, db=db
+        cls, source_config=source_config, keywords=config.sources.keywords, places=config.sources.shandong_places
     )
     process.start()
     with db.session() as session:

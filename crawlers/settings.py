@@ -29,6 +29,7 @@ LOG_INSTALL_ROOT_HANDLER = True
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 DOWNLOADER_MIDDLEWARES = {
     "wagewatch.crawlers.middlewares.RotateUserAgentMiddleware": 400,
+    "wagewatch.crawlers.middlewares.ProxyMiddleware": 410,  # before HttpProxyMiddleware (750) reads meta['proxy']
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "wagewatch.crawlers.middlewares.BackoffRetryMiddleware": 550,
     "wagewatch.crawlers.middlewares.UnreachableHostMiddleware": 560,  # sees connection errors before the retry does

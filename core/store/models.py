@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -111,6 +112,12 @@ class CaseFields:
     workers: Mapped[int | None]
     extreme: Mapped[bool] = mapped_column(Boolean, default=False)
     explanation: Mapped[list[Any]] = mapped_column(default=list)
+    # the model could not call it: provincial triage reads it (待研判) whatever its best-guess label; an
+    # incident needs review while every post so far did (it goes to provincial triage, in the digest)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # real cases: unresolved|handling|resolved; an incident keeps its latest post's, and a resolved case is
+    # counted and reported but pages nobody at night
+    resolution: Mapped[str | None] = mapped_column(String(16))
 
     def case_fields(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in CASE_FIELDS}

@@ -9,11 +9,13 @@ from typing import Any, ClassVar
 
 import scrapy
 from pydantic import BaseModel, ConfigDict, ValidationError
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response
 from sqlalchemy import select
 
 from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, ConfigError, SourceConfig
+from wagewatch.core.store import Database
 from wagewatch.core.store.models import Post
 from wagewatch.crawlers.blocks import BlockedError, block_reason
 from wagewatch.crawlers.items import PostItem
@@ -47,6 +49,20 @@ def json_object(response: Response) -> dict:
     return payload
 
 
+def is_json(response: Response) -> bool:
+    """Whether the answer is JSON, by its declared type or by its first character (no HTML page starts
+    with a brace or a bracket)."""
+    declared = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+    return "json" in declared or response.text.lstrip()[:1] in ("{", "[")
+
+
+def html_text(response: Response) -> str:
+    """The page of an HTML parser; a JSON answer is malformed here, never read as a page's text."""
+    if is_json(response):
+        raise MalformedResponse("JSON where an HTML page was expected")
+    return response.text
+
+
 class SpiderOptions(BaseModel):
     """Base of each spider's typed `options` block in config/sources.yaml."""
 
@@ -66,15 +82,26 @@ class WageSpider(scrapy.Spider):
     Options: ClassVar[type[SpiderOptions]] = SpiderOptions
 
     def __init__(
-        self, source_config: SourceConfig, keywords: list[str], db=None, places: list[str] | None = None, **kwargs
+        self, source_config: SourceConfig, keywords: list[str], places: list[str] | None = None, **kwargs
     ) -> None:
         super().__init__(**kwargs)
         self.source_config = source_config
         self.options = self.load_options(self.name, source_config)
         self.keywords = keywords
         self.places = places or []
-        self.db = db
+        self.db: Database | None = None
         self.crawl_run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs) -> WageSpider:
+        """Scrapy's way in: the store is opened from the crawler's settings (`WAGEWATCH_DATABASE_URL`, set by
+        the runner), so the spider, its pipeline and its run recorder share it without the runner reaching in."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        url = crawler.settings.get("WAGEWATCH_DATABASE_URL")
+        if not url:
+            raise ConfigError("WAGEWATCH_DATABASE_URL is not set in the crawl's settings")
+        spider.db = Database(url)
+        return spider
 
     @classmethod
     def load_options(cls, source: str, source_config: SourceConfig) -> Any:
@@ -106,8 +133,11 @@ class WageSpider(scrapy.Spider):
         raise NotImplementedError
 
     @classmethod
-    def parse_saved(cls, response: Response) -> list[PostItem]:
-        """Posts in a saved response; raises BlockedError for block, captcha and login pages."""
+    def parse_saved(cls, response: Response, max_bytes: int | None = None) -> list[PostItem]:
+        """Posts in a saved response; raises BlockedError for block, captcha and login pages, and
+        MalformedResponse for an answer over `max_bytes` (a live crawl cancels its download)."""
+        if max_bytes and len(response.body) > max_bytes:
+            raise MalformedResponse(f"页面过大，已拒绝：{len(response.body)} 字节，超过 max_page_bytes {max_bytes}")
         reason = block_reason(response.status, response.url, response.text)
         if reason:
             raise BlockedError(reason)
@@ -146,6 +176,11 @@ class WageSpider(scrapy.Spider):
     def request_failed(self, failure) -> None:
         if failure.check(BlockedRequest):
             return  # the block is recorded once, as the run's reason
+        if failure.check(DownloadCancelledError):
+            self.crawler.stats.inc_value("wagewatch/too_large")
+            self.logger.warning(
+                "page refused, over max_page_bytes (%s): %s", self.source_config.max_page_bytes, failure.request.url
+            )
         self.crawler.stats.inc_value("wagewatch/request_failed")
         self.logger.warning("request failed for good: %s (%s)", failure.request.url, failure.getErrorMessage())
 

@@ -20,7 +20,13 @@ from wagewatch.crawlers.dates import CST, from_unix, parse_site_time
 from wagewatch.crawlers.items import PostItem
 from wagewatch.crawlers.pipelines import raw_reference
 from wagewatch.crawlers.readable import extract_article
-from wagewatch.crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, matches_keywords
+from wagewatch.crawlers.spiders.base import (
+    MalformedResponse,
+    SpiderOptions,
+    WageSpider,
+    html_text,
+    matches_keywords,
+)
 from wagewatch.crawlers.state import QueryPass
 from wagewatch.crawlers.textutil import html_to_text, to_int, url_id
 
@@ -172,7 +178,7 @@ class GenericSpider(WageSpider):
                 cls._post(lambda p, item=item: _select_json(item, p), response.url, ref, spec.fields) for item in items
             ]
         else:
-            sel = Selector(text=response.text)
+            sel = Selector(text=html_text(response))
             nodes = sel.xpath(spec.items) if _XPATH.match(spec.items) else sel.css(spec.items)
             posts = [
                 cls._post(lambda p, node=node: _select_html(node, p), response.url, ref, spec.fields) for node in nodes
@@ -185,7 +191,7 @@ class GenericSpider(WageSpider):
         detail = cls.spec.detail
         ref = raw_reference(response.body, response.url)
         if detail.readable:
-            article = extract_article(response.text, response.url)
+            article = extract_article(html_text(response), response.url)
             if article is None:
                 raise MalformedResponse("no readable article text")
             found = {
@@ -195,7 +201,7 @@ class GenericSpider(WageSpider):
                 "published_at": article.published_at,
             }
         else:
-            sel = Selector(text=response.text)
+            sel = Selector(text=html_text(response))
             found = {name: _select_html(sel, path) for name, path in detail.fields.model_dump().items() if path}
             found["published_at"] = cls._date(found.get("published_at"))
             if not found.get("text"):

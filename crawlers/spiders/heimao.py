@@ -51,7 +51,10 @@ def complaints(response: Response) -> tuple[list[PostItem], int]:
     data = _data(response)
     ref = raw_reference(response.body, response.url)
     posts = []
-    for entry in data.get("lists") or []:
+    lists = data.get("lists")
+    if not isinstance(lists, list):
+        raise MalformedResponse("result.data.lists is not a list")
+    for entry in lists:
         main = entry.get("main") if isinstance(entry, dict) else None
         if not isinstance(main, dict) or not main.get("sn"):
             continue

@@ -17,7 +17,13 @@ from wagewatch.crawlers.dates import CST
 from wagewatch.crawlers.items import PostItem
 from wagewatch.crawlers.pipelines import raw_reference
 from wagewatch.crawlers.readable import extract_article
-from wagewatch.crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, matches_keywords
+from wagewatch.crawlers.spiders.base import (
+    MalformedResponse,
+    SpiderOptions,
+    WageSpider,
+    html_text,
+    matches_keywords,
+)
 from wagewatch.crawlers.textutil import html_to_text, url_id
 
 _FEED_START = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF)\b", re.S)
@@ -75,7 +81,7 @@ def feed_entries(response: Response) -> list[PostItem]:
 
 def article_post(response: Response, listed: PostItem | None = None) -> PostItem:
     """The readable article of a news page; what the feed or list said fills the gaps."""
-    article = extract_article(response.text, response.url)
+    article = extract_article(html_text(response), response.url)
     if article is None:
         raise MalformedResponse("no readable article text")
     url = listed.url if listed else response.url
@@ -94,7 +100,7 @@ def article_post(response: Response, listed: PostItem | None = None) -> PostItem
 
 def list_links(response: Response, pattern: str) -> list[PostItem]:
     """Article links of a list page whose absolute URL matches `pattern`, titled by their anchor text."""
-    sel = Selector(text=response.text)
+    sel = Selector(text=html_text(response))
     wanted = re.compile(pattern)
     ref = raw_reference(response.body, response.url)
     seen: dict[str, PostItem] = {}

@@ -5,6 +5,7 @@ client's signing secret is configured, the signed JSON endpoints the PC site mov
 from __future__ import annotations
 
 import os
+import re
 from typing import Literal
 from urllib.parse import quote, urlencode
 
@@ -18,6 +19,9 @@ from wagewatch.crawlers.signing import tieba_sign
 from wagewatch.crawlers.spiders import tieba_pages as pages
 from wagewatch.crawlers.spiders.base import MalformedResponse, SpiderOptions, WageSpider, matches_keywords
 from wagewatch.crawlers.state import QueryPass
+
+# A /p/comment answer: a bare run of <li> items (floor replies, then the pager), no <html> around them.
+_REPLY_FRAGMENT = re.compile(r'^(?:<!--.*?-->\s*)*<li\b[^>]*class="[^"]*\blzl_(?:single_post|li_pager)\b', re.S)
 
 
 class TiebaOptions(SpiderOptions):
@@ -53,12 +57,12 @@ class TiebaSpider(WageSpider):
         if "pagelet_html_frs-list/pagelet/thread_list" in body:
             ref = raw_reference(response.body, response.url)
             return [t.post(ref) for t in pages.forum_threads(response)]
+        if _REPLY_FRAGMENT.match(body):
+            return pages.reply_fragment(response)[0]
         if "j_l_post" in body:
             return pages.thread_page(response).posts
         if "s_post" in body or "search_noresult" in body:
             return pages.search_hits(response)
-        if "lzl_single_post" in body or "lzl_li_pager" in body:
-            return pages.reply_fragment(response)[0]
         raise MalformedResponse("not a known Tieba page")
 
     # ------------------------------------------------------------------ flow

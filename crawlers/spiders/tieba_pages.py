@@ -17,7 +17,7 @@ from wagewatch.crawlers.blocks import BlockedError
 from wagewatch.crawlers.dates import from_unix, parse_site_time
 from wagewatch.crawlers.items import PostItem
 from wagewatch.crawlers.pipelines import raw_reference
-from wagewatch.crawlers.spiders.base import MalformedResponse, json_object
+from wagewatch.crawlers.spiders.base import MalformedResponse, html_text, json_object
 from wagewatch.crawlers.textutil import html_to_text, to_int
 
 SITE = "https://tieba.baidu.com"
@@ -42,9 +42,11 @@ def _data_field(raw: str | None) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _loose_field(raw: str | None) -> dict[str, str]:
-    """The single-quoted `data-field` of floor replies ({'spid':'1','showname':'x'}), not valid JSON."""
-    return dict(_LOOSE_PAIR.findall(raw or ""))
+def _reply_field(raw: str | None) -> dict[str, str]:
+    """A floor reply's `data-field`: JSON in the /p/comment fragment ({"spid":…,"showname":"\\u…"}, entity-
+    escaped in the page), or the single-quoted object thread pages show inline ({'spid':'1'}), not JSON."""
+    field = _data_field(raw) or dict(_LOOSE_PAIR.findall(raw or ""))
+    return {k: str(v) for k, v in field.items() if v is not None and not isinstance(v, (dict, list))}
 
 
 def _titled(title: str, forum: str | None) -> str:
@@ -139,8 +141,8 @@ def search_hits(response: Response) -> list[PostItem]:
     names are read from the link text)."""
     sel = Selector(text=response.text)
     posts_div = sel.css("div.s_post")
-    if not posts_div and not sel.css("div.s_post_list, div.search_noresult, div.s_main"):
-        raise MalformedResponse("no s_post results and no result list")
+    if not posts_div and not sel.css("div.s_post_list, div.search_noresult"):
+        raise MalformedResponse("no s_post results, no result list and no no-result notice")
     ref = raw_reference(response.body, response.url)
     posts = []
     for node in posts_div:
@@ -182,28 +184,34 @@ def _tail(floor: Selector) -> tuple[str | None, datetime | None, int | None]:
     return region, when, number
 
 
-def _reply_posts(nodes, tid: str, ref: str) -> list[PostItem]:
+def _reply_posts(nodes, tid: str, pid: str | None, ref: str) -> list[PostItem]:
+    """Floor replies (楼中楼) of floor `pid`: each `li.lzl_single_post` with its data-field, text (which may
+    start with '回复 <a>name</a> :' and hold smiley images) and time ("2024-8-6 22:11", no zero padding)."""
     posts = []
     for li in nodes:
-        field = _loose_field(li.attrib.get("data-field"))
+        field = _reply_field(li.attrib.get("data-field"))
         spid = field.get("spid")
         if not spid:
             continue
+        floor = field.get("pid") or pid
         posts.append(
             PostItem(
                 source="tieba",
                 external_id=spid,
                 title=None,
-                url=f"{SITE}/p/{tid}?pid={field.get('pid', spid)}#{spid}"
+                url=f"{SITE}/p/{tid}?pid={floor or spid}#{spid}"
                 if tid
-                else f"{SITE}/p/comment?pid={field.get('pid')}",
-                text=html_to_text(li.css("span.lzl_content_main").get()),
-                author=field.get("showname") or field.get("user_name"),
+                else f"{SITE}/p/comment?pid={floor or ''}#{spid}",
+                # the fragment's source lines are layout, not line breaks: "回复 name :text"
+                text=" ".join(html_to_text(li.css("span.lzl_content_main").get()).split()),
+                author=field.get("showname") or field.get("user_name") or None,
                 published_at=parse_site_time(" ".join((li.css("span.lzl_time::text").get() or "").split())),
                 thread_id=tid or None,
                 raw_ref=ref,
             )
         )
+    if nodes and not posts:
+        raise MalformedResponse("floor replies without a readable data-field (no spid)")
     return posts
 
 
@@ -253,7 +261,7 @@ def thread_page(response: Response) -> ThreadPage:
             )
         )
         inline = floor.css("li.lzl_single_post")
-        posts.extend(_reply_posts(inline, tid, ref))
+        posts.extend(_reply_posts(inline, tid, pid, ref))
         if replies and replies > len(inline):
             more.append(pid)
     if not tid:
@@ -262,16 +270,19 @@ def thread_page(response: Response) -> ThreadPage:
 
 
 def reply_fragment(response: Response) -> tuple[list[PostItem], int]:
-    """/p/comment?tid=&pid=&pn=: floor replies (楼中楼) and the number of their pages."""
-    sel = Selector(text=response.text)
+    """/p/comment?tid=&pid=&pn=: floor replies (楼中楼) and the number of their pages. The answer is an HTML
+    fragment without <html>: the replies, then `li.lzl_li_pager` whose data-field is
+    {"total_num":16,"total_page":2} (10 replies a page). Thread and floor ids come from the URL when known."""
+    sel = Selector(text=html_text(response))
     nodes = sel.css("li.lzl_single_post")
     pager = sel.css("li.lzl_li_pager")
     if not nodes and not pager:
         raise MalformedResponse("no floor replies and no pager in /p/comment fragment")
-    tid = (parse_qs(urlsplit(response.url).query).get("tid") or [""])[0]
+    query = parse_qs(urlsplit(response.url).query)
+    tid, pid = (query.get("tid") or [""])[0], (query.get("pid") or [None])[0]
     pager_field = pager.attrib.get("data-field", "") if pager else ""
     pages = re.search(r"total_page\"?\s*:\s*(\d+)", pager_field)
-    return _reply_posts(nodes, tid, raw_reference(response.body, response.url)), int(pages[1]) if pages else 1
+    return _reply_posts(nodes, tid, pid, raw_reference(response.body, response.url)), int(pages[1]) if pages else 1
 
 
 # ---------------------------------------------------------------------------- 2026 signed JSON

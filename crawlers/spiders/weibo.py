@@ -36,14 +36,19 @@ class WeiboOptions(SpiderOptions):
     city_codes: dict[str, int] = Field(default_factory=dict)  # Weibo's region codes of Shandong's cities
 
 
-def _mblogs(cards: list) -> list[dict]:
+def _mblogs(cards) -> list[dict]:
     """Posts are cards of type 9, at the top level or inside a card_group (type 11 wrappers); ads carry a
-    `promotion` object and are left out."""
+    `promotion` object and are left out. Cards of another shape are an unknown answer, never zero posts."""
+    if not isinstance(cards, list):
+        raise MalformedResponse(f"data.cards is {type(cards).__name__}, not a list")
     found = []
-    for card in cards or []:
-        if not isinstance(card, dict):
-            continue
-        for candidate in [card, *(card.get("card_group") or [])]:
+    for card in cards:
+        if not isinstance(card, dict) or "card_type" not in card:
+            raise MalformedResponse("a card without card_type")
+        group = card.get("card_group", [])
+        if not isinstance(group, list):
+            raise MalformedResponse(f"card_group is {type(group).__name__}, not a list")
+        for candidate in [card, *group]:
             if not isinstance(candidate, dict) or candidate.get("card_type") != 9:
                 continue
             mblog = candidate.get("mblog")
@@ -98,15 +103,30 @@ def _json(response: Response) -> dict:
 
 
 def search_page(response: Response) -> list[tuple[PostItem, bool]]:
-    """m.weibo.cn getIndex: (post, truncated) pairs; `{"ok": 0, "msg": "这里还没有内容"}` ends the results."""
+    """m.weibo.cn getIndex: (post, truncated) pairs. Only the two known answers count: `{"ok": 1, "data":
+    {"cards": [...]}}`, and `{"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}` at the end of the
+    results; anything else (a `data` object without its envelope, say) is malformed, never "nothing new"."""
     payload = _json(response)
-    if payload.get("ok") != 1:
-        return []
     data = payload.get("data")
+    if _is_end(payload):
+        return []
+    if payload.get("ok") != 1:
+        raise MalformedResponse(f"unknown answer: ok={payload.get('ok')!r}, keys {sorted(payload)[:8]}")
     if not isinstance(data, dict):
         raise MalformedResponse("missing data object")
     ref = raw_reference(response.body, response.url)
     return [(_post(m, ref), bool(m.get("isLongText"))) for m in _mblogs(data.get("cards"))]
+
+
+def _is_end(payload: dict) -> bool:
+    """Weibo's "no (more) results" answer: ok 0 with a message, and no cards."""
+    data = payload.get("data", {})
+    return (
+        payload.get("ok") == 0
+        and isinstance(payload.get("msg"), str)
+        and isinstance(data, dict)
+        and data.get("cards", []) == []
+    )
 
 
 def detail_page(response: Response) -> list[PostItem]:
@@ -124,11 +144,13 @@ def detail_page(response: Response) -> list[PostItem]:
 
 
 def extend_text(response: Response) -> str | None:
-    """m.weibo.cn/statuses/extend?id=<id>: the full HTML text, or None when Weibo has none to give."""
+    """m.weibo.cn/statuses/extend?id=<id>: the full HTML text, or None when Weibo has none to give (ok 0)."""
     payload = _json(response)
-    data = payload.get("data") if payload.get("ok") == 1 else None
-    if not isinstance(data, dict):
+    if payload.get("ok") == 0:
         return None
+    data = payload.get("data")
+    if payload.get("ok") != 1 or not isinstance(data, dict):
+        raise MalformedResponse(f"unknown extend answer: ok={payload.get('ok')!r}")
     return data.get("longTextContent") or None
 
 

@@ -222,3 +222,80 @@ def _rewrite(value, origin: str):
     if isinstance(value, list):
         return [_rewrite(v, origin) for v in value]
     return value
+
+
+def quiet_history(db, until: datetime) -> None:
+    """Ten days of runs every six hours before `until`: new posts in three runs of four, so the longest quiet
+    spell is one empty run, twelve hours between new posts."""
+    for i in range(40):
+        add_run(db, "ok", until - timedelta(hours=6 * (40 - i)), posts_new=0 if i % 4 == 1 else 2)
+
+
+def test_silence_learned_from_the_sources_own_history_shows_in_sources(env, frozen):
+    env.write_sources({"heimao": source_config("https://tousu.sina.com.cn")})  # no silence thresholds configured
+    config, db = load_config(env.directory), env.db()
+    quiet_history(db, T0)
+    for hours in (0, 6):  # two empty runs: within what this source has shown before
+        frozen(T0 + timedelta(hours=hours, minutes=5))
+        add_run(db, "ok", T0 + timedelta(hours=hours))
+        assert check_sources(config, db)["opened"] == 0
+    (health,) = source_health(config, db)
+    assert health.health == "ok" and health.problems == []
+
+    frozen(T0 + timedelta(hours=12, minutes=5))
+    add_run(db, "ok", T0 + timedelta(hours=12))  # a third: twice the longest quiet spell (one run), at least 3
+    assert check_sources(config, db) == {"opened": 1, "sent": 1}
+    shown = env.cli("sources")
+    assert shown.exit_code == 0 and "沉默" in shown.output
+    (line,) = env.cli("sources", "--json").output.splitlines()
+    silent = json.loads(line)
+    assert silent["health"] == "silent"
+    assert silent["problems"][0]["summary"] == "已连续3次运行没有新帖（阈值3次，按历史学得）"
+    (mail,) = env.outbox.glob("ops-*.eml")
+    assert subject(mail) == "【数据源告警】heimao：沉默（长时间无新帖）"
+
+    frozen(T0 + timedelta(hours=30, minutes=5))
+    add_run(db, "ok", T0 + timedelta(hours=18))
+    add_run(db, "ok", T0 + timedelta(hours=24))
+    add_run(db, "ok", T0 + timedelta(hours=30))
+    assert check_sources(config, db)["opened"] == 0  # still the same episode: ops were told once
+    (health,) = source_health(config, db)
+    # 12 h between new posts at most before: 25 h learned; the last new post was 36 h 4 min ago.
+    assert health.problems[0].summary == (
+        "已连续6次运行没有新帖（阈值3次，按历史学得）；已36小时没有新帖（阈值25小时，按历史学得）"
+    )
+
+    add_run(db, "ok", T0 + timedelta(hours=31), posts_new=1)  # it yields again: the episode is over
+    check_sources(config, db)
+    assert open_alerts(db) == []
+    assert source_health(config, db)[0].health == "ok"
+    assert len(list(env.outbox.glob("ops-*.eml"))) == 1
+
+
+def test_configured_silence_thresholds_win_over_the_learned_ones(env, frozen):
+    env.write_sources({"heimao": source_config("https://tousu.sina.com.cn", silence_runs=5, silence_hours=100)})
+    config, db = load_config(env.directory), env.db()
+    quiet_history(db, T0)
+    for hours in (0, 6, 12, 18):
+        add_run(db, "ok", T0 + timedelta(hours=hours))
+    frozen(T0 + timedelta(hours=18, minutes=5))
+    assert source_health(config, db)[0].problems == []  # four empty runs: the learned 3 would have flagged it
+    add_run(db, "ok", T0 + timedelta(hours=24))
+    frozen(T0 + timedelta(hours=24, minutes=5))
+    (health,) = source_health(config, db)
+    assert health.health == "silent" and health.problems[0].summary == "已连续5次运行没有新帖（阈值5次，配置）"
+
+
+def test_nothing_is_learned_from_a_short_history(env, frozen):
+    """Two days of runs teach nothing: runs are not counted, and the default hours apply."""
+    env.write_sources({"heimao": source_config("https://tousu.sina.com.cn")})
+    config, db = load_config(env.directory), env.db()
+    for i in range(8):
+        add_run(db, "ok", T0 - timedelta(hours=6 * (8 - i)), posts_new=2)
+    for hours in range(0, 42, 6):
+        add_run(db, "ok", T0 + timedelta(hours=hours))
+    frozen(T0 + timedelta(hours=42))
+    assert source_health(config, db)[0].problems == []  # seven empty runs, 48 h not yet reached
+    frozen(T0 + timedelta(hours=49))
+    (health,) = source_health(config, db)
+    assert health.problems[0].summary == "已54小时没有新帖（阈值48小时，默认）"

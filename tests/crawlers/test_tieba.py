@@ -3,19 +3,16 @@ of the signed JSON API against the local test site."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-import pytest
 from sqlalchemy import select
 
-from tests.crawlers.conftest import ROOT, parse_file, source_config
+from tests.crawlers.conftest import parse_file, source_config
 from tests.crawlers.site import FIXTURES, Reply, fail_first, serve
 from wagewatch.core.store.models import Post
 from wagewatch.crawlers.signing import tieba_sign
 
-SAMPLES = ROOT.parent / "shared" / "samples" / "tieba"
 SECRET = "test-signing-secret"
 
 
@@ -114,25 +111,6 @@ def test_signed_api_answers():
 def test_security_check_page_is_a_block():
     code, posts, err = parse_file("tieba", tieba_file("security.html"))
     assert (code, posts, err.strip()) == (3, [], "blocked: 百度安全验证码页面")
-
-
-@pytest.mark.skipif(not SAMPLES.is_dir() and not os.environ.get("CI"), reason="shared/samples/tieba is not here")
-def test_real_classic_pages_parse():
-    """The real saved pages (not in the repository) parse: thread list, floors with IP属地, inline replies."""
-    code, threads, _ = parse_file("tieba", SAMPLES / "mediacrawler_tieba_note_list.html")
-    assert code == 0 and len(threads) == 48
-    assert threads[0]["thread_id"] == "9079949995" and threads[0]["title"].endswith("【盗墓笔记吧】")
-    assert all(t["external_id"] and t["url"].startswith("https://tieba.baidu.com/p/") for t in threads)
-    code, floors, _ = parse_file("tieba", SAMPLES / "mediacrawler_note_detail.html")
-    main = [p for p in floors if p["comments"] is not None]
-    assert code == 0 and len(main) == 30
-    assert main[0]["region"] == "广东" and main[0]["published_at"] == "2024-08-05T16:56:00+08:00"
-    assert main[0]["thread_id"] == "9117905169" and main[0]["title"].endswith("【以太比特吧】")
-    code, with_replies, _ = parse_file("tieba", SAMPLES / "mediacrawler_note_comments.html")
-    replies = [p for p in with_replies if p["comments"] is None]
-    # 31 floor blocks, one of them an ad with an empty data-field; 26 inline floor replies.
-    assert code == 0 and len(with_replies) - len(replies) == 30 and len(replies) == 26
-    assert any(p["text"] == "厉害啊" and p["author"] == "hxw19890526" for p in replies)
 
 
 # ---------------------------------------------------------------------------- classic HTML crawl

@@ -90,8 +90,11 @@ class _WeiboLike(BaseHTTPRequestHandler):
 
 
 def _config(directory: Path, base_url: str, pages: int, concurrency: int, database_url: str) -> None:
-    for name in ("cities.yaml", "policy.yaml"):
-        shutil.copy(config_dir() / name, directory / name)
+    # Every shipped file but the two written below, so a file the configuration gains later (webhooks.yaml
+    # for the cities' channel templates, say) never breaks the benchmark again.
+    for path in config_dir().glob("*.yaml"):
+        if path.name not in ("settings.yaml", "sources.yaml"):
+            shutil.copy(path, directory / path.name)
     settings = yaml.safe_load((config_dir() / "settings.yaml").read_text(encoding="utf-8"))
     settings.update(database_url=database_url, outbox_dir=str(directory / "outbox"))
     (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
@@ -123,6 +126,23 @@ def _crawl(directory: Path, database_url: str) -> tuple[dict, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1]), elapsed
 
 
+def run(pages: int, concurrency: int, database_url: str | None = None) -> tuple[dict, float, dict, float]:
+    """A full crawl and an incremental re-run of the local site: each run's figures and seconds."""
+    _WeiboLike.pages = pages
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _WeiboLike)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            directory = Path(tmp)
+            url = database_url or f"sqlite:///{directory / 'bench.db'}"
+            _config(directory, f"http://127.0.0.1:{server.server_address[1]}", pages, concurrency, url)
+            first, first_s = _crawl(directory, url)
+            again, again_s = _crawl(directory, url)
+    finally:
+        server.shutdown()
+    return first, first_s, again, again_s
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=50, help="search result pages the site offers (10 posts each)")
@@ -130,19 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=None, help="store to write to (default: a temporary SQLite file)")
     args = parser.parse_args(argv)
 
-    _WeiboLike.pages = args.pages
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _WeiboLike)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        url = args.database_url or f"sqlite:///{directory / 'bench.db'}"
-        _config(directory, f"http://127.0.0.1:{server.server_address[1]}", args.pages, args.concurrency, url)
-        first, first_s = _crawl(directory, url)
-        again, again_s = _crawl(directory, url)
-    server.shutdown()
+    first, first_s, again, again_s = run(args.pages, args.concurrency, args.database_url)
+    store = (args.database_url or "sqlite://").split("://")[0]
     print(
         f"site: {args.pages} pages × {POSTS_PER_PAGE} posts, every {LONG_EVERY}th truncated; "
-        f"concurrency {args.concurrency}; store {url.split('://')[0]}"
+        f"concurrency {args.concurrency}; store {store}"
     )
     print(
         f"full crawl : {first['posts_new']} posts in {first_s:.1f} s = {first['posts_new'] / first_s:.0f} posts/s "

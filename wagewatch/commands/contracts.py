@@ -47,7 +47,7 @@ def parse(ctx, source: str, path: Path, url: str | None) -> None:
     response_cls = responsetypes.from_args(url=url, body=body, filename=str(path))
     response = response_cls(url=url, body=body, request=Request(url))
     try:
-        posts = cls.parse_saved(response)
+        posts = cls.parse_saved(response, _page_limit(ctx, source))
     except BlockedError as exc:
         click.echo(f"blocked: {exc.reason}", err=True)
         sys.exit(EXIT_BLOCKED)
@@ -56,6 +56,18 @@ def parse(ctx, source: str, path: Path, url: str | None) -> None:
         sys.exit(EXIT_MALFORMED)
     for post in posts:
         click.echo(json.dumps(post.contract_dict(), ensure_ascii=False))
+
+
+def _page_limit(ctx, source: str) -> int:
+    """The source's `max_page_bytes`, so a saved page is refused where a live crawl would refuse it; a
+    site spider's saved page parses without any configuration (then the default applies)."""
+    from wagewatch.core.config import ConfigError, SourceConfig
+
+    try:
+        configured = ctx.config.sources.sources.get(source)
+    except ConfigError:
+        configured = None
+    return configured.max_page_bytes if configured else SourceConfig.model_fields["max_page_bytes"].default
 
 
 def _read_jsonl(handle, errors: list[str]):

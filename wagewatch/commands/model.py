@@ -139,13 +139,17 @@ def train(
 @click.option("--json", "as_json", is_flag=True, help="以JSON输出 / Print JSON instead of text.")
 @click.pass_obj
 def evaluate(ctx, files: tuple[Path, ...], model: Path | None, component: str, show_errors: int, as_json: bool) -> None:
-    from wagewatch.classifier.corpus import TEST_FILE, read_jsonl
+    from wagewatch.classifier.corpus import read_jsonl, test_files
     from wagewatch.classifier.evaluation import evaluate_files
 
-    paths = list(files) or [TEST_FILE]
-    if not all(p.exists() for p in paths):
-        raise click.UsageError(f"找不到评估文件 {paths}")
-    reports = evaluate_files(_model_dir(ctx, model), component, {str(p): read_jsonl(p) for p in paths})
+    if files:
+        named = {str(p): read_jsonl(p) for p in files}
+    else:  # the test split is one set: every file under corpus/test/
+        split = test_files()
+        if not split:
+            raise click.UsageError("找不到测试集 classifier/corpus/test/*.jsonl")
+        named = {"+".join(p.name for p in split): [e for p in split for e in read_jsonl(p)]}
+    reports = evaluate_files(_model_dir(ctx, model), component, named)
     from wagewatch.classifier.evaluation import render
 
     for name, report in reports.items():

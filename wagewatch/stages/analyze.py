@@ -45,7 +45,10 @@ def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256)
                         extreme=result.extreme,
                         explanation=result.explanation,
                         model_version=result.model_version,
-                        clustered=result.label == "irrelevant",  # irrelevant posts never form incidents
+                        needs_review=result.needs_review,
+                        resolution=result.resolution,
+                        # irrelevant posts never form incidents, unless the model could not call them (待研判)
+                        clustered=result.label == "irrelevant" and not result.needs_review,
                     )
                 )
                 post.state = PostState.ANALYZED

@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from wagewatch.alerts.channels.base import ChannelError, Envelope
 from wagewatch.alerts.delivery import record_failed_send, send
-from wagewatch.alerts.holding import Release, release
+from wagewatch.alerts.holding import Release, held_for_digest, release
 from wagewatch.alerts.queue import notify_ops, queue_delivery
 from wagewatch.alerts.realert import heat_jumped, severity_rose
 from wagewatch.alerts.render import AlertMessage, AlertView, DigestView, PostView, render, render_digest
 from wagewatch.alerts.routing import Target, route
+from wagewatch.classifier.api import PASSAGE_PREFIX
 from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, AppConfig, Person, Policy
 from wagewatch.core.states import SEND_DUE, AlertState, Indexed, LeadKind, LeadStatus, SendStatus
@@ -69,7 +70,7 @@ def _targets(incident: Incident, involved: set[str], config: AppConfig, first: b
     """Who hears about this incident now: everyone on its route the first time or when its severity rose,
     the same people under a `heat-` reason when its reach jumped, and the route of every newly involved city."""
     now = clock.now()
-    base = route(config.cities, incident.label, incident.city, incident.severity, now)
+    base = route(config.cities, incident.label, incident.city, incident.severity, now, review=incident.needs_review)
     if first or severity_rose(incident):
         targets = list(base)
     elif heat_jumped(incident, config.policy.realert):
@@ -77,7 +78,7 @@ def _targets(incident: Incident, involved: set[str], config: AppConfig, first: b
     else:
         targets = []
     for city in sorted(involved - set(incident.alerted_cities or []) - {incident.city}):
-        targets += route(config.cities, incident.label, city, incident.severity, now)
+        targets += route(config.cities, incident.label, city, incident.severity, now, review=incident.needs_review)
     return targets
 
 
@@ -138,9 +139,10 @@ def _plan_incident(session: Session, db: Database, config: AppConfig, incident: 
     policy = config.policy
     first = incident.lead is None
     planned = 0
-    if not (first and incident.label == "real" and (incident.severity or 0) < policy.alert_min_severity):
+    below_threshold = incident.label == "real" and (incident.severity or 0) < policy.alert_min_severity
+    if not (first and below_threshold and not incident.needs_review):
         targets = _targets(incident, involved, config, first)
-        when = release(policy, incident.label, incident.severity, clock.now())
+        when = release(policy, incident.label, incident.severity, clock.now(), hold=held_for_digest(incident))
         if first:
             lead = _create_lead(session, incident, targets[0], policy, when)
             enqueue_index(session, Indexed.LEAD, lead.id)
@@ -200,6 +202,14 @@ def _ops_note(session: Session, reason: str) -> str | None:
     )
 
 
+def _passage(incident: Incident, posts: list[Post]) -> str | None:
+    """The passage the classifier decided on (quoted in the explanation), else the start of the top post."""
+    for line in incident.explanation or []:
+        if isinstance(line, str) and line.startswith(PASSAGE_PREFIX):
+            return line[len(PASSAGE_PREFIX) :].strip("“”")
+    return posts[0].text[:160] if posts else None
+
+
 def _view(session: Session, incident: Incident, reason: str, person: Person, link: str) -> AlertView:
     posts = session.scalars(
         select(Post)
@@ -218,6 +228,7 @@ def _view(session: Session, incident: Incident, reason: str, person: Person, lin
         severity=incident.severity,
         severity_score=incident.severity_score,
         explanation=list(incident.explanation or []),
+        passage=_passage(incident, posts),
         company=incident.company,
         project=incident.project,
         amount_yuan=incident.amount_yuan,

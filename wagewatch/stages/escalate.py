@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from wagewatch.alerts.holding import Release, release
+from wagewatch.alerts.holding import Release, held_for_digest, release
 from wagewatch.alerts.queue import queue_delivery
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Person
@@ -54,7 +54,9 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
                 continue
             chain = config.policy.escalation.chain
             people = _chain_people(config, lead, chain[min(level, len(chain) - 1)])
-            when = release(config.policy, incident.label, incident.severity, now, digest=False)
+            when = release(
+                config.policy, incident.label, incident.severity, now, digest=False, hold=held_for_digest(incident)
+            )
             for person in people:
                 queued += queue_delivery(session, db, lead.incident_id, person, f"escalate-{level + 1}", when)
             lead.escalation_level = level + 1
@@ -78,6 +80,8 @@ def fallback_unacknowledged(db: Database, config: AppConfig) -> int:
                 Lead.status == LeadStatus.OPEN,
                 Incident.label == Label.REAL,
                 Incident.severity >= config.policy.escalation.fallback_min_severity,
+                Incident.needs_review.is_(False),
+                func.coalesce(Incident.resolution, "") != "resolved",  # resolved cases page nobody
                 AlertDelivery.status.in_((SendStatus.SENT, SendStatus.UNKNOWN)),
                 func.coalesce(AlertDelivery.sent_at, AlertDelivery.next_attempt_at) <= limit,
             )
@@ -110,7 +114,9 @@ def remind_and_flag_overdue(db: Database, config: AppConfig) -> int:
             .where(Lead.status.in_(OPEN), Lead.deadline <= remind_from)
         ).all()
         for lead, incident in rows:
-            when = release(config.policy, incident.label, incident.severity, now, digest=False)
+            when = release(
+                config.policy, incident.label, incident.severity, now, digest=False, hold=held_for_digest(incident)
+            )
             officer = config.cities.person(lead.officer_id)
             if lead.deadline > now:
                 if officer is not None:

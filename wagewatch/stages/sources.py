@@ -1,5 +1,5 @@
 """Source health: what `wagewatch sources` shows, and the ops alerts that keep a dead source from looking
-like a quiet day (blocked, failing repeatedly, silent longer than its configured hours).
+like a quiet day (blocked, failing repeatedly, silent: see stages/silence.py).
 
 Each problem is an episode whose key comes from the crawl history (the run that began it, or the time of
 the last new post), so checking again and again opens it once; the ops contacts get one message per
@@ -22,6 +22,7 @@ from wagewatch.core.config import AppConfig, Channel, Person
 from wagewatch.core.states import CrawlStatus, Health, ProblemKind, SendStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AuditEvent, CrawlRun, OpsAlert, SourceState
+from wagewatch.stages.silence import LEARN_DAYS, RunRecord, silence
 
 ACTOR = "system:sources"
 HISTORY = 50  # runs looked at per source; a streak longer than this is still reported, keyed by its oldest
@@ -55,6 +56,7 @@ class SourceHealth:
 def _problems(
     source: str,
     runs: list[CrawlRun],
+    history: list[RunRecord],
     last_new: datetime | None,
     first_start: datetime | None,
     config: AppConfig,
@@ -88,16 +90,19 @@ def _problems(
             )
         )
     quiet_since = last_new or first_start
-    if quiet_since is not None and now - quiet_since > timedelta(hours=source_config.silence_hours):
-        hours = int((now - quiet_since).total_seconds() // 3600)
-        problems.append(
-            Problem(
-                ProblemKind.SILENT,
-                f"since-{int(quiet_since.timestamp())}",
-                f"已{hours}小时没有新帖（阈值{source_config.silence_hours}小时）",
-            )
-        )
+    if reason := silence(source_config, history, quiet_since, last_new is not None, now):
+        problems.append(Problem(ProblemKind.SILENT, f"since-{int(quiet_since.timestamp())}", reason))
     return problems, len(streak)
+
+
+def _history(session, source: str, now: datetime) -> list[RunRecord]:
+    """The source's runs of the last LEARN_DAYS, oldest first, as silence detection reads them."""
+    rows = session.execute(
+        select(CrawlRun.status, CrawlRun.posts_new, CrawlRun.started_at, CrawlRun.finished_at)
+        .where(CrawlRun.source == source, CrawlRun.started_at >= now - timedelta(days=LEARN_DAYS))
+        .order_by(CrawlRun.id)
+    )
+    return [RunRecord(status, posts_new or 0, started, finished) for status, posts_new, started, finished in rows]
 
 
 def source_health(config: AppConfig, db: Database) -> list[SourceHealth]:
@@ -120,7 +125,10 @@ def source_health(config: AppConfig, db: Database) -> list[SourceHealth]:
             first_start = session.scalar(select(func.min(CrawlRun.started_at)).where(CrawlRun.source == source))
             state = session.get(SourceState, source)
             blocked_until = state.blocked_until if state and state.blocked_until and state.blocked_until > now else None
-            problems, failures = _problems(source, runs, last_new, first_start, config, now) if runs else ([], 0)
+            history = _history(session, source, now)
+            problems, failures = (
+                _problems(source, runs, history, last_new, first_start, config, now) if runs else ([], 0)
+            )
             if not source_config.enabled:
                 health, problems = Health.DISABLED, []
             elif not runs:
