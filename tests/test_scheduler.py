@@ -8,7 +8,7 @@ import time
 
 from sqlalchemy import create_engine, func, select, text
 
-from tests.helpers import spawn
+from tests.helpers import spawn, wagewatch
 from tests.test_end_to_end import DAYTIME, point_at, serve_weibo
 from wagewatch.core import clock
 from wagewatch.core.config import load_config
@@ -65,3 +65,11 @@ def test_a_crawl_wakes_analyze_cluster_and_dispatch_at_once(config_files, test_s
     finally:
         scheduler.shutdown(wait=True)
         runner.join(timeout=60)
+
+
+def test_a_worker_schedules_only_its_stages_and_refuses_unknown_ones(config_files):
+    config = load_config(config_files.root)
+    scheduler = build_scheduler(config, ["crawl", "analyze"])
+    assert sorted(job.id for job in scheduler.get_jobs()) == ["stage-analyze", "stage-crawl"]
+    refused = wagewatch(config_files.root, "worker", "--stages", "crawl,nonsense")
+    assert refused.returncode == 2 and "未知环节" in refused.stderr and "nonsense" in refused.stderr

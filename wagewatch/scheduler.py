@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Collection
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -105,14 +107,25 @@ def scheduled_stage(stage: str, config_dir: str) -> None:
             _chain.wake(follower)
 
 
-def build_scheduler(config: AppConfig) -> BlockingScheduler:
+def build_scheduler(config: AppConfig, stages: Collection[str] | None = None) -> BlockingScheduler:
+    """Every stage with its jobs kept in the store (`wagewatch run`), or only `stages` (`wagewatch worker`).
+
+    A worker keeps its jobs in memory: several schedulers cannot share one APScheduler job table, and a
+    worker has nothing of its own to keep, since the work waits in the store by state. Its stages wake only
+    followers that run in the same worker; the others' intervals pick the work up.
+    """
     sched = config.settings.scheduler
+    jobstore = (
+        SQLAlchemyJobStore(url=config.settings.database_url, tablename="scheduler_jobs")
+        if stages is None
+        else MemoryJobStore()
+    )
     scheduler = BlockingScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=config.settings.database_url, tablename="scheduler_jobs")},
+        jobstores={"default": jobstore},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": sched.misfire_grace_seconds},
         timezone="Asia/Shanghai",
     )
-    for stage in STAGES:
+    for stage in STAGES if stages is None else stages:
         seconds = getattr(sched.intervals_seconds, stage)
         if not seconds:
             continue
@@ -132,9 +145,9 @@ def build_scheduler(config: AppConfig) -> BlockingScheduler:
     return scheduler
 
 
-def run_forever(config: AppConfig) -> None:
+def run_forever(config: AppConfig, stages: Collection[str] | None = None) -> None:
     """Run until SIGTERM or SIGINT; a running stage finishes its transaction before exit."""
-    scheduler = build_scheduler(config)
+    scheduler = build_scheduler(config, stages)
 
     def stop(signum, _frame):
         log.info("signal %s: shutting down after running jobs finish", signum)
