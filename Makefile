@@ -36,7 +36,7 @@ lint:
 	$(BIN)/python -m pip install --quiet --no-deps --target $(LINT_DIR) .
 	cd $(LINT_DIR) && $(BIN)/mypy --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache \
 		-p wagewatch.core -p wagewatch.alerts
-	cd $(LINT_DIR) && $(BIN)/lint-imports --config $(CURDIR)/pyproject.toml
+	cd $(LINT_DIR) && $(BIN)/lint-imports $(CURDIR)/pyproject.toml
 
 test: system-test-deps install-test
 	$(MAKE) lint
