@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from wagewatch.alerts.channels import ChannelError, Envelope, send
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Policy
+from wagewatch.core.states import SendStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AuditEvent
 
@@ -76,7 +77,7 @@ def expire_leases(session: Session, model: Any) -> list[Any]:
     return [session.get(model, row_id, populate_existing=True) for row_id in sorted(won)]
 
 
-def record_failed_send(row: Any, exc: ChannelError, policy: Policy, retry_status: str = "failed") -> bool:
+def record_failed_send(row: Any, exc: ChannelError, policy: Policy, retry_status: str = SendStatus.FAILED) -> bool:
     """Update a message row (status, attempts, last_error, next_attempt_at) after a failed send and say whether
     someone must be told (True: it will not be tried again on this channel).
 
@@ -87,10 +88,10 @@ def record_failed_send(row: Any, exc: ChannelError, policy: Policy, retry_status
     row.last_error = str(exc)[:2000]
     row.lease_until = None
     if exc.ambiguous:
-        row.status = "unknown"
+        row.status = SendStatus.UNKNOWN
         return True
     if exc.permanent or row.attempts >= policy.max_send_attempts:
-        row.status = "dead"
+        row.status = SendStatus.DEAD
         return True
     row.status = retry_status
     row.next_attempt_at = clock.now() + policy.retry_delay(row.attempts)
@@ -158,10 +159,11 @@ class Outgoing:
         except ChannelError as exc:
             with db.session(write=True) as session:
                 rows = [session.get(self.model, row_id) for row_id in claimed]
-                return self._failed(session, config, [r for r in rows if r.status == "sending"], exc)
+                return self._failed(session, config, [r for r in rows if r and r.status == "sending"], exc)
         with db.session() as session:
             for row_id in claimed:
                 row = session.get(self.model, row_id)
+                assert row is not None  # claimed rows are never deleted
                 row.status, row.sent_at, row.message_id, row.lease_until = "sent", clock.now(), message_id, None
                 self._audit(session, row, "sent", {})
         return Tally(sent=len(claimed))

@@ -52,6 +52,7 @@ def queue_delivery(
             return 0
         index = 0
     channel = channel_at(person, index)
+    assert channel is not None  # index comes from _next_index or is 0, both within reach
     created = db.insert_ignore(
         session,
         AlertDelivery,

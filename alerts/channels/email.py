@@ -44,6 +44,9 @@ def build_email(envelope: Envelope, sender: str) -> EmailMessage:
 
 
 def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
+    if not smtp.host:  # nothing can have been sent: a plain failure, not an ambiguous one
+        raise smtplib.SMTPException("no SMTP server configured (settings.yaml: smtp.host)")
+    client: smtplib.SMTP
     if smtp.ssl:
         client = smtplib.SMTP_SSL(
             smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=ssl.create_default_context()
@@ -72,7 +75,7 @@ def _wire(msg: EmailMessage) -> bytes:
     return data + b".\r\n"
 
 
-def _refused(smtp: SmtpSettings, stage: str, code: int, reply: bytes) -> ChannelError:
+def _refused(smtp: SmtpSettings, stage: str, code: int, reply: bytes | str) -> ChannelError:
     """The server answered no before taking the message: 5xx is final, 4xx worth a retry."""
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     return ChannelError(f"SMTP {smtp.host}:{smtp.port}: {stage} refused: {code} {text!r}", permanent=code >= 500)

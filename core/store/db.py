@@ -79,7 +79,7 @@ class Database:
                 session.execute(text("BEGIN IMMEDIATE"))
             yield session
 
-    def insert_ignore(self, session: Session, model: type, values: dict[str, Any]) -> int | None:
+    def insert_ignore(self, session: Session, model: Any, values: dict[str, Any]) -> int | None:
         """INSERT unless a unique key already exists (SQLite and PostgreSQL); the new row's id, else None.
 
         RETURNING rather than rowcount: PostgreSQL drivers report -1 rows for such inserts.

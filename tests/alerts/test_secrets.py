@@ -58,8 +58,16 @@ def test_no_secret_in_logs_robot_messages_or_world_readable_files(store, robots,
 
     # An officer opens the link: uvicorn's access log sees the token in the query string.
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(config, store.db), host="127.0.0.1", port=port,
-                                           log_config=None, access_log=True, log_level="info"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config, store.db),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=True,
+            log_level="info",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

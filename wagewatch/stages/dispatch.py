@@ -34,8 +34,9 @@ from wagewatch.alerts.routing import Target, route
 from wagewatch.classifier.api import PASSAGE_PREFIX
 from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, AppConfig, Person, Policy
+from wagewatch.core.states import AlertState, Indexed, LeadKind, LeadStatus
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, IndexQueue, Lead, Post
+from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, Lead, Post, enqueue_index
 from wagewatch.ledger import tokens
 from wagewatch.ledger.deadlines import deadline
 
@@ -49,7 +50,7 @@ def _most_severe_first(severity):
 
 
 def _lead_kind(reason: str) -> str:
-    return {"clarify": "clarify", "transfer": "transfer"}.get(reason, "new")
+    return {"clarify": LeadKind.CLARIFY, "transfer": LeadKind.TRANSFER}.get(reason, LeadKind.NEW)
 
 
 def _involved_cities(session: Session, incidents: list[Incident]) -> dict[int, set[str]]:
@@ -89,7 +90,7 @@ def _create_lead(session: Session, incident: Incident, owner: Target, policy: Po
         city=owner.city,
         officer_id=owner.person.id,
         kind=kind,
-        status="待签收",
+        status=LeadStatus.OPEN,
         created_at=now,
         notified_at=notified.at,
         deadline=deadline(policy, incident.project_type, kind, now),
@@ -118,7 +119,7 @@ def plan_batch(db: Database, config: AppConfig) -> tuple[int, int]:
         incidents = session.scalars(
             select(Incident)
             .options(selectinload(Incident.lead))
-            .where(Incident.alert_state == "pending")
+            .where(Incident.alert_state == AlertState.PENDING)
             .order_by(_most_severe_first(Incident.severity), Incident.id)
             .limit(PLAN_BATCH)
             .with_for_update(skip_locked=True, of=Incident)
@@ -148,11 +149,11 @@ def _plan_incident(session: Session, db: Database, config: AppConfig, incident: 
         when = release(policy, incident.label, incident.severity, clock.now(), hold=held_for_digest(incident))
         if first:
             lead = _create_lead(session, incident, targets[0], policy, when)
-            db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
+            enqueue_index(session, Indexed.LEAD, lead.id)
         for target in targets:
             planned += queue_delivery(session, db, incident.id, target.person, target.reason, when)
     # What this alert told people, so that only a real change triggers the next one (wagewatch.alerts.realert).
-    incident.alert_state = "alerted"
+    incident.alert_state = AlertState.ALERTED
     incident.alerted_severity = incident.severity
     incident.alerted_reach = incident.reach
     incident.alerted_cities = sorted(involved | set(incident.alerted_cities or []))
@@ -234,7 +235,7 @@ def _view(session: Session, incident: Incident, reason: str, person: Person, lin
         select(Post)
         .join(Analysis, Analysis.post_id == Post.id)
         .where(Analysis.incident_id == incident.id)
-        .order_by(desc(Post.reposts + Post.comments), Post.id)
+        .order_by(desc(Post.reach), Post.id)
         .limit(3)
     ).all()
     lead = incident.lead

@@ -19,6 +19,7 @@ from wagewatch.alerts.delivery import DUE, Outgoing, Tally
 from wagewatch.alerts.render import AlertMessage
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Channel, Person
+from wagewatch.core.states import SendStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Lead, ReportDelivery
 from wagewatch.reports import periods
@@ -55,7 +56,7 @@ def queue_period(db: Database, config: AppConfig, period: Period) -> int:
                             period=period.key,
                             scope=scope,
                             recipient_id=person.id,
-                            status="pending",
+                            status=SendStatus.PENDING,
                             attempts=0,
                             next_attempt_at=clock.now(),
                             created_at=clock.now(),

@@ -20,17 +20,17 @@ from fastapi import FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from sqlalchemy import desc, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 
-from wagewatch.alerts.markup import safe_url
-from wagewatch.alerts.render import COLOURS, LEVELS
+from wagewatch.alerts.render import COLOURS, LEVELS, template_environment
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
+from wagewatch.core.states import LeadStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Analysis, AuditEvent, Incident, Lead, Post
 from wagewatch.ledger import activity, tokens
@@ -56,7 +56,12 @@ from wagewatch.web import console
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "wagewatch_token"
-MESSAGES = {"ack": "已签收", "saved": "已保存", "clarified": "已记录澄清情况", "reopened": "已重新打开"}
+MESSAGES = {
+    "ack": LeadStatus.ACKNOWLEDGED.caption,
+    "saved": "已保存",
+    "clarified": "已记录澄清情况",
+    "reopened": "已重新打开",
+}
 # No script anywhere; styles are inline in base.html; nothing may frame the page or post elsewhere.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
@@ -79,16 +84,9 @@ class Denied(Exception):
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["local"] = lambda dt: clock.local(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"
-    env.filters["url"] = safe_url
+    env = template_environment(TEMPLATES)
     env.filters["yuan"] = format_yuan
+    env.globals.update(LeadStatus=LeadStatus, LEAD_OPEN=OPEN)
     return env
 
 
