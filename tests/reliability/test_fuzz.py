@@ -17,7 +17,7 @@ from scrapy.http import Request, TextResponse
 from tests.alerts.conftest import make_incident
 from wagewatch.cli import cli
 from wagewatch.core import clock
-from wagewatch.core.config import CitiesFile, ConfigError, Policy, Settings, SourcesFile, _parse
+from wagewatch.core.config import CitiesFile, ConfigError, Policy, Settings, SourcesFile, read_model
 from wagewatch.core.store.models import Lead
 from wagewatch.crawlers.blocks import BlockedError
 from wagewatch.crawlers.runner import spider_class
@@ -176,13 +176,13 @@ def test_config_files_refuse_bad_content_naming_the_file(config_files):
         path = config_files.root / f"fuzz-{n % 7}-{name}"
         path.write_bytes(_bad_yaml(rng, (config_files.root / name).read_text(encoding="utf-8")))
         try:
-            _parse(CONFIG_MODELS[name], path)
+            read_model(CONFIG_MODELS[name], path)
         except ConfigError as exc:
             assert str(path) in str(exc), exc
             refused += 1
     assert refused > 1_500
     for name, model in CONFIG_MODELS.items():  # the good files still load
-        _parse(model, config_files.root / name)
+        read_model(model, config_files.root / name)
 
 
 def test_parse_never_tracebacks_on_a_bad_saved_response():
