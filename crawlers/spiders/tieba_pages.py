@@ -133,6 +133,8 @@ def forum_threads(response: Response) -> list[ThreadSummary]:
                 forum=forum,
             )
         )
+    if not threads:  # a forum always lists threads (pinned ones at least): an empty list is a new layout
+        raise MalformedResponse("thread_list pagelet without a readable thread (li.j_thread_list)")
     return threads
 
 
@@ -167,6 +169,8 @@ def search_hits(response: Response) -> list[PostItem]:
                 raw_ref=ref,
             )
         )
+    if posts_div and not posts:
+        raise MalformedResponse("s_post results without thread and post ids")
     return posts
 
 
@@ -325,7 +329,10 @@ def api_search(response: Response) -> list[PostItem]:
         raise MalformedResponse("missing data object")
     ref = raw_reference(response.body, response.url)
     posts = []
-    for card in data.get("card_list") or []:
+    cards = data.get("card_list")
+    if not isinstance(cards, list):
+        raise MalformedResponse("data.card_list is not a list")
+    for card in cards:
         if not isinstance(card, dict) or "thread" not in (card.get("cardStyle"), card.get("cardInfo")):
             continue
         item = card.get("data") if isinstance(card.get("data"), dict) else {}

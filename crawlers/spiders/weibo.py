@@ -165,7 +165,7 @@ def web_search_page(response: Response) -> list[PostItem]:
     """s.weibo.com/weibo result cards (`div.card-wrap[mid]`); the no-result card means an empty slice."""
     sel = Selector(text=response.text)
     cards = sel.css("div.card-wrap[mid]")
-    if not cards and not sel.css("div.card-no-result") and not sel.css("#pl_feedlist_index"):
+    if not cards and not sel.css("div.card-no-result"):
         raise MalformedResponse("no result cards and no empty-result marker")
     ref = raw_reference(response.body, response.url)
     posts = []

@@ -79,6 +79,37 @@ def test_unknown_shapes_are_errors_not_zero_posts(source, name, message):
     assert (code, posts) == (4, []) and err.startswith(message), err
 
 
+def _changed(tmp_path, source: str, name: str, old: str, new: str):
+    """One of our fixtures with a piece of its layout changed, the way a site redesign changes it."""
+    text = (FIXTURES / source / name).read_text(encoding="utf-8")
+    assert old in text
+    page = tmp_path / name
+    page.write_text(text.replace(old, new), encoding="utf-8")
+    return page
+
+
+@pytest.mark.parametrize(
+    "source, name, old, new, message",
+    [
+        # result cards renamed: the result container is still there, but neither cards nor the no-result card
+        ("weibo", "web_search_small.html", 'class="card-wrap"', 'class="card-wrap-v2"', "no result cards and no"),
+        ("tieba", "forum_jinan.html", "j_thread_list", "j_thread_item", "thread_list pagelet without a readable"),
+        ("tieba", "search.html", "data-tid=", "data-thread=", "s_post results without thread and post ids"),
+    ],
+)
+def test_changed_layouts_are_errors_not_zero_posts(tmp_path, source, name, old, new, message):
+    code, posts, err = parse_file(source, _changed(tmp_path, source, name, old, new))
+    assert (code, posts) == (4, []) and err.startswith(f"malformed: {message}"), err
+
+
+def test_tieba_search_answer_with_cards_of_another_type_is_an_error(tmp_path):
+    answer = json.loads((FIXTURES / "tieba" / "api_search.json").read_text(encoding="utf-8"))
+    answer["data"]["card_list"] = {"items": answer["data"]["card_list"]}
+    page = tmp_path / "api_search.json"
+    page.write_text(json.dumps(answer, ensure_ascii=False), encoding="utf-8")
+    assert parse_file("tieba", page)[::2] == (4, "malformed: data.card_list is not a list\n")
+
+
 def test_generic_html_source_refuses_json(env):
     env.write_sources({"dz_list": html_source("https://sd.dzwww.com")})
     code, posts, err = parse_file("dz_list", FIXTURES / "news" / "api_answer.json", config=env.directory)

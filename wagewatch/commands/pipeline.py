@@ -1,4 +1,4 @@
-"""Commands that run the pipeline: run, crawl, analyze, cluster, dispatch, escalate."""
+"""Commands that run the pipeline: run, worker, crawl, analyze, cluster, dispatch, escalate."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import click
 
 from wagewatch.context import AppContext
-from wagewatch.pipeline import run_once, run_stage
+from wagewatch.pipeline import STAGES, run_once, run_stage
 
 
 def _print(result) -> None:
@@ -27,6 +27,30 @@ def run(ctx: AppContext, once: bool) -> None:
 
     ctx.db  # migrate before the job store creates its table
     run_forever(ctx.config)
+
+
+@click.command(
+    help="运行工作进程：只按间隔调度指定环节，多个工作进程可共用一个PostgreSQL / "
+    "Run a worker: only the named stages, on their intervals; any number of workers may share one PostgreSQL."
+)
+@click.option(
+    "--stages",
+    required=True,
+    help=f"逗号分隔的环节 / comma-separated stages: {','.join(STAGES)}",
+)
+@click.pass_obj
+def worker(ctx: AppContext, stages: str) -> None:
+    names = [name.strip() for name in stages.split(",") if name.strip()]
+    unknown = [name for name in names if name not in STAGES]
+    if unknown or not names:
+        raise click.UsageError(
+            f"未知环节 unknown stage: {', '.join(unknown) or '（空）'}；可选 choose from: {', '.join(STAGES)}"
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from wagewatch.scheduler import run_forever
+
+    _ = ctx.db  # migrate first: a new worker may be the first to reach a fresh store
+    run_forever(ctx.config, names)
 
 
 @click.command(help="抓取一个来源 / Crawl one source now (e.g. weibo).")
@@ -67,4 +91,4 @@ cluster = _stage_command("cluster", "将帖文归并为事件 / Group analysed p
 dispatch = _stage_command("dispatch", "生成台账并发送预警 / Create leads and deliver alerts.")
 escalate = _stage_command("escalate", "逾期未签收的线索逐级升级 / Escalate unacknowledged leads.")
 
-COMMANDS = [run, crawl, analyze, cluster, dispatch, escalate]
+COMMANDS = [run, worker, crawl, analyze, cluster, dispatch, escalate]

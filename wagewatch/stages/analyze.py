@@ -13,12 +13,20 @@ def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256)
     """Analyse every post in state `new`; returns how many were analysed.
 
     Each batch commits its analyses and the posts' new state together, so a crash mid-way leaves the
-    remaining posts `new` for the next run and never creates a second analysis of a post.
+    remaining posts `new` for the next run and never creates a second analysis of a post. On PostgreSQL a
+    batch's posts stay locked until it commits and other workers skip them (`SKIP LOCKED`), so any number
+    of analyze workers share the backlog without classifying a post twice.
     """
     done = 0
     while True:
         with db.session() as session:
-            posts = session.scalars(select(Post).where(Post.state == "new").order_by(Post.id).limit(batch_size)).all()
+            posts = session.scalars(
+                select(Post)
+                .where(Post.state == "new")
+                .order_by(Post.id)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
             if not posts:
                 return done
             texts = [f"{p.title}\n{p.text}" if p.title else p.text for p in posts]
