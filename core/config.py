@@ -8,7 +8,7 @@ environment variable (``*_env`` keys) that holds the secret.
 from __future__ import annotations
 
 import os
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,6 +75,8 @@ class ElasticsearchSettings(_Strict):
     ca_certs: str | None = None
     # cjk needs no plugin; smartcn and ik need the analysis-smartcn or IK plugin on every node.
     chinese_analyzer: Literal["cjk", "smartcn", "ik"] = "cjk"
+    # Query-time synonyms (Solr format: one group of equivalent words per entry) for the cjk and ik chains.
+    synonyms: list[str] = Field(default_factory=list)
     bulk_batch_size: int = Field(500, ge=1, le=10000)
     retries: int = Field(3, ge=0, le=10)
     timeout_seconds: float = Field(30.0, gt=0)
@@ -396,6 +398,12 @@ class ReportSchedule(_Strict):
     at: str = "09:00"
     city_roles: list[Role] = Field(default_factory=lambda: ["leader", "deputy"])
     province_roles: list[Role] = Field(default_factory=lambda: ["leader", "triage"])
+    # The circular (通报) is signed by an office, not by the software; 累计 figures count from campaign_start.
+    issuer: str = "山东省根治拖欠农民工工资工作领导小组办公室"
+    addressee: str = "各市根治拖欠农民工工资工作领导小组办公室"
+    title: str = "关于{period}{where}欠薪网络舆情线索办理情况的通报"  # {period}: 2026年第48周; {where}: 全省
+    special_title: str = "关于{where}{event}的专报"  # the one-incident report for a red alert
+    campaign_start: date = date(2026, 11, 1)
 
     @field_validator("at")
     @classmethod

@@ -47,7 +47,7 @@ class FeedReport:
 def _ensure_indices(client: Elasticsearch, db: Database, config: AppConfig) -> dict[str, KindLayout]:
     """Create what is missing (never migrate here: that is `wagewatch index setup`'s job)."""
     es = config.settings.elasticsearch
-    found = layouts(es.index_prefix, es.chinese_analyzer)
+    found = layouts(es.index_prefix, es.chinese_analyzer, es.synonyms)
     for layout in found.values():
         targets = alias_targets(client, layout.write_alias)
         if not targets:

@@ -189,7 +189,7 @@ class ConfigFactory:
 
 @pytest.fixture
 def config_files(tmp_path: Path) -> ConfigFactory:
-    """A copy of the shipped config with the database, outbox and raw store inside tmp_path."""
+    """A copy of the shipped config with the database, outbox, raw store and reports inside tmp_path."""
     root = tmp_path / "config"
     shutil.copytree(REPO / "config", root)
     factory = ConfigFactory(root)
@@ -198,6 +198,7 @@ def config_files(tmp_path: Path) -> ConfigFactory:
         settings["database_url"] = f"sqlite:///{tmp_path / 'wagewatch.db'}"
         settings["outbox_dir"] = str(tmp_path / "outbox")
         settings["raw_dir"] = str(tmp_path / "raw")
+        settings["reports_dir"] = str(tmp_path / "reports")
 
     factory.update("settings.yaml", local_paths)
     return factory

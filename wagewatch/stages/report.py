@@ -3,7 +3,7 @@
 Each email is a row in report_deliveries, unique per (period, scope, recipient), with the same at-most-once
 handling as alerts: claimed as `sending` and committed before the message leaves; a crash leaves it
 `unknown` (never re-sent, the ops contact is told in the audit trail); failures retry with backoff.
-A period is reported only when the ledger holds leads from before its end, so a fresh deployment does not
+Every red (特别重大) incident also gets its one-incident 专报 written once. A period is reported only when the ledger holds leads from before its end, so a fresh deployment does not
 mail empty reports for weeks it never watched.
 """
 
@@ -28,6 +28,7 @@ from wagewatch.reports.build import PROVINCE_SCOPE, ReportFiles, build_scope, fi
 from wagewatch.reports.circular import summary_text
 from wagewatch.reports.figures import compute
 from wagewatch.reports.periods import Period
+from wagewatch.reports.special import write_due_specials
 
 ACTOR = "system:report"
 
@@ -164,11 +165,12 @@ def _deliver_one(
 
 
 def report_due(db: Database, config: AppConfig) -> dict[str, int]:
-    """The stage: queue the reports whose time has come (weekly and monthly), then send what is due."""
+    """The stage: queue the reports whose time has come (weekly and monthly), then send what is due; write
+    the 专报 of every red incident that has none yet."""
     queued = 0
     for period in periods.due(clock.now(), config.policy.reports):
         with db.session() as session:
             has_leads = session.scalar(select(exists().where(Lead.created_at < period.end)))
         if has_leads:
             queued += queue_period(db, config, period)
-    return {"queued": queued, "sent": deliver_reports(db, config)}
+    return {"queued": queued, "sent": deliver_reports(db, config), "special": write_due_specials(db, config)}

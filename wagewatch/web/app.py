@@ -27,10 +27,21 @@ from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Analysis, AuditEvent, Incident, Lead, Post
-from wagewatch.ledger import tokens
-from wagewatch.ledger.actions import KINDS, NEXT, OPEN, PROVINCE, STATUSES, VERDICTS, Ledger, LedgerError, Officer, StatusUpdate
+from wagewatch.ledger import activity, tokens
+from wagewatch.ledger.actions import (
+    KINDS,
+    NEXT,
+    OPEN,
+    PROVINCE,
+    STATUSES,
+    VERDICTS,
+    Ledger,
+    LedgerError,
+    Officer,
+    StatusUpdate,
+)
 from wagewatch.ledger.amounts import AmountError, format_yuan, parse_yuan
-from wagewatch.web import activity, console
+from wagewatch.web import console
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "wagewatch_token"
@@ -357,7 +368,8 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
         return officer
 
     def console_page(request: Request, session: Session, officer: Officer, filters: console.Filters, **extra):
-        current = console.view(console.load(session, clock.now()), filters)
+        rows = console.load(session, clock.now())
+        current = console.view(rows, filters)
         return page(
             request,
             "console.html",
@@ -369,6 +381,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
             caption=console.caption,
             sorts={k: v[0] for k, v in console.SORTS.items()},
             described=console.describe(filters),
+            review_waiting=sum(r.incident.needs_review and r.lead.status in OPEN for r in rows),
             statuses=STATUSES,
             cities=list(config.cities.cities),
             people=[(city or PROVINCE, p) for city, p in config.cities.everyone()],
