@@ -15,20 +15,38 @@ from typing import Any
 
 from wagewatch.index.documents import KINDS, ZH, ZH_SEARCH
 
+SYNONYMS = "wagewatch_synonyms"
+_CJK = ["cjk_width", "lowercase", "cjk_bigram"]
 # The plugin-free chain equals Elasticsearch's `cjk` analyzer without its English stop words.
 _ANALYSIS: dict[str, dict[str, Any]] = {
     "cjk": {
-        ZH: {"type": "custom", "tokenizer": "standard", "filter": ["cjk_width", "lowercase", "cjk_bigram"]},
-        ZH_SEARCH: {"type": "custom", "tokenizer": "standard", "filter": ["cjk_width", "lowercase", "cjk_bigram"]},
+        ZH: {"type": "custom", "tokenizer": "standard", "filter": _CJK},
+        ZH_SEARCH: {"type": "custom", "tokenizer": "standard", "filter": [*_CJK, SYNONYMS]},
     },
+    # smartcn's analyzer is closed (its own stop words and stemming): synonyms would shift phrase positions.
     "smartcn": {ZH: {"type": "smartcn"}, ZH_SEARCH: {"type": "smartcn"}},
     # ik_max_word indexes every dictionary word; ik_smart keeps queries to the likeliest segmentation.
-    "ik": {ZH: {"type": "custom", "tokenizer": "ik_max_word"}, ZH_SEARCH: {"type": "custom", "tokenizer": "ik_smart"}},
+    "ik": {
+        ZH: {"type": "custom", "tokenizer": "ik_max_word"},
+        ZH_SEARCH: {"type": "custom", "tokenizer": "ik_smart", "filter": [SYNONYMS]},
+    },
 }
 
 
-def analysis_settings(chinese_analyzer: str) -> dict[str, Any]:
-    return {"analyzer": _ANALYSIS[chinese_analyzer]}
+def analysis_settings(chinese_analyzer: str, synonyms: tuple[str, ...]) -> dict[str, Any]:
+    """The analyzers, and the synonym set (settings.yaml `elasticsearch.synonyms`) that the search analyzer
+    expands queries with: searching 欠薪 also finds 拖欠工资, 讨薪, 白条 … Only queries are expanded, so the
+    set can change without reindexing a word of it (the new index is built from the store all the same)."""
+    analyzers = _ANALYSIS[chinese_analyzer]
+    if not synonyms:  # Elasticsearch refuses an empty synonym set: leave the filter out instead
+        return {"analyzer": {name: _without_synonyms(a) for name, a in analyzers.items()}}
+    return {"analyzer": analyzers, "filter": {SYNONYMS: {"type": "synonym_graph", "synonyms": list(synonyms)}}}
+
+
+def _without_synonyms(analyzer: dict[str, Any]) -> dict[str, Any]:
+    if "filter" not in analyzer:
+        return analyzer
+    return analyzer | {"filter": [f for f in analyzer["filter"] if f != SYNONYMS]}
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,7 @@ class KindLayout:
     prefix: str
     kind: str
     chinese_analyzer: str
+    synonyms: tuple[str, ...]  # Solr-format groups, e.g. "欠薪, 拖欠工资, 讨薪"
 
     @property
     def alias(self) -> str:
@@ -57,7 +76,7 @@ class KindLayout:
             "settings": {
                 "number_of_shards": 1,
                 "auto_expand_replicas": "0-1",
-                "analysis": analysis_settings(self.chinese_analyzer),
+                "analysis": analysis_settings(self.chinese_analyzer, self.synonyms),
             },
             "mappings": mappings,
         }
@@ -94,8 +113,8 @@ class KindLayout:
         }
 
 
-def layouts(prefix: str, chinese_analyzer: str) -> dict[str, KindLayout]:
-    return {kind: KindLayout(prefix, kind, chinese_analyzer) for kind in KINDS}
+def layouts(prefix: str, chinese_analyzer: str, synonyms: list[str] | tuple[str, ...]) -> dict[str, KindLayout]:
+    return {kind: KindLayout(prefix, kind, chinese_analyzer, tuple(synonyms)) for kind in KINDS}
 
 
 def field_types(kind: str) -> dict[str, str]:

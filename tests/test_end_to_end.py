@@ -90,12 +90,13 @@ def test_without_smtp_alerts_land_in_the_outbox(config_files, test_site, tmp_pat
     assert wagewatch(config_files.root, "crawl", "weibo").returncode == 0
     result = wagewatch(config_files.root, "run", "--once")
     assert result.returncode == 0, result.stderr[-2000:]
+    assert "本轮运行结果" in result.stdout and "所有来源均抓取失败" not in result.stdout
     files = sorted((tmp_path / "outbox").glob("*.eml"))
     mails = [message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
     assert any("临沂" in m["Subject"] and "duty-" in m["To"] for m in mails), [m["Subject"] for m in mails]
 
 
-def test_run_once_records_unreachable_sources_instead_of_failing(config_files, tmp_path):
+def test_run_once_records_unreachable_sources_and_warns(config_files, tmp_path):
     from tests.conftest import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here: connection refused
@@ -103,7 +104,11 @@ def test_run_once_records_unreachable_sources_instead_of_failing(config_files, t
         "sources.yaml", lambda d: [s.update(base_url=dead, download_delay=0) for s in d["sources"].values()]
     )
     result = wagewatch(config_files.root, "run", "--once")
-    assert result.returncode == 0, result.stderr[-2000:]
+    # Every stage still ran and recorded what happened, but a run that fetched nothing says so and fails.
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert (
+        "所有来源均抓取失败" in result.stdout and "分析 analyze" in result.stdout and "Traceback" not in result.stdout
+    )
     db = Database(load_config(config_files.root).settings.database_url)
     with db.session() as session:
         from wagewatch.core.store.models import CrawlRun

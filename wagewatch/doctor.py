@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 
@@ -20,9 +22,42 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warning: bool = False  # works, but not as deployed: shown with ⚠, does not fail the command
 
     def line(self) -> str:
-        return f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
+        mark = "✗" if not self.ok else "⚠" if self.warning else "✓"
+        return f"{mark} {self.name}: {self.detail}"
+
+
+def check_public_url(config: AppConfig) -> Check:
+    """The officers' links in every alert start with public_base_url: a loopback address, or one where no
+    `wagewatch serve` answers, makes every link useless on an officer's phone."""
+    url = config.settings.public_base_url
+    name = "访问地址 public_base_url"
+    host = urlsplit(url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback or host == "0.0.0.0"
+    except ValueError:  # a host name
+        loopback = host.endswith(".localhost")
+    if loopback:
+        return Check(
+            name,
+            True,
+            f"{url} 是本机地址，预警消息中的签收链接在手机上打不开；请改为干部可访问的地址 "
+            "(loopback: links in alerts will not open on a phone)",
+            warning=True,
+        )
+    try:
+        import httpx
+
+        status = httpx.get(f"{url.rstrip('/')}/healthz", timeout=5).status_code
+    except Exception as exc:  # noqa: BLE001 - any network error means the same to the officer
+        return Check(
+            name, True, f"{url} 无法访问（{exc.__class__.__name__}），请确认 wagewatch serve 已运行", warning=True
+        )
+    if status != 200:
+        return Check(name, True, f"{url}/healthz 返回 HTTP {status}，请确认该地址指向 wagewatch serve", warning=True)
+    return Check(name, True, f"{url} 可访问 reachable")
 
 
 def check_store(config: AppConfig) -> Check:
@@ -113,4 +148,5 @@ def run_checks(config_dir: str | None) -> list[Check]:
         check_smtp(config),
         check_channels(config),
         check_rotas(config),
+        check_public_url(config),
     ]

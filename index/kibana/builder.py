@@ -28,6 +28,7 @@ LAYER = "layer1"
 
 DATA_VIEW_NAMES = {"incidents": "欠薪事件", "posts": "网络帖文", "leads": "处置台账", "places": "山东地市区县"}
 FIELD_LABELS = {
+    "incident_id": "线索编号",  # the one case number of alerts, the officers' page and the reports
     "label_name": "研判结果",
     "severity": "严重等级",
     "severity_name": "严重程度",

@@ -95,14 +95,23 @@ def test_weekly_report_command_writes_a_workbook_with_the_right_totals(store, tm
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["情况表", "未办结线索", "图表"]
     sheet = wb["情况表"]
-    header = [c.value for c in sheet[3]]
-    assert header[0] == "地市" and header[1:] == [h for _, h in COLUMNS]
-    rows = {r[0].value: [c.value for c in r[1:]] for r in sheet.iter_rows(min_row=4)}
+    groups, header = [c.value for c in sheet[3]], [c.value for c in sheet[4]]
+    assert groups[0] == "地市" and groups[1] == "本期（2026年11月23日至11月29日）"
+    assert groups[1 + len(COLUMNS)] == "累计（自2026年11月1日）" and groups[-2:] == ["环比（新增）", "排名"]
+    assert header[1 : len(COLUMNS) + 1] == [h for _, h in COLUMNS]
+    assert header[len(COLUMNS) + 1 : len(COLUMNS) + 4] == ["新增线索", "办结", "追回金额（万元）"]
+    assert "逾期、未办结为截至11月29日24时仍未办结或超期办结的全部线索" in sheet["A2"].value
+    rows = {r[0].value: [c.value for c in r[1:]] for r in sheet.iter_rows(min_row=5) if r[1].value is not None}
     assert list(rows)[:16][:3] == ["济南", "青岛", "淄博"] and list(rows)[-2:] == ["省级", "合计"]
     totals = dict(zip((a for a, _ in COLUMNS), rows["合计"]))
     assert totals == pytest.approx(EXPECTED_TOTALS)
     for column in range(len(COLUMNS)):  # the totals row adds up the rows above it
         assert rows["合计"][column] == pytest.approx(sum(v[column] for k, v in rows.items() if k != "合计"))
+    # 累计 since the campaign start (1 November) counts the two W47 leads too; 环比 compares with W47's 2.
+    cumulative_new, change, _ = rows["合计"][len(COLUMNS) :][0], rows["合计"][-2], rows["合计"][-1]
+    assert (cumulative_new, change) == (7, "+150%")
+    ranks = {city: values[-1] for city, values in rows.items() if city not in ("省级", "合计")}
+    assert ranks["济南"] == 1 and ranks["潍坊"] == 2 and ranks["青岛"] > 2  # all on time; one late; none closed
     jinan = dict(zip((a for a, _ in COLUMNS), rows["济南"]))
     assert (jinan["new"], jinan["closed"], jinan["open"], jinan["red"]) == (3, 2, 1, 1)
     assert dict(zip((a for a, _ in COLUMNS), rows["青岛"]))["overdue"] == 1
@@ -119,7 +128,7 @@ def test_weekly_report_command_writes_a_workbook_with_the_right_totals(store, tm
     assert "尚有3条线索未办结" in text and "青岛、潍坊存在逾期线索" in text
     assert circular.tables[0].rows[-1].cells[0].text == "合计"
     city = openpyxl.load_workbook(out / "济南-周调度-2026-W48-情况表.xlsx")["情况表"]
-    assert [c.value for c in city[5]][:2] == ["合计", 3]
+    assert [c.value for c in city[6]][:2] == ["合计", 3]
 
 
 def test_month_and_bad_periods(store, tmp_path):
@@ -127,17 +136,19 @@ def test_month_and_bad_periods(store, tmp_path):
     result = wagewatch(store.root / "config", "report", "--month", "2026-11", "--out", str(tmp_path / "m"))
     assert result.returncode == 0, result.stderr[-2000:]
     sheet = openpyxl.load_workbook(tmp_path / "m" / "全省-月通报-2026-11-情况表.xlsx")["情况表"]
-    totals = {a: c.value for (a, _), c in zip(COLUMNS, list(sheet.iter_rows(min_row=4))[-1][1:])}
+    totals = {a: c.value for (a, _), c in zip(COLUMNS, list(sheet.iter_rows(min_row=5, max_row=22))[-1][1:])}
     assert (totals["new"], totals["closed"]) == (8, 4)  # the whole of November, the 30th included
     for args, message in (
         (["--week", "2026-W54"], "has no ISO week 54"),
-        (["--week", "2026-11"], "--week takes"),
+        (["--month", "2026-W48"], "--month takes"),
         (["--month", "2026-13"], "month must be 1..12"),
         ([], "exactly one of"),
+        (["--week", "2026-W48", "--incident", "1"], "exactly one of"),
     ):
         bad = CliRunner().invoke(cli, ["--config", str(store.root / "config"), "report", *args])
         assert bad.exit_code == 2 and message in bad.output, bad.output
     assert periods.parse("2026-W01").first_day.isoformat() == "2025-12-29"
+    assert periods.parse("2026-48", "week") == periods.parse("2026-W48")  # `report --week 2026-48` works
 
 
 def test_report_stage_mails_each_lead_list_once_on_schedule(store, config_files, smtp_server):
@@ -145,20 +156,22 @@ def test_report_stage_mails_each_lead_list_once_on_schedule(store, config_files,
     config = store.reload()
     _seed(store)
     clock.freeze(at(30, 8, month=11))  # Monday before 09:00: the week before last (W47) is caught up
-    assert report_due(store.db, config) == {"queued": 34, "sent": 34}  # province: leader + triage; cities: 2 each
+    # Province: leader + triage; cities: 2 each. The red Jinan incident gets its 专报, once.
+    assert report_due(store.db, config) == {"queued": 34, "sent": 34, "special": 1}
+    assert (store.root / "reports" / "专报" / "专报-线索编号4.docx").exists()
     smtp_server.wait_for(34)
     assert {m["Subject"][:5] for m in smtp_server.messages} == {"【周调度】"}
     clock.freeze(at(30, 9, month=11) + timedelta(minutes=5))  # 09:05: now W48
-    assert report_due(store.db, config) == {"queued": 34, "sent": 34}
+    assert report_due(store.db, config) == {"queued": 34, "sent": 34, "special": 0}
     smtp_server.wait_for(68)
     [mail] = [m for m in smtp_server.to("leader@jinan.example.gov.cn") if "第48周" in m["Subject"]]
     assert mail["Subject"] == "【周调度】济南市欠薪网络舆情线索办理情况（2026年第48周（11月23日至11月29日））"
     names = sorted(part.get_filename() for part in mail.iter_attachments())
     assert names == ["济南-周调度-2026-W48-情况表.xlsx", "济南-周调度-2026-W48-通报.docx"]
     assert "济南市共监测发现欠薪网络舆情线索3条" in mail.get_body(preferencelist=("plain",)).get_content()
-    assert report_due(store.db, config) == {"queued": 0, "sent": 0}
+    assert report_due(store.db, config) == {"queued": 0, "sent": 0, "special": 0}
     clock.freeze(at(1, 9, month=12) + timedelta(minutes=1))  # the 1st: November's monthly report
-    assert report_due(store.db, config) == {"queued": 34, "sent": 34}
+    assert report_due(store.db, config) == {"queued": 34, "sent": 34, "special": 0}
     with store.db.session() as session:
         assert (
             session.scalar(select(func.count()).select_from(ReportDelivery).where(ReportDelivery.status == "sent"))

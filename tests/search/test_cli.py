@@ -1,4 +1,4 @@
-"""The commands an operator types: index setup/status/bench, reindex, search."""
+"""The commands an operator types: index setup/status, bench index, reindex, search."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_setup_status_reindex_and_search(search_config, seeded_db, prefix):
 
 
 def test_bench_prints_throughput(search_config):
-    done = run(search_config.directory, "index", "bench", "--docs", "400", "--batch", "200")
+    done = run(search_config.directory, "bench", "index", "--docs", "400", "--batch", "200")
     assert done.exit_code == 0, done.output
     assert "docs/s" in done.output and "400 docs" in done.output and "rejected 0" in done.output
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,14 +19,14 @@ PLACES_FILE = Path(__file__).resolve().parents[2] / "classifier" / "data" / "sha
 
 
 def test_names_and_aliases():
-    layout = layouts("wagewatch", "cjk")["incidents"]
+    layout = layouts("wagewatch", "cjk", ())["incidents"]
     assert layout.alias == "wagewatch-incidents" and layout.write_alias == "wagewatch-incidents-write"
     assert layout.index.startswith("wagewatch-incidents-v1-") and layout.template()["index_patterns"] == [layout.index]
     assert layout.template()["_meta"]["fingerprint"] == layout.fingerprint
 
 
 def test_analyzer_choice_is_part_of_the_index_identity():
-    cjk, ik, smartcn = (layouts("wagewatch", a)["posts"] for a in ("cjk", "ik", "smartcn"))
+    cjk, ik, smartcn = (layouts("wagewatch", a, ())["posts"] for a in ("cjk", "ik", "smartcn"))
     assert len({cjk.index, ik.index, smartcn.index}) == 3
     analysis = {a.chinese_analyzer: a.body["settings"]["analysis"]["analyzer"] for a in (cjk, ik, smartcn)}
     assert analysis["cjk"][ZH]["filter"] == ["cjk_width", "lowercase", "cjk_bigram"]
@@ -42,7 +42,7 @@ def test_mapping_types():
     leads = field_types("leads")
     assert {leads[f] for f in ("open", "closed", "overdue", "acknowledged")} == {"boolean"}
     assert leads["deadline"] == "date" and leads["days_to_close"] == "float" and leads["stage"] == "keyword"
-    assert layouts("wagewatch", "cjk")["leads"].body["mappings"]["dynamic"] == "strict"
+    assert layouts("wagewatch", "cjk", ())["leads"].body["mappings"]["dynamic"] == "strict"
 
 
 def test_unknown_analyzer_names_file_and_key(config_files):
@@ -76,7 +76,7 @@ def test_every_city_and_county_has_a_position_in_shandong():
     ],
 )
 def test_lead_stage(acknowledged, closed, deadline_hours, expected):
-    now = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
     lead = Lead(
         created_at=now - timedelta(days=1),
         deadline=now + timedelta(hours=deadline_hours),

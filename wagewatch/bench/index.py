@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import random
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from elasticsearch import Elasticsearch
 
-from wagewatch.index import convert, places
+from wagewatch.core.config import load_config
+from wagewatch.core.states import Label
+from wagewatch.index import places
 from wagewatch.index.bulk import bulk_write
-from wagewatch.index.layout import KindLayout
+from wagewatch.index.client import make_client
+from wagewatch.index.layout import KindLayout, layouts
 
 _OPENINGS = ["工地干了大半年", "我们二十多个农民工", "求助！", "年底了还没拿到钱", "实名举报"]
 _MIDDLES = [
@@ -47,7 +51,7 @@ def synthetic_posts(count: int, seed: int = 7) -> list[dict]:
     """Posts shaped like real ones: Chinese text of typical length, a city and county, facts."""
     rng = random.Random(seed)
     cities = [p for p in places.all_places() if p.level == "county"]
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     posts = []
     for i in range(count):
         place = rng.choice(cities)
@@ -86,7 +90,7 @@ def synthetic_posts(count: int, seed: int = 7) -> list[dict]:
                 "region": place.city,
                 "analyzed": True,
                 "label": "real",
-                "label_name": convert.LABEL_NAMES["real"],
+                "label_name": Label.REAL.caption,
                 "severity": rng.randint(1, 4),
                 "city": place.city,
                 "county": place.name,
@@ -119,3 +123,17 @@ def run_benchmark(client: Elasticsearch, layout: KindLayout, documents: int, bat
         return BenchResult(documents, batch_size, seconds, rejected)
     finally:
         client.indices.delete(index=index, ignore_unavailable=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Index into the cluster of the configuration (settings.yaml `elasticsearch`) under a throwaway name."""
+    parser = argparse.ArgumentParser(description="批量索引吞吐量基准 / Bulk indexing throughput (docs/s).")
+    parser.add_argument("--docs", type=int, default=20_000, help="documents to index (default 20000)")
+    parser.add_argument("--batch", type=int, default=None, help="documents per bulk request (default: settings)")
+    parser.add_argument("--config", default=None, help="configuration directory (default: WAGEWATCH_CONFIG_DIR)")
+    args = parser.parse_args(argv)
+    es = load_config(args.config).settings.elasticsearch
+    if not es.url:
+        raise SystemExit("settings.yaml 未配置 elasticsearch.url / set elasticsearch.url first")
+    layout = layouts(es.index_prefix, es.chinese_analyzer, es.synonyms)["posts"]
+    print(run_benchmark(make_client(es), layout, args.docs, args.batch or es.bulk_batch_size).line())

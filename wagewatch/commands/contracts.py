@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from wagewatch.commands.progress import Bar
+
 EXIT_BLOCKED = 3
 EXIT_MALFORMED = 4
 
@@ -105,15 +107,22 @@ def classify(ctx, input_path: Path, output_path: Path, batch_size: int, backend:
 
         def flush() -> None:
             texts = [r.get("text") if isinstance(r.get("text"), str) else "" for r in batch]
-            for record, result in zip(batch, classifier.analyze(texts)):
+            for record, result in zip(batch, classifier.analyze(texts), strict=True):
                 out.write(json.dumps({**record, **result.to_dict()}, ensure_ascii=False) + "\n")
             batch.clear()
 
-        for record in _read_jsonl(src, errors):
-            batch.append(record)
-            if len(batch) >= batch_size:
-                flush()
-        flush()
+        total = sum(1 for line in input_path.open(encoding="utf-8", errors="replace") if line.strip())
+        done = 0
+        with Bar() as bar:
+            for record in _read_jsonl(src, errors):
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    done += len(batch)
+                    flush()
+                    bar("分类 classify", done, total)
+            done += len(batch)
+            flush()
+            bar("分类 classify", done, total)
     for message in errors:
         click.echo(f"{input_path}: {message}", err=True)
     if errors:

@@ -1,4 +1,5 @@
-"""Commands for Elasticsearch and Kibana: index setup/status/bench, reindex, search, kibana setup/export."""
+"""Commands for Elasticsearch and Kibana: index setup/status, reindex, search, kibana setup/export (the bulk
+indexing benchmark: `wagewatch bench index`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from wagewatch.commands.progress import Bar
 from wagewatch.context import AppContext
 
 KINDS_CHOICE = click.Choice(["posts", "incidents", "leads", "all"])
@@ -28,36 +30,12 @@ def _layouts(ctx: AppContext):
     from wagewatch.index.layout import layouts
 
     es = ctx.config.settings.elasticsearch
-    return layouts(es.index_prefix, es.chinese_analyzer)
+    return layouts(es.index_prefix, es.chinese_analyzer, es.synonyms)
 
 
 def _fail(exc: Exception) -> None:
     click.echo(f"失败 failed: {exc.__class__.__name__}: {exc}", err=True)
     sys.exit(1)
-
-
-class _Bar:
-    """A rich progress bar with one task per kind of document."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False
-        )
-        self.tasks: dict[str, int] = {}
-
-    def __enter__(self) -> "_Bar":
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.progress.stop()
-
-    def __call__(self, kind: str, done: int, total: int) -> None:
-        if kind not in self.tasks:
-            self.tasks[kind] = self.progress.add_task(kind, total=total)
-        self.progress.update(self.tasks[kind], completed=done, total=total)
 
 
 @click.group(name="index", help="Elasticsearch 索引管理 / Manage the Elasticsearch indices.")
@@ -76,7 +54,7 @@ def index_setup(ctx: AppContext) -> None:
 
     client, es = _client(ctx), ctx.config.settings.elasticsearch
     try:
-        with _Bar() as bar:
+        with Bar() as bar:
             steps = [
                 ensure_kind(client, ctx.db, layout, batch_size=es.bulk_batch_size, retries=es.retries, progress=bar)
                 for layout in _layouts(ctx).values()
@@ -120,23 +98,6 @@ def index_status(ctx: AppContext) -> None:
         click.echo(line)
 
 
-@index_group.command(name="bench", help="测量批量写入吞吐量 / Measure bulk indexing throughput (docs/s).")
-@click.option("--docs", default=20000, show_default=True, help="文档数 / Documents to index.")
-@click.option(
-    "--batch",
-    default=None,
-    type=int,
-    help="每批文档数 / Documents per bulk request (default: settings.yaml bulk_batch_size).",
-)
-@click.pass_obj
-def index_bench(ctx: AppContext, docs: int, batch: int | None) -> None:
-    from wagewatch.bench.index import run_benchmark
-
-    es = ctx.config.settings.elasticsearch
-    result = run_benchmark(_client(ctx), _layouts(ctx)["posts"], docs, batch or es.bulk_batch_size)
-    click.echo(result.line())
-
-
 @click.command(help="从数据库重建全部索引文档 / Rewrite every search document from the store, with a progress bar.")
 @click.option("--kind", type=KINDS_CHOICE, default="all", show_default=True, help="文档类型 / Kind of documents.")
 @click.pass_obj
@@ -146,7 +107,7 @@ def reindex(ctx: AppContext, kind: str) -> None:
     es = ctx.config.settings.elasticsearch
     kinds = ["posts", "incidents", "leads"] if kind == "all" else [kind]
     try:
-        with _Bar() as bar:
+        with Bar() as bar:
             written = rewrite(
                 _client(ctx),
                 ctx.db,

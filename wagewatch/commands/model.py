@@ -1,4 +1,4 @@
-"""Model commands: `train`, `evaluate`, `feedback export` and `bench`.
+"""Model commands: `train`, `evaluate` and `feedback export` (the classify benchmark: `wagewatch bench classify`).
 
 They are thin: the work lives in classifier/ so that tests and scripts can call it without click.
 """
@@ -181,31 +181,7 @@ def feedback_export(ctx, out: Path) -> None:
     click.echo(f"已导出 {written} 条带核查结论的帖文到 {out}；`wagewatch train` 会自动读取 {DEFAULT_FEEDBACK_DIR}/")
 
 
-@click.command(help="测量classify在CPU上的吞吐量（条/秒）/ Measure classify throughput on CPU.")
-@click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
-@click.option("--posts", type=int, default=3000, show_default=True)
-@click.option("--batch-size", type=int, default=256, show_default=True)
-@click.option("--repeats", type=int, default=3, show_default=True)
-@click.option("--threads", type=int, default=None, help="推理线程数 / inference threads (default: config).")
-@click.option(
-    "--backend",
-    type=click.Choice(["onnx", "torch"]),
-    default=None,
-    help="推理后端（默认取classifier.yaml）/ Inference back end (default: config; torch needs the train extra).",
-)
-@click.pass_obj
-def bench(
-    ctx, model: Path | None, posts: int, batch_size: int, repeats: int, threads: int | None, backend: str | None
-) -> None:
-    from wagewatch.bench import classify as benchmark
-
-    result = benchmark.run(
-        _model_dir(ctx, model), posts=posts, batch_size=batch_size, repeats=repeats, threads=threads, backend=backend
-    )
-    click.echo(benchmark.render(result))
-
-
-COMMANDS = [train, evaluate, feedback, bench]
+COMMANDS = [train, evaluate, feedback]
 
 if __name__ == "__main__":  # `python -m wagewatch.commands.model evaluate ...` without the full CLI
     click.Group(commands={c.name: c for c in COMMANDS})(prog_name="wagewatch", obj=None)

@@ -10,22 +10,95 @@ import click
 from wagewatch.context import AppContext
 from wagewatch.pipeline import STAGES, run_once, run_stage
 
+STAGE_NAMES = {
+    "crawl": "抓取",
+    "analyze": "分析",
+    "cluster": "归并",
+    "index": "索引",
+    "dispatch": "推送",
+    "escalate": "督办",
+    "report": "报告",
+}
+
 
 def _print(result) -> None:
     click.echo(json.dumps(result, ensure_ascii=False, default=str))
 
 
+def _source_status(outcome: dict) -> str:
+    """ok, or why a source's crawl did not succeed (its process's last line is the crawl's JSON result)."""
+    try:
+        result = json.loads(outcome.get("message") or "")
+    except ValueError:
+        result = None
+    if outcome.get("exit_code") == 0 and isinstance(result, dict) and result.get("status") == "ok":
+        return "ok"
+    if isinstance(result, dict):
+        return str(result.get("blocked_reason") or result.get("error_message") or result.get("status"))[:60]
+    return (outcome.get("message") or f"退出码 {outcome.get('exit_code')}")[:60]
+
+
+def _describe(name: str, result) -> tuple[bool, str]:
+    """(succeeded, one line) for a stage's result."""
+    if isinstance(result, str) and result.startswith("error:"):
+        return False, result.removeprefix("error:").strip()[:120]
+    if name == "crawl":
+        statuses = {o["source"]: _source_status(o) for o in result["sources"]}
+        failed = {source: why for source, why in statuses.items() if why != "ok"}
+        line = f"{len(statuses)}个来源，成功{len(statuses) - len(failed)}个"
+        if failed:
+            line += "；未成功：" + "；".join(f"{source}（{why}）" for source, why in failed.items())
+        return not statuses or len(failed) < len(statuses), line
+    if isinstance(result, dict):
+        return True, "，".join(f"{key}={value}" for key, value in result.items()) or "—"
+    return True, str(result)
+
+
+def print_summary(results: dict) -> bool:
+    """The results of `run --once` as a table; False (and a warning) when a stage failed or every source did."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="本轮运行结果 / run summary", show_lines=False)
+    table.add_column("环节")
+    table.add_column("结果")
+    table.add_column("说明", overflow="fold")
+    healthy = True
+    for name, result in results.items():
+        ok, line = _describe(name, result)
+        healthy &= ok
+        table.add_row(f"{STAGE_NAMES.get(name, name)} {name}", "[green]成功[/]" if ok else "[red]失败[/]", line)
+    console = Console()
+    console.print(table)
+    crawl = results.get("crawl")
+    if isinstance(crawl, dict) and not _describe("crawl", crawl)[0]:
+        console.print(
+            "[bold red]警告：所有来源均抓取失败，本轮没有新数据。请检查网络、代理与来源配置（wagewatch sources）。[/]"
+        )
+    elif not healthy:
+        console.print("[bold red]警告：有环节运行失败，详见上表与日志。[/]")
+    return healthy
+
+
 @click.command(help="运行主任务：按配置的间隔调度各环节 / Run the main job: every stage on its interval.")
 @click.option("--once", is_flag=True, help="各环节各运行一次后退出 / Run every stage once and exit.")
+@click.option("--json", "as_json", is_flag=True, help="与 --once 同用：输出JSON / With --once: print JSON.")
 @click.pass_obj
-def run(ctx: AppContext, once: bool) -> None:
+def run(ctx: AppContext, once: bool, as_json: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if once:
-        _print(run_once(ctx.config, ctx.db))
+        results = run_once(ctx.config, ctx.db)
+        if as_json:
+            _print(results)
+            healthy = all(_describe(name, result)[0] for name, result in results.items())
+        else:
+            healthy = print_summary(results)
+        if not healthy:
+            raise SystemExit(1)
         return
     from wagewatch.scheduler import run_forever
 
-    ctx.db  # migrate before the job store creates its table
+    _ = ctx.db  # opening the store migrates it, before the job store creates its table
     run_forever(ctx.config)
 
 

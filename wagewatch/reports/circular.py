@@ -1,37 +1,42 @@
-"""The Word circular (通报): the period's summary in prose, a table per city, and the open leads."""
+"""The Word circular (通报) in the layout of a government document: the period's summary with 累计 and 环比,
+a table per city with its ranking, the work requirements, the open leads, and the issuing office's name."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
-from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Pt
-
 from wagewatch.core import clock
-from wagewatch.reports.figures import OpenLead, Row
+from wagewatch.reports import official
+from wagewatch.reports.figures import RANKING_RULE, Figures, OpenLead, Row
 from wagewatch.reports.periods import Period
 
-TABLE_COLUMNS = [
-    ("scope", "地市"),
-    ("new", "新增"),
-    ("real", "欠薪"),
-    ("false", "虚假"),
-    ("closed", "办结"),
-    ("closed_on_time", "按期办结"),
-    ("overdue", "逾期"),
-    ("open", "未办结"),
-]
+TABLE_HEADERS = ["地市", "本期新增", "累计新增", "环比", "本期办结", "按期办结", "逾期", "未办结", "排名"]
+OPEN_LEADS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class Heading:
+    """What the configuration says about the document: who issues it, to whom, its title and date."""
+
+    issuer: str
+    addressee: str
+    title: str
+    issued_on: date
 
 
 def _wan(yuan: float) -> str:
     return f"{yuan / 10_000:.2f}"
 
 
+def _until(period: Period) -> str:
+    return f"{period.last_day.month}月{period.last_day.day}日24时"
+
+
 def summary_text(where: str, period: Period, totals: Row) -> str:
     """The circular's opening paragraph for one scope (全省 or a city)."""
     rate = f"{totals.on_time_rate:.0%}" if totals.on_time_rate is not None else "—"
-    end = f"{period.last_day.month}月{period.last_day.day}日"
     clearance = "已实现欠薪线索动态清零" if totals.open == 0 else f"尚有{totals.open}条线索未办结，距动态清零仍有差距"
     return (
         f"{period.title}，{where}共监测发现欠薪网络舆情线索{totals.new}条，其中欠薪线索{totals.real}条"
@@ -40,7 +45,28 @@ def summary_text(where: str, period: Period, totals: Row) -> str:
         f"（按期办结率{rate}），经核实不属实{totals.verified_false}条；逾期{totals.overdue}条。"
         f"新增欠薪线索涉及金额{_wan(totals.amount_involved)}万元、涉及{totals.workers_involved}人；"
         f"本期追回欠薪{_wan(totals.amount_recovered)}万元，支付{totals.workers_paid}人。"
-        f"截至{end}，{clearance}。"
+        f"截至{_until(period)}，{clearance}。"
+    )
+
+
+def cumulative_text(where: str, figures: Figures, campaign_start: date) -> str:
+    """累计 since the campaign began and 环比 against the previous period."""
+    total = figures.cumulative["合计"]
+    before = figures.period.first_day - timedelta(days=1)
+    return (
+        f"自{official.chinese_date(campaign_start)}专项行动开展以来（至{_until(figures.period)}），{where}累计监测发现"
+        f"欠薪网络舆情线索{total.new}条，累计办结{total.closed}条，累计追回欠薪{_wan(total.amount_recovered)}万元、"
+        f"支付{total.workers_paid}人。本期新增线索{figures.totals.new}条，上期（截至{before.month}月{before.day}日）"
+        f"{figures.previous['合计'].new}条，环比{figures.change('合计')}。"
+    )
+
+
+def coverage_note(period: Period, campaign_start: date) -> str:
+    """What span each figure covers, so nobody reads 逾期 as “overdue this week only”."""
+    return (
+        f"说明：新增、办结、追回等“本期”数字为{period.span}期间发生的数量；“累计”为"
+        f"{official.chinese_date(campaign_start)}至{_until(period)}；逾期、未办结为截至{_until(period)}"
+        "仍未办结或超期办结的全部线索，不限发现时间。"
     )
 
 
@@ -51,56 +77,77 @@ def city_line(row: Row) -> str:
     )
 
 
+def table_rows(figures: Figures) -> list[list[object]]:
+    rows = []
+    for row in [*figures.rows, figures.totals]:
+        rows.append(
+            [
+                row.scope,
+                row.new,
+                figures.cumulative[row.scope].new,
+                figures.change(row.scope),
+                row.closed,
+                row.closed_on_time,
+                row.overdue,
+                row.open,
+                figures.ranks.get(row.scope, "—"),
+            ]
+        )
+    return rows
+
+
 def write_circular(
-    path: Path, heading: str, where: str, period: Period, rows: list[Row], totals: Row, leads: list[OpenLead]
+    path: Path,
+    heading: Heading,
+    where: str,
+    figures: Figures,
+    leads: list[OpenLead],
+    campaign_start: date,
 ) -> Path:
     """Write the circular for `where` (全省 or a city) to `path` and return it."""
-    doc = Document()
-    style = doc.styles["Normal"]
-    style.font.size = Pt(12)
-    title = doc.add_heading(heading, level=1)
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    sub = doc.add_paragraph(f"（{period.title}）")
-    sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    doc.add_heading("一、总体情况", level=2)
-    doc.add_paragraph(summary_text(where, period, totals))
-    doc.add_heading("二、分地市情况", level=2)
-    active = [r for r in rows if r.new or r.closed or r.open]
+    period, totals = figures.period, figures.totals
+    doc = official.new_document()
+    official.red_header(doc, heading.issuer)
+    official.title(doc, heading.title)
+    official.paragraph(doc, f"{heading.addressee}：", indent=False)
+    official.paragraph(
+        doc,
+        f"现将{period.title}{where}欠薪网络舆情线索监测和办理情况通报如下：",
+    )
+    official.heading(doc, "一、总体情况")
+    official.paragraph(doc, summary_text(where, period, totals))
+    official.paragraph(doc, cumulative_text(where, figures, campaign_start))
+    official.paragraph(doc, coverage_note(period, campaign_start), official.SUBHEADING_FONT)
+    official.heading(doc, "二、分地市情况")
+    active = [r for r in figures.rows if r.new or r.closed or r.open]
     for row in active:
-        doc.add_paragraph(city_line(row), style="List Bullet")
+        official.paragraph(doc, city_line(row))
     if not active:
-        doc.add_paragraph("本期无新增、办结或未办结线索。")
-    table = doc.add_table(rows=1, cols=len(TABLE_COLUMNS))
-    table.style = "Table Grid"
-    for cell, (_, header) in zip(table.rows[0].cells, TABLE_COLUMNS):
-        cell.text = header
-    for row in [*rows, totals]:
-        cells = table.add_row().cells
-        for cell, (attr, _) in zip(cells, TABLE_COLUMNS):
-            cell.text = str(getattr(row, attr))
-    overdue = [r.scope for r in rows if r.overdue]
-    doc.add_heading("三、工作要求", level=2)
+        official.paragraph(doc, "本期无新增、办结或未办结线索。")
+    official.table(doc, TABLE_HEADERS, table_rows(figures))
+    if figures.ranks:
+        official.paragraph(doc, f"（{RANKING_RULE}。）", size=official.SIZE_TABLE)
+    official.heading(doc, "三、工作要求")
+    overdue = [r.scope for r in figures.rows if r.overdue]
     if overdue:
-        doc.add_paragraph(f"{'、'.join(overdue)}存在逾期线索，请压实属地责任，逐条核查处置，尽快办结并反馈。")
-    doc.add_paragraph(
+        official.subheading(doc, "（一）压实属地责任")
+        official.paragraph(doc, f"{'、'.join(overdue)}存在逾期线索，请压实属地责任，逐条核查处置，尽快办结并反馈。")
+    official.subheading(doc, f"（{'二' if overdue else '一'}）落实首问负责制")
+    official.paragraph(
+        doc,
         "请对照线索台账，落实首问负责制，对确属欠薪的线索及时查处、督促支付，对虚假讨薪舆情及时澄清，"
-        "确保欠薪线索动态清零。"
+        "确保欠薪线索动态清零。",
     )
     if leads:
-        doc.add_heading("附：未办结线索", level=2)
-        for lead in leads[:50]:
+        official.heading(doc, "附：未办结线索")
+        for number, lead in enumerate(leads[:OPEN_LEADS_SHOWN], 1):
             mark = "（逾期）" if lead.overdue else ""
-            doc.add_paragraph(
-                f"#{lead.lead_id} {lead.scope}{lead.county or ''}：{lead.title}，"
+            official.paragraph(
+                doc,
+                f"{number}. 线索编号{lead.case_no} {lead.scope}{lead.county or ''}：{lead.title}，"
                 f"时限{clock.local(lead.deadline):%m月%d日}{mark}",
-                style="List Number",
             )
-        if len(leads) > 50:
-            doc.add_paragraph(f"另有{len(leads) - 50}条，详见情况表。")
-    footer = doc.add_paragraph(f"欠薪舆情哨兵 {clock.local(clock.now()):%Y年%m月%d日}生成")
-    footer.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    doc.save(tmp)
-    tmp.replace(path)
-    return path
+        if len(leads) > OPEN_LEADS_SHOWN:
+            official.paragraph(doc, f"另有{len(leads) - OPEN_LEADS_SHOWN}条，详见情况表。")
+    official.signature(doc, heading.issuer, heading.issued_on)
+    return official.save(doc, path)

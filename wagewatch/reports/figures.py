@@ -14,15 +14,16 @@ Definitions (one lead per alerted incident):
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wagewatch.core.config import SHANDONG_CITIES
+from wagewatch.core.states import LeadStatus
 from wagewatch.core.store.models import Incident, Lead
 from wagewatch.ledger.actions import PROVINCE
-from wagewatch.reports.periods import Period
+from wagewatch.reports.periods import Period, campaign, previous
 
 
 @dataclass
@@ -79,7 +80,7 @@ SEVERITY_ATTR = {4: "red", 3: "orange", 2: "yellow", 1: "blue"}
 
 @dataclass
 class OpenLead:
-    lead_id: int
+    case_no: int  # the incident's number: the one case number of messages, pages, reports and Kibana
     scope: str
     county: str | None
     title: str
@@ -110,7 +111,7 @@ def _count(row: Row, lead: Lead, incident: Incident, period: Period) -> None:
     if closed_in_period:
         row.closed += 1
         row.closed_on_time += lead.closed_at <= lead.deadline
-        row.verified_false += lead.status == "不属实"
+        row.verified_false += lead.status == LeadStatus.UNFOUNDED
         row.amount_recovered += lead.amount_recovered or 0.0
         row.workers_paid += lead.workers_paid or 0
     if open_at_end:
@@ -149,7 +150,7 @@ def open_leads(session: Session, period: Period, city: str | None = None) -> lis
     """Leads still open at the end of the period, overdue first."""
     result = [
         OpenLead(
-            lead.id,
+            incident.id,
             lead.city or PROVINCE,
             incident.county,
             incident.title,
@@ -165,3 +166,60 @@ def open_leads(session: Session, period: Period, city: str | None = None) -> lis
         if lead.closed_at is None or lead.closed_at >= period.end
     ]
     return sorted(result, key=lambda o: (not o.overdue, o.deadline))
+
+
+@dataclass
+class Figures:
+    """A period's rows with what a circular compares them to: 累计 since the campaign began, the previous
+    period (环比), and each city's place in the ranking."""
+
+    period: Period
+    rows: list[Row]
+    totals: Row
+    cumulative: dict[str, Row]  # scope (and 合计) -> figures from the campaign start to the period's end
+    previous: dict[str, Row]  # scope (and 合计) -> the period before
+    ranks: dict[str, int]  # city -> 1 for the best
+
+    def change(self, scope: str) -> str:
+        """环比 of new leads, e.g. +25%, -10%, 持平; — when neither period had any, 上期0条 when only this one."""
+        before, now = self.previous[scope].new, (self.totals if scope == "合计" else self.row(scope)).new
+        if before == 0:
+            return "—" if now == 0 else "上期0条"
+        ratio = (now - before) / before
+        return "持平" if ratio == 0 else f"{ratio:+.0%}"
+
+    def row(self, scope: str) -> Row:
+        return next(r for r in self.rows if r.scope == scope)
+
+
+RANKING_RULE = "排名依据：按期办结率高者在前，相同时逾期线索少者在前；本期无办结线索的地市按逾期数排在其后"
+
+
+def _rank(rows: list[Row]) -> dict[str, int]:
+    """Competition ranking (1, 2, 2, 4) of the cities by on-time closure, then fewer overdue leads."""
+
+    def key(row: Row) -> tuple:
+        rate = row.on_time_rate
+        return (rate is None, -(rate or 0.0), row.overdue)
+
+    ordered = sorted((r for r in rows if r.scope != PROVINCE), key=key)
+    ranks: dict[str, int] = {}
+    for place, row in enumerate(ordered, 1):
+        same = next((ranks[o.scope] for o in ordered[: place - 1] if key(o) == key(row)), None)
+        ranks[row.scope] = same or place
+    return ranks
+
+
+def compute_figures(session: Session, period: Period, city: str | None, campaign_start: date) -> Figures:
+    """Everything a report shows for `period` (all cities, or `city`)."""
+    rows, totals = compute(session, period, city)
+    cumulative_rows, cumulative_totals = compute(session, campaign(campaign_start, period), city)
+    previous_rows, previous_totals = compute(session, previous(period), city)
+    return Figures(
+        period,
+        rows,
+        totals,
+        {r.scope: r for r in [*cumulative_rows, cumulative_totals]},
+        {r.scope: r for r in [*previous_rows, previous_totals]},
+        _rank(rows) if city is None else {},
+    )

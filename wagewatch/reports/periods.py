@@ -34,14 +34,28 @@ class Period:
         return "周调度" if self.kind == "week" else "月通报"
 
     @property
-    def title(self) -> str:
+    def span(self) -> str:
+        """The days covered, e.g. 2026年11月23日至11月29日."""
+        first, last = self.first_day, self.last_day
+        return f"{first.year}年{first.month}月{first.day}日至{last.month}月{last.day}日"
+
+    @property
+    def short(self) -> str:
+        """2026年第48周 or 2026年11月, for titles."""
         if self.kind == "week":
             year, week, _ = self.first_day.isocalendar()
-            return (
-                f"{year}年第{week}周（{self.first_day.month}月{self.first_day.day}日至"
-                f"{self.last_day.month}月{self.last_day.day}日）"
-            )
+            return f"{year}年第{week}周"
         return f"{self.first_day.year}年{self.first_day.month}月"
+
+    @property
+    def title(self) -> str:
+        """2026年第48周（11月23日至11月29日）, 2026年11月, or the span of a campaign."""
+        if self.kind == "campaign":
+            return self.span
+        if self.kind == "week":
+            first, last = self.first_day, self.last_day
+            return f"{self.short}（{first.month}月{first.day}日至{last.month}月{last.day}日）"
+        return self.short
 
 
 class PeriodError(ValueError):
@@ -64,9 +78,11 @@ def month(year: int, number: int) -> Period:
     return Period(f"{year}-{number:02d}", "month", first, following)
 
 
-def parse(text: str) -> Period:
-    """'2026-W48' (ISO week) or '2026-11' (month)."""
-    if m := re.fullmatch(r"(\d{4})-W(\d{1,2})", text.strip()):
+def parse(text: str, kind: str | None = None) -> Period:
+    """'2026-W48' (ISO week) or '2026-11' (month); with kind='week', '2026-48' is week 48 too."""
+    if m := re.fullmatch(r"(\d{4})-W(\d{1,2})", text.strip(), re.IGNORECASE):
+        return week(int(m[1]), int(m[2]))
+    if kind == "week" and (m := re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())):
         return week(int(m[1]), int(m[2]))
     if m := re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip()):
         return month(int(m[1]), int(m[2]))
@@ -78,6 +94,19 @@ def containing(kind: str, day: date) -> Period:
         year, number, _ = day.isocalendar()
         return week(year, number)
     return month(day.year, day.month)
+
+
+def campaign(start: date, period: Period) -> Period:
+    """From the campaign's first day to the end of `period`: the span of the 累计 figures."""
+    return Period(f"{start.isoformat()}..{period.key}", "campaign", min(start, period.first_day), period.next_day)
+
+
+def issue_day(period: Period, schedule: ReportSchedule) -> date:
+    """The day the period's report goes out (its 成文日期): the configured weekday after the week, or the
+    configured day of the month after the month."""
+    if period.kind == "week":
+        return period.next_day + timedelta(days=schedule.weekly_weekday - 1)
+    return period.next_day.replace(day=schedule.monthly_day)
 
 
 def previous(period: Period) -> Period:

@@ -3,7 +3,7 @@
 Each email is a row in report_deliveries, unique per (period, scope, recipient), with the same at-most-once
 handling as alerts: claimed as `sending` and committed before the message leaves; a crash leaves it
 `unknown` (never re-sent, the ops contact is told in the audit trail); failures retry with backoff.
-A period is reported only when the ledger holds leads from before its end, so a fresh deployment does not
+Every red (特别重大) incident also gets its one-incident 专报 written once. A period is reported only when the ledger holds leads from before its end, so a fresh deployment does not
 mail empty reports for weeks it never watched.
 """
 
@@ -21,6 +21,7 @@ from wagewatch.alerts.channels.outbox import write_eml
 from wagewatch.alerts.delivery import record_failed_send
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Person
+from wagewatch.core.states import SendStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AuditEvent, Lead, ReportDelivery
 from wagewatch.reports import periods
@@ -28,6 +29,7 @@ from wagewatch.reports.build import PROVINCE_SCOPE, ReportFiles, build_scope, fi
 from wagewatch.reports.circular import summary_text
 from wagewatch.reports.figures import compute
 from wagewatch.reports.periods import Period
+from wagewatch.reports.special import write_due_specials
 
 ACTOR = "system:report"
 
@@ -56,7 +58,7 @@ def queue_period(db: Database, config: AppConfig, period: Period) -> int:
                             period=period.key,
                             scope=scope,
                             recipient_id=person.id,
-                            status="pending",
+                            status=SendStatus.PENDING,
                             attempts=0,
                             next_attempt_at=clock.now(),
                             created_at=clock.now(),
@@ -102,8 +104,8 @@ def deliver_reports(db: Database, config: AppConfig) -> int:
     """Send every due report email once; returns how many were sent."""
     now = clock.now()
     with db.session() as session:
-        for stuck in session.scalars(select(ReportDelivery).where(ReportDelivery.status == "sending")):
-            stuck.status, stuck.last_error = "unknown", "进程在发送过程中中断，是否送达未知，未自动重发"
+        for stuck in session.scalars(select(ReportDelivery).where(ReportDelivery.status == SendStatus.SENDING)):
+            stuck.status, stuck.last_error = SendStatus.UNKNOWN, "进程在发送过程中中断，是否送达未知，未自动重发"
             session.add(
                 AuditEvent(
                     actor=ACTOR,
@@ -115,7 +117,10 @@ def deliver_reports(db: Database, config: AppConfig) -> int:
             )
         due = session.scalars(
             select(ReportDelivery)
-            .where(ReportDelivery.status.in_(("pending", "failed")), ReportDelivery.next_attempt_at <= now)
+            .where(
+                ReportDelivery.status.in_((SendStatus.PENDING, SendStatus.FAILED)),
+                ReportDelivery.next_attempt_at <= now,
+            )
             .order_by(ReportDelivery.id)
         ).all()
         work = [(d.id, d.period, d.scope, d.recipient_id) for d in due]
@@ -135,12 +140,12 @@ def _deliver_one(
         files = build_scope(db, config, period, scope, report_dir(config, period))
     with db.session() as session:  # claim before anything leaves
         delivery = session.get(ReportDelivery, delivery_id)
-        if delivery.status not in ("pending", "failed"):
+        if delivery.status not in (SendStatus.PENDING, SendStatus.FAILED):
             return 0  # another process took it
         if person is None or address is None:
-            delivery.status, delivery.last_error = "dead", f"{recipient_id} is no longer a report recipient"
+            delivery.status, delivery.last_error = SendStatus.DEAD, f"{recipient_id} is no longer a report recipient"
             return 0
-        delivery.status, delivery.attempts = "sending", delivery.attempts + 1
+        delivery.status, delivery.attempts = SendStatus.SENDING, delivery.attempts + 1
     try:
         message_id = _send(config, _message(config, db, period, files, person, address, delivery_id), delivery_id)
     except ChannelError as exc:
@@ -159,16 +164,17 @@ def _deliver_one(
         return 0
     with db.session() as session:
         delivery = session.get(ReportDelivery, delivery_id)
-        delivery.status, delivery.sent_at, delivery.message_id = "sent", clock.now(), message_id
+        delivery.status, delivery.sent_at, delivery.message_id = SendStatus.SENT, clock.now(), message_id
     return 1
 
 
 def report_due(db: Database, config: AppConfig) -> dict[str, int]:
-    """The stage: queue the reports whose time has come (weekly and monthly), then send what is due."""
+    """The stage: queue the reports whose time has come (weekly and monthly), then send what is due; write
+    the 专报 of every red incident that has none yet."""
     queued = 0
     for period in periods.due(clock.now(), config.policy.reports):
         with db.session() as session:
             has_leads = session.scalar(select(exists().where(Lead.created_at < period.end)))
         if has_leads:
             queued += queue_period(db, config, period)
-    return {"queued": queued, "sent": deliver_reports(db, config)}
+    return {"queued": queued, "sent": deliver_reports(db, config), "special": write_due_specials(db, config)}

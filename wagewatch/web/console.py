@@ -28,6 +28,7 @@ from wagewatch.ledger.actions import OPEN, PROVINCE, STATUSES
 
 LABELS = {"real": "欠薪", "false": "虚假讨薪"}
 OVERDUE = {"yes": "已逾期", "no": "未逾期"}
+REVIEW = {"yes": "待研判", "no": "模型已判定"}  # 待研判: a text the classifier could not call, for triage
 SORTS = {
     "deadline": ("办结时限最近", lambda r: (r.lead.deadline,)),
     "newest": ("最新发现", lambda r: (-r.lead.created_at.timestamp(),)),
@@ -64,6 +65,7 @@ class Filters:
     overdue: str = ""
     source: str = ""
     label: str = ""
+    review: str = ""  # yes: the 待研判 queue
     since: str = ""  # YYYY-MM-DD, China time, on the lead's creation
     until: str = ""
     sort: str = "deadline"
@@ -87,6 +89,7 @@ FACETS: dict[str, tuple[str, Callable[[Row], list[str]]]] = {
     "overdue": ("逾期", lambda r: ["yes" if r.overdue else "no"]),
     "source": ("来源", lambda r: r.sources),
     "label": ("类别", lambda r: [r.incident.label]),
+    "review": ("研判", lambda r: ["yes" if r.incident.needs_review else "no"]),
 }
 
 
@@ -96,6 +99,8 @@ def caption(facet: str, value: str) -> str:
         return OVERDUE.get(value, value)
     if facet == "label":
         return LABELS.get(value, value)
+    if facet == "review":
+        return REVIEW.get(value, value)
     if facet == "status":
         return {"open": "未办结（全部）", "all": "全部状态"}.get(value, value)
     return value
@@ -195,7 +200,11 @@ def export_xlsx(rows: list[Row], filters_text: str, name_of: Callable[[str], str
     wb = Workbook()
     ws = wb.active
     ws.title = "线索清单"
-    ws.cell(1, 1, f"全省欠薪网络舆情线索清单（{filters_text}；共{len(rows)}条），导出时间 {clock.local(clock.now()):%Y-%m-%d %H:%M}")
+    ws.cell(
+        1,
+        1,
+        f"全省欠薪网络舆情线索清单（{filters_text}；共{len(rows)}条），导出时间 {clock.local(clock.now()):%Y-%m-%d %H:%M}",
+    )
     ws.cell(1, 1).font = Font(bold=True)
     for col, header in enumerate(EXPORT_COLUMNS, 1):
         cell = ws.cell(2, col, header)

@@ -1,7 +1,8 @@
-"""The lead's 操作记录 in words an officer reads: who did what, each change as “from → to”, in China time.
+"""A lead's 操作记录 in words an officer reads: who did what, each change as “from → to”, in China time.
 
 Audit events keep machine values (statuses, person ids, ISO times in UTC, yuan as floats) so Kibana and the
-reports can count them; this module is the one place that turns them into Chinese sentences for the page.
+reports can count them; this module is the one place that turns them into Chinese sentences, for the
+officer's page and the 专报.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ ACTIONS = {
     "escalated": "升级提醒",
     "overdue": "标记逾期",
     "assigned": "指派责任人",
+    "clarified": "记录澄清",
+    "reopened": "重新打开",
 }
 SYSTEM_ACTORS = {"system:dispatch": "系统（推送）", "system:escalate": "系统（督办）"}
 ESCALATION_STEPS = {1: "专班副组长", 2: "分管领导", 3: "省欠薪办"}
