@@ -175,8 +175,17 @@ class RobotServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def accepted(self, prefix: str) -> list[Received]:
-        """Requests to paths starting with `prefix` that the service accepted."""
-        return [r for r in self.received if r.path.startswith(prefix) and r.ok]
+        """Alert messages to paths starting with `prefix` that the service accepted (not the short texts that
+        @-mention the recipient after a WeCom markdown message: see `mentions`)."""
+        return [r for r in self.received if r.path.startswith(prefix) and r.ok and not _is_mention(r)]
+
+    def mentions(self, prefix: str) -> list[Received]:
+        """The accepted WeCom texts that @-mention a mobile number."""
+        return [r for r in self.received if r.path.startswith(prefix) and r.ok and _is_mention(r)]
+
+
+def _is_mention(received: Received) -> bool:
+    return received.path.startswith("/wecom") and received.json().get("msgtype") == "text"
 
 
 def dingtalk_check(query: dict[str, str], secret: str) -> str | None:

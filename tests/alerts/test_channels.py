@@ -55,7 +55,8 @@ def test_wecom_robot_markdown(store, robots, monkeypatch):
     config = store.reload()
     make_incident(store.db, city="济南", severity=4, title="济南某工地百余名农民工讨薪", workers=120)
     dispatch(store.db, config)
-    message, mention = robots.accepted("/wecom/jinan")
+    [message] = robots.accepted("/wecom/jinan")
+    [mention] = robots.mentions("/wecom/jinan")
     body = message.json()
     assert body["msgtype"] == "markdown"
     # The on-duty officer is @-mentioned by mobile, so a muted group still rings their phone.
