@@ -13,6 +13,7 @@ from wagewatch.alerts.channels.webhook import send_webhook
 from wagewatch.alerts.channels.wecom import send_wecom
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Policy
+from wagewatch.core.states import SendStatus
 
 
 def send(envelope: Envelope, config: AppConfig) -> str:
@@ -35,7 +36,7 @@ def send(envelope: Envelope, config: AppConfig) -> str:
     raise ChannelError(f"channel type {kind!r} is not supported", permanent=True)
 
 
-def record_failed_send(row: Any, exc: ChannelError, policy: Policy, retry_status: str = "failed") -> bool:
+def record_failed_send(row: Any, exc: ChannelError, policy: Policy, retry_status: str = SendStatus.FAILED) -> bool:
     """Update a message row (status, attempts, last_error, next_attempt_at) after a failed send and say whether
     someone must be told (True: it will not be tried again on this channel).
 
@@ -45,10 +46,10 @@ def record_failed_send(row: Any, exc: ChannelError, policy: Policy, retry_status
     """
     row.last_error = str(exc)[:2000]
     if exc.ambiguous:
-        row.status = "unknown"
+        row.status = SendStatus.UNKNOWN
         return True
     if exc.permanent or row.attempts >= policy.max_send_attempts:
-        row.status = "dead"
+        row.status = SendStatus.DEAD
         return True
     row.status = retry_status
     row.next_attempt_at = clock.now() + policy.retry_delay(row.attempts)

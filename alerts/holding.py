@@ -13,12 +13,13 @@ from datetime import datetime
 
 from wagewatch.core import timewindow
 from wagewatch.core.config import Policy
+from wagewatch.core.states import SendStatus
 from wagewatch.core.store.models import Incident
 
 
 @dataclass(frozen=True)
 class Release:
-    status: str  # "pending" (sent individually) or "digest" (batched with others for the same person)
+    status: SendStatus  # PENDING (sent individually) or DIGEST (batched with others for the same person)
     at: datetime
 
 
@@ -35,13 +36,13 @@ def release(
     (escalations, reminders) that must stand on their own. `hold`: a text sent to review (待研判) or a case
     already resolved waits for the next digest whatever its severity: nobody is paged at night for it."""
     if hold:
-        return Release("digest", timewindow.next_time(policy.digest.times, now))
+        return Release(SendStatus.DIGEST, timewindow.next_time(policy.digest.times, now))
     level = severity or 0
     if label != "real" or not level:
-        return Release("pending", now)
+        return Release(SendStatus.PENDING, now)
     if digest and level <= policy.digest.max_severity:
-        return Release("digest", timewindow.next_time(policy.digest.times, now))
+        return Release(SendStatus.DIGEST, timewindow.next_time(policy.digest.times, now))
     quiet = policy.quiet_hours
     if quiet.hours and level <= quiet.max_severity:
-        return Release("pending", timewindow.window_end(quiet.hours, now))
-    return Release("pending", now)
+        return Release(SendStatus.PENDING, timewindow.window_end(quiet.hours, now))
+    return Release(SendStatus.PENDING, now)

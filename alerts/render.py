@@ -14,14 +14,14 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from wagewatch.alerts.markup import SafeMarkdown, clip, escape_markdown, escape_markdown_block, one_line, safe_url
-from wagewatch.classifier.severity import LEVEL_NAMES
 from wagewatch.core import clock
+from wagewatch.core.states import SEVERITY_CAPTIONS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # The Chinese four-tier warning colours, by severity level.
 WARNING_COLOURS = {4: "红色", 3: "橙色", 2: "黄色", 1: "蓝色"}
-LEVELS = {level: (LEVEL_NAMES[level], colour) for level, colour in WARNING_COLOURS.items()}
+LEVELS = {level: (SEVERITY_CAPTIONS[level], colour) for level, colour in WARNING_COLOURS.items()}
 COLOURS = {"红色": "#d32f2f", "橙色": "#f57c00", "黄色": "#fbc02d", "蓝色": "#1976d2"}
 # WeCom markdown knows three font colours only; DingTalk takes any hex colour.
 WECOM_FONT = {"红色": "warning", "橙色": "warning", "黄色": "comment", "蓝色": "info"}
@@ -128,13 +128,15 @@ def _wan(value: float | None) -> str:
     return f"{value / 10_000:g}万元" if value >= 10_000 else f"{value:g}元"
 
 
-def _environment(markdown: bool) -> Environment:
+def template_environment(directory: Path = TEMPLATES, *, markdown: bool = False) -> Environment:
+    """The one Jinja set-up of every message and page (alerts, ops alerts, the officers' page): undefined names
+    fail, HTML (*.html, *.html.j2) is autoescaped, markdown output is escaped, and one set of filters."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(directory),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False if markdown else select_autoescape(["html.j2"]),
+        autoescape=False if markdown else select_autoescape(["html", "html.j2"]),
         finalize=escape_markdown if markdown else None,
     )
     env.filters.update(
@@ -147,8 +149,8 @@ def _environment(markdown: bool) -> Environment:
     return env
 
 
-_plain = _environment(markdown=False)
-_markdown = _environment(markdown=True)
+_plain = template_environment()
+_markdown = template_environment(markdown=True)
 
 
 def place_name(view: AlertView) -> str:

@@ -9,9 +9,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from wagewatch.classifier import facts as fact_extraction
 from wagewatch.classifier import judgment, passages, places, severity
-from wagewatch.classifier.labels import LABEL_NAMES, LABELS
+from wagewatch.classifier.labels import LABELS
 from wagewatch.classifier.normalize import normalize, to_simplified
 from wagewatch.classifier.settings import ClassifierSettings, load_settings
+from wagewatch.core.states import Label
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 
@@ -177,10 +178,7 @@ class Classifier:
             label, needs_review = self._decide(probs, cost_tilt=not rules)
         else:
             label, needs_review = "irrelevant", False
-        if text:
-            explanation = [f"判定为{LABEL_NAMES[label]}（置信度{probs[label]:.0%}）"]
-        else:
-            explanation = ["文本为空或无法识别"]
+        explanation = [f"判定为{Label(label).caption}（置信度{probs[label]:.0%}）"] if text else ["文本为空或无法识别"]
         if passage:
             explanation.append(f"{PASSAGE_PREFIX}“{_quote(passage)}”")
         if place.evidence:

@@ -146,7 +146,7 @@ class BaselineModel(TwoHeadPredictions):
         return (directory / VOCAB_FILE).exists() and (directory / ARRAYS_FILE).exists()
 
 
-def _fit_lr(features, targets: np.ndarray, C: float, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def _fit_lr(features, targets: np.ndarray, c: float, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Weights for every class index 0..n_classes-1, zero rows for classes absent from `targets`."""
     coef = np.zeros((n_classes, features.shape[1]), dtype=np.float64)
     intercept = np.full(n_classes, -30.0)
@@ -156,7 +156,7 @@ def _fit_lr(features, targets: np.ndarray, C: float, n_classes: int) -> tuple[np
         return coef, intercept
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
     model.fit(features, targets)
     if len(present) == 2:  # sklearn keeps one row for a binary problem
         coef[present[1]], intercept[present[1]] = model.coef_[0], model.intercept_[0]

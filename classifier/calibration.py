@@ -50,7 +50,7 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     correct = (probs.argmax(axis=1) == labels).astype(float)
     edges = np.linspace(0.0, 1.0, bins + 1)
     total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         in_bin = (confidence > lo) & (confidence <= hi)
         if in_bin.any():
             total += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wagewatch.classifier.labels import LABELS
+
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 TRAIN_DIR = CORPUS_DIR / "train"
 TEST_DIR = CORPUS_DIR / "test"
 FEEDBACK_DIR = CORPUS_DIR / "feedback"
-from wagewatch.classifier.labels import LABELS
 
 
 def _number(value: Any) -> float | None:
@@ -49,7 +50,7 @@ class Example:
     has_names: bool = False  # whether the file annotates company/project at all
 
     @classmethod
-    def from_record(cls, record: dict[str, Any], line_no: int, source: str) -> "Example":
+    def from_record(cls, record: dict[str, Any], line_no: int, source: str) -> Example:
         label = record.get("label")
         if label not in LABELS:
             raise ValueError(f"{source}:{line_no}: label must be one of {LABELS}, got {label!r}")

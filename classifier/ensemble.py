@@ -43,10 +43,10 @@ def load_network(
         raise FileNotFoundError(f"no trained model in {directory} (run `wagewatch train --out {directory}`)")
     inference = load_settings().inference
     if (backend or inference.backend) == "torch":
-        from wagewatch.classifier.neural import TransformerTextModel as network
+        from wagewatch.classifier.neural import TransformerTextModel as Network
     else:
-        from wagewatch.classifier.onnx_backend import OnnxTextModel as network  # type: ignore[assignment]
-    return network.load(directory, batch_size=batch_size or inference.batch_size, threads=threads or inference.threads)
+        from wagewatch.classifier.onnx_backend import OnnxTextModel as Network  # type: ignore[assignment]
+    return Network.load(directory, batch_size=batch_size or inference.batch_size, threads=threads or inference.threads)
 
 
 def load_text_model(

@@ -145,17 +145,19 @@ def score(examples: list[Example], predictions: list[Prediction]) -> Report:
     probs = np.array([[p.probs[label] for label in LABELS] for p in predictions]) if n else np.zeros((0, 3))
     gold = np.array([index[e.label] for e in examples])
 
-    sev = [(e.severity, p.severity) for e, p in zip(examples, predictions) if e.label == "real" and e.severity]
-    real = [(e, p) for e, p in zip(examples, predictions) if e.label == "real" and e.has_city]
-    city_all = [(e, p) for e, p in zip(examples, predictions) if e.has_city]
-    real_pairs = [(e, p) for e, p in zip(examples, predictions) if e.label == "real"]
+    sev = [
+        (e.severity, p.severity) for e, p in zip(examples, predictions, strict=True) if e.label == "real" and e.severity
+    ]
+    real = [(e, p) for e, p in zip(examples, predictions, strict=True) if e.label == "real" and e.has_city]
+    city_all = [(e, p) for e, p in zip(examples, predictions, strict=True) if e.has_city]
+    real_pairs = [(e, p) for e, p in zip(examples, predictions, strict=True) if e.label == "real"]
     amounts = [_amount_match(e.amount_yuan, p.amount_yuan) for e, p in real_pairs]
     amounts_stated = [_amount_match(e.amount_yuan, p.amount_yuan) for e, p in real_pairs if e.amount_yuan is not None]
     workers = [e.workers == p.workers for e, p in real_pairs]
     workers_stated = [e.workers == p.workers for e, p in real_pairs if e.workers is not None]
     errors = [
         {"id": e.id, "gold": e.label, "pred": p.label, "probs": {k: round(v, 3) for k, v in p.probs.items()}}
-        for e, p in zip(examples, predictions)
+        for e, p in zip(examples, predictions, strict=True)
         if e.label != p.label
     ]
     # real_dev annotates route_city for real items only, so `city_all` is reported only for corpus-style files
@@ -208,7 +210,7 @@ def render(report: Report, title: str) -> str:
         f"校准误差 ECE: {report.ece:.3f}"
     )
     lines.append("混淆矩阵（行=标注，列=预测；real/false/irrelevant）：")
-    for label, row in zip(LABELS, report.confusion):
+    for label, row in zip(LABELS, report.confusion, strict=True):
         lines.append(f"  {label:<11}" + "".join(f"{v:>6d}" for v in row))
     lines.append(
         f"严重程度 severity（{report.severity_n} 条真实欠薪）：完全一致 exact {report.severity_exact:.3f}，"

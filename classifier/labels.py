@@ -1,5 +1,10 @@
-"""The three labels and four severity levels, shared by the corpus, the model and the reports."""
+"""The three labels and four severity levels, shared by the corpus, the model and the reports.
 
-LABELS: tuple[str, ...] = ("real", "false", "irrelevant")
-LABEL_NAMES = {"real": "真实欠薪", "false": "虚假讨薪", "irrelevant": "无关信息"}
-SEVERITY_LEVELS: tuple[int, ...] = (1, 2, 3, 4)
+Plain strings in a fixed order (the model's output columns); their captions live with the states in core.
+"""
+
+from wagewatch.core.states import SEVERITY_LEVELS, Label
+
+LABELS: tuple[str, ...] = tuple(label.value for label in Label)
+
+__all__ = ["LABELS", "SEVERITY_LEVELS"]

@@ -18,7 +18,7 @@ class TwoHeadPredictions:
         """Calibrated label probabilities and the severity head's level for each text."""
         label_probs, severity_probs = self.probabilities(texts)
         levels = [SEVERITY_LEVELS[i] for i in severity_probs.argmax(axis=1)]
-        return [dict(zip(LABELS, map(float, row))) for row in label_probs], levels
+        return [dict(zip(LABELS, map(float, row), strict=True)) for row in label_probs], levels
 
     def predict_proba(self, texts: list[str]) -> list[dict[str, float]]:
         return self.predict(texts)[0]

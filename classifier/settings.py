@@ -1,6 +1,7 @@
-"""The classifier's settings, read from config/classifier.yaml (one file for training and inference).
+"""The classifier's settings, read from classifier.yaml in the config directory (one file for training and
+inference).
 
-The defaults equal the shipped file, so an install without config/ still reproduces the shipped model.
+The defaults equal the shipped file, so an install without that file still reproduces the shipped model.
 """
 
 from __future__ import annotations
@@ -8,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "classifier.yaml"
+from wagewatch.core.config import config_dir, read_model
+
+FILE_NAME = "classifier.yaml"
 
 
 class _Strict(BaseModel):
@@ -103,7 +105,9 @@ class ClassifierSettings(_Strict):
 
 
 def load_settings(path: str | Path | None = None) -> ClassifierSettings:
-    path = Path(path) if path else DEFAULT_FILE
-    if not path.exists():
+    """`path`, else classifier.yaml in the config directory (`wagewatch.core.config.config_dir`); the defaults
+    when that file does not exist. Errors name the file and the key."""
+    file = Path(path) if path else config_dir() / FILE_NAME
+    if not file.exists():
         return ClassifierSettings()
-    return ClassifierSettings.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return read_model(ClassifierSettings, file)

@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 
 from wagewatch.classifier.facts import Facts
+from wagewatch.core.states import SEVERITY_CAPTIONS
 
-LEVEL_NAMES = {4: "特别重大", 3: "重大", 2: "较大", 1: "一般"}
 _SILENT = "未说明金额和人数"
 
 
@@ -89,7 +89,7 @@ def score(facts: Facts, reach: int = 0, model_level: int | None = None) -> Sever
         # text states none, the head may lift the level by one ("我们几个" told without numbers).
         level += 1
         reasons = [
-            f"文中未说明金额和人数，模型判断不止{LEVEL_NAMES[level - 1]}（模型判断为{LEVEL_NAMES[model_level]}）"
+            f"文中未说明金额和人数，模型判断不止{SEVERITY_CAPTIONS[level - 1]}（模型判断为{SEVERITY_CAPTIONS[model_level]}）"
         ]
     reach_points = min(15.0, 3.0 * math.log10(1 + max(reach, 0)))
     if reach_points >= 6:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -12,7 +12,7 @@ _frozen: datetime | None = None
 
 def now() -> datetime:
     """The current time as an aware UTC datetime (or the frozen time set by a test)."""
-    return _frozen if _frozen is not None else datetime.now(timezone.utc)
+    return _frozen if _frozen is not None else datetime.now(UTC)
 
 
 def freeze(at: datetime | None) -> None:
@@ -20,7 +20,7 @@ def freeze(at: datetime | None) -> None:
     global _frozen
     if at is not None and at.tzinfo is None:
         raise ValueError("freeze() needs an aware datetime")
-    _frozen = at.astimezone(timezone.utc) if at is not None else None
+    _frozen = at.astimezone(UTC) if at is not None else None
 
 
 def local(dt: datetime) -> datetime:

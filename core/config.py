@@ -8,12 +8,13 @@ environment variable (``*_env`` keys) that holds the secret.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wagewatch.core import timewindow
 
@@ -36,8 +37,12 @@ SHANDONG_CITIES: tuple[str, ...] = (
     "菏泽",
 )
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+# Relative to the working directory the service runs in (never inside an installed package).
+DEFAULT_CONFIG_DIR = Path("config")
 CONFIG_DIR_ENV = "WAGEWATCH_CONFIG_DIR"
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ConfigError(Exception):
@@ -46,6 +51,19 @@ class ConfigError(Exception):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _checked(parse: Callable[[str], object]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        parse(value)
+        return value
+
+    return check
+
+
+# Kept as the text the operator wrote; parsed by wagewatch.core.timewindow, the one parser.
+TimeOfDay = Annotated[str, AfterValidator(_checked(timewindow.time_of_day))]
+Window = Annotated[str, AfterValidator(_checked(timewindow.bounds))]
 
 
 # ---------------------------------------------------------------- settings.yaml
@@ -99,34 +117,31 @@ class KibanaSettings(_Strict):
         return os.environ.get(self.password_env)
 
 
-class SchedulerSettings(_Strict):
-    intervals_seconds: dict[str, int] = Field(
-        default_factory=lambda: {
-            "crawl": 900,
-            "analyze": 60,
-            "cluster": 60,
-            "index": 60,
-            "dispatch": 30,
-            "escalate": 60,
-            "report": 3600,
-        }
-    )
-    misfire_grace_seconds: int = 300
+Seconds = Annotated[int, Field(gt=0)]
 
-    @field_validator("intervals_seconds")
-    @classmethod
-    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
-        for stage, seconds in value.items():
-            if seconds <= 0:
-                raise ValueError(f"interval for {stage!r} must be a positive number of seconds")
-        return value
+
+class Intervals(_Strict):
+    """Seconds between two runs of each stage. A key left out keeps its default (naming only `crawl` must not
+    drop the other stages); `null` turns a stage off explicitly; an unknown (misspelt) stage is an error."""
+
+    crawl: Seconds | None = 900
+    analyze: Seconds | None = 60
+    cluster: Seconds | None = 60
+    index: Seconds | None = 60
+    dispatch: Seconds | None = 30
+    escalate: Seconds | None = 60
+    report: Seconds | None = 3600
+
+
+class SchedulerSettings(_Strict):
+    intervals_seconds: Intervals = Field(default_factory=Intervals)
+    misfire_grace_seconds: int = Field(300, ge=1)
 
 
 class Settings(_Strict):
     database_url: str = "sqlite:///var/wagewatch.db"
     public_base_url: str = "http://localhost:8000"
     outbox_dir: str = "var/outbox"
-    raw_dir: str = "var/raw"
     reports_dir: str = "var/reports"
     ops_contact: str = "ops@example.org"
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
@@ -203,7 +218,7 @@ class Channel(_Strict):
     template: str | None = None
 
     @model_validator(mode="after")
-    def _complete(self) -> "Channel":
+    def _complete(self) -> Channel:
         if self.type in ("email", "sms") and not self.to:
             raise ValueError(f"a {self.type} channel needs 'to' (an address or a phone number)")
         if self.type in ("wecom", "dingtalk", "webhook", "sms") and not self.url_env:
@@ -228,21 +243,9 @@ class Channel(_Strict):
         return self.type in ("email", "outbox") or bool(self.url)
 
 
-def _window(value: str) -> str:
-    try:
-        start, end = value.split("-")
-        for part in (start, end):
-            hh, mm = part.split(":")
-            if not (0 <= int(hh) <= 24 and 0 <= int(mm) < 60):
-                raise ValueError
-    except ValueError:
-        raise ValueError("hours must look like '08:00-18:00'") from None
-    return value
-
-
 class Rota(_Strict):
     weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
-    hours: str = "00:00-24:00"
+    hours: Window = "00:00-24:00"
 
     @field_validator("weekdays")
     @classmethod
@@ -251,17 +254,11 @@ class Rota(_Strict):
             raise ValueError("weekdays are ISO numbers 1 (Monday) to 7 (Sunday)")
         return value
 
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, value: str) -> str:
-        return _window(value)
-
 
 class Person(_Strict):
     id: str
     name: str
     role: Role
-    title: str | None = None
     rota: Rota | None = None
     channels: list[Channel]
 
@@ -303,7 +300,7 @@ class CitiesFile(_Strict):
     cities: dict[str, Office]
 
     @model_validator(mode="after")
-    def _all_cities(self) -> "CitiesFile":
+    def _all_cities(self) -> CitiesFile:
         unknown = sorted(set(self.cities) - set(SHANDONG_CITIES))
         if unknown:
             raise ValueError(f"unknown city names {unknown}; use the 16 short names such as 济南")
@@ -349,45 +346,44 @@ class Deadlines(_Strict):
 
 
 class Escalation(_Strict):
-    ack_minutes: list[int] = Field(default_factory=lambda: [30, 60, 120])
+    """Who hears about a lead nobody acknowledged, and when."""
+
+    ack_minutes: list[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [30, 60, 120], min_length=1)
+    # Step n of the escalation goes to the people with chain[n] on the lead's list (the last role repeats when
+    # ack_minutes has more steps).
+    chain: list[Role] = Field(["deputy", "leader", "triage"], min_length=1)
     remind_hours_before_deadline: int = 24
-    # A severity 3-4 alert not acknowledged within this many minutes reaches the same person on their next channel.
+    # An alert at or above this severity not acknowledged within fallback_minutes reaches the same person on
+    # their next channel.
+    fallback_min_severity: int = Field(3, ge=1, le=4)
     fallback_minutes: int = Field(15, ge=1)
 
-
-def _hhmm(value: str) -> str:
-    try:
-        hh, mm = value.split(":")
-        if not (0 <= int(hh) <= 23 and 0 <= int(mm) < 60):
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"{value!r} is not a time like '09:00'") from None
-    return value
+    @field_validator("ack_minutes")
+    @classmethod
+    def _rising(cls, value: list[int]) -> list[int]:
+        if value != sorted(value):
+            raise ValueError("ack_minutes must rise: each step comes after the one before")
+        return value
 
 
 class Digest(_Strict):
     # Real incidents at or below this severity wait for the next digest time; 0 turns digests off.
     # At most 2: a severity 3 or 4 alert never waits.
     max_severity: int = Field(1, ge=0, le=2)
-    times: list[str] = Field(default_factory=lambda: ["09:00", "16:30"])
+    times: list[TimeOfDay] = Field(default_factory=lambda: ["09:00", "16:30"])
 
     @field_validator("times")
     @classmethod
     def _times(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("at least one digest time is needed")
-        return sorted(_hhmm(v) for v in value)
+        return sorted(value)
 
 
 class QuietHours(_Strict):
-    hours: str | None = "22:00-07:00"
+    hours: Window | None = "22:00-07:00"
     # Alerts at or below this severity wait for the end of quiet hours; at most 2, so 3-4 are never held.
     max_severity: int = Field(2, ge=0, le=2)
-
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, value: str | None) -> str | None:
-        return _window(value) if value is not None else None
 
 
 class Realert(_Strict):
@@ -400,20 +396,15 @@ class Realert(_Strict):
 class ReportSchedule(_Strict):
     weekly_weekday: int = Field(1, ge=1, le=7)  # ISO weekday the weekly report (周调度) goes out
     monthly_day: int = Field(1, ge=1, le=28)  # day of month the monthly report (月通报) goes out
-    at: str = "09:00"
-    city_roles: list[Role] = Field(default_factory=lambda: ["leader", "deputy"])
-    province_roles: list[Role] = Field(default_factory=lambda: ["leader", "triage"])
+    at: TimeOfDay = "09:00"
+    city_roles: list[Role] = ["leader", "deputy"]
+    province_roles: list[Role] = ["leader", "triage"]
     # The circular (通报) is signed by an office, not by the software; 累计 figures count from campaign_start.
     issuer: str = "山东省根治拖欠农民工工资工作领导小组办公室"
     addressee: str = "各市根治拖欠农民工工资工作领导小组办公室"
     title: str = "关于{period}{where}欠薪网络舆情线索办理情况的通报"  # {period}: 2026年第48周; {where}: 全省
     special_title: str = "关于{where}{event}的专报"  # the one-incident report for a red alert
     campaign_start: date = date(2026, 11, 1)
-
-    @field_validator("at")
-    @classmethod
-    def _at(cls, value: str) -> str:
-        return _hhmm(value)
 
 
 class Policy(_Strict):
@@ -435,7 +426,7 @@ class Policy(_Strict):
         return timedelta(seconds=self.retry_base_seconds * 2 ** max(attempts - 1, 0))
 
     @model_validator(mode="after")
-    def _digest_outside_quiet_hours(self) -> "Policy":
+    def _digest_outside_quiet_hours(self) -> Policy:
         if self.quiet_hours.hours and self.digest.max_severity:
             for t in self.digest.times:
                 if timewindow.covers(self.quiet_hours.hours, time.fromisoformat(t)):
@@ -459,7 +450,7 @@ class WebhookTemplate(_Strict):
     success_values: list[str] = Field(default_factory=lambda: ["0"])
 
     @model_validator(mode="after")
-    def _shape(self) -> "WebhookTemplate":
+    def _shape(self) -> WebhookTemplate:
         if self.content_type == "json" and not self.body:
             raise ValueError("a json template needs 'body'")
         if self.content_type == "form" and not self.fields:
@@ -482,7 +473,7 @@ class WebhooksFile(_Strict):
 # ---------------------------------------------------------------- loading
 
 
-class AppConfig(BaseModel):
+class AppConfig(_Strict):
     """Everything the service reads from config/, validated."""
 
     directory: Path
@@ -491,10 +482,6 @@ class AppConfig(BaseModel):
     cities: CitiesFile
     policy: Policy
     webhooks: WebhooksFile = Field(default_factory=WebhooksFile)
-
-    def resolve_path(self, value: str) -> Path:
-        """Relative paths in settings are relative to the working directory the service runs in."""
-        return Path(value).expanduser()
 
 
 def _format_validation_error(file: Path, error: ValidationError) -> str:
@@ -507,19 +494,22 @@ def _format_validation_error(file: Path, error: ValidationError) -> str:
 
 def _load_yaml(file: Path) -> dict[str, Any]:
     if not file.exists():
-        raise ConfigError(f"{file}: file not found")
+        raise ConfigError(f"{file}: file not found (config directory: --config, ${CONFIG_DIR_ENV} or ./config)")
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
-    if data is None:
-        return {}
+    if data is None:  # an empty (or truncated) file must not silently mean "all defaults"
+        raise ConfigError(f"{file}: the file is empty")
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: expected a mapping at the top level, found {type(data).__name__}")
     return data
 
 
-def _parse(model: type[BaseModel], file: Path) -> Any:
+def read_model(model: type[ModelT], file: Path) -> ModelT:
+    """One YAML file validated against `model`; every error names the file and the key."""
     try:
         return model.model_validate(_load_yaml(file))
     except ValidationError as exc:
@@ -527,7 +517,8 @@ def _parse(model: type[BaseModel], file: Path) -> Any:
 
 
 def config_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    return Path(explicit or os.environ.get(CONFIG_DIR_ENV) or DEFAULT_CONFIG_DIR)
+    """The config directory: `explicit`, else $WAGEWATCH_CONFIG_DIR, else ./config of the working directory."""
+    return Path(explicit or os.environ.get(CONFIG_DIR_ENV) or Path.cwd() / DEFAULT_CONFIG_DIR)
 
 
 _ENV_OVERRIDES = (
@@ -538,29 +529,29 @@ _ENV_OVERRIDES = (
 
 
 def load_config(directory: str | os.PathLike[str] | None = None) -> AppConfig:
-    """Load and validate settings, sources, cities and policy from `directory` (default: config/).
+    """Load and validate settings, sources, cities and policy from `directory` (see `config_dir`).
 
     ``WAGEWATCH_DATABASE_URL`` overrides the database URL so one config serves several deployments.
     """
     root = config_dir(directory)
-    settings: Settings = _parse(Settings, root / "settings.yaml")
+    settings: Settings = read_model(Settings, root / "settings.yaml")
     if os.environ.get("WAGEWATCH_DATABASE_URL"):
         settings = settings.model_copy(update={"database_url": os.environ["WAGEWATCH_DATABASE_URL"]})
     for variable, section, key in _ENV_OVERRIDES:
         if os.environ.get(variable):
             part = getattr(settings, section).model_copy(update={key: os.environ[variable]})
             settings = settings.model_copy(update={section: part})
-    sources: SourcesFile = _parse(SourcesFile, root / "sources.yaml")
-    cities: CitiesFile = _parse(CitiesFile, root / "cities.yaml")
+    sources: SourcesFile = read_model(SourcesFile, root / "sources.yaml")
+    cities: CitiesFile = read_model(CitiesFile, root / "cities.yaml")
     # webhooks.yaml is optional: a deployment without SMS gateways or generic webhooks needs none.
-    webhooks = _parse(WebhooksFile, root / "webhooks.yaml") if (root / "webhooks.yaml").exists() else WebhooksFile()
+    webhooks = read_model(WebhooksFile, root / "webhooks.yaml") if (root / "webhooks.yaml").exists() else WebhooksFile()
     _check_templates(root / "cities.yaml", cities, webhooks)
     return AppConfig(
         directory=root,
         settings=settings,
         sources=sources,
         cities=cities,
-        policy=_parse(Policy, root / "policy.yaml"),
+        policy=read_model(Policy, root / "policy.yaml"),
         webhooks=webhooks,
     )
 

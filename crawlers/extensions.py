@@ -9,6 +9,7 @@ from scrapy import signals
 from sqlalchemy import select
 
 from wagewatch.core import clock
+from wagewatch.core.states import CrawlStatus
 from wagewatch.core.store.models import CrawlRun
 from wagewatch.crawlers.state import clear_block, record_block
 
@@ -48,22 +49,22 @@ class RunFigures:
     def errors(self) -> int:
         return self.malformed + self.failed_requests + self.spider_errors
 
-    def verdict(self, close_reason: str) -> tuple[str, str | None]:
+    def verdict(self, close_reason: str) -> tuple[CrawlStatus, str | None]:
         """The run's status (ok, failed, blocked) and, when it is not ok, why in words an operator reads."""
         if self.blocked_reason:
-            return "blocked", None
+            return CrawlStatus.BLOCKED, None
         if self.setup_error:
-            return "failed", self.setup_error
+            return CrawlStatus.FAILED, self.setup_error
         if self.unreachable and self.responses == 0:
-            return "failed", f"无法连接：{self.unreachable}"
+            return CrawlStatus.FAILED, f"无法连接：{self.unreachable}"
         if self.responses == 0 and self.failed_requests:
-            return "failed", f"全部{self.failed_requests}个请求失败"
+            return CrawlStatus.FAILED, f"全部{self.failed_requests}个请求失败"
         if self.posts_found == 0 and self.malformed:
-            return "failed", f"{self.malformed}个页面无法解析，网站可能已改版"
+            return CrawlStatus.FAILED, f"{self.malformed}个页面无法解析，网站可能已改版"
         if close_reason not in ("finished", "unreachable"):
-            return "failed", f"抓取未完成（{close_reason}）"
+            return CrawlStatus.FAILED, f"抓取未完成（{close_reason}）"
         note = f"部分站点无法连接：{self.unreachable}" if self.unreachable else None
-        return "ok", note
+        return CrawlStatus.OK, note
 
 
 class CrawlRunRecorder:
@@ -80,11 +81,11 @@ class CrawlRunRecorder:
         with spider.db.session() as session:
             # A run still marked running was killed; its unfinished query passes resume (wagewatch.crawlers.state).
             for stale in session.scalars(
-                select(CrawlRun).where(CrawlRun.source == spider.name, CrawlRun.status == "running")
+                select(CrawlRun).where(CrawlRun.source == spider.name, CrawlRun.status == CrawlStatus.RUNNING)
             ):
-                stale.status = "interrupted"
+                stale.status = CrawlStatus.INTERRUPTED
                 stale.finished_at = clock.now()
-            run = CrawlRun(source=spider.name, started_at=clock.now(), status="running")
+            run = CrawlRun(source=spider.name, started_at=clock.now(), status=CrawlStatus.RUNNING)
             session.add(run)
             session.flush()
             spider.crawl_run_id = run.id
@@ -92,10 +93,10 @@ class CrawlRunRecorder:
     def closed(self, spider, reason: str) -> None:
         figures = RunFigures.from_stats(self.crawler.stats)
         status, message = figures.verdict(reason)
-        if status == "blocked":
+        if status == CrawlStatus.BLOCKED:
             until = record_block(spider.db, spider.name, spider.source_config)
             message = f"已暂停抓取至 {clock.local(until):%Y-%m-%d %H:%M}"
-        elif status == "ok":
+        elif status == CrawlStatus.OK:
             clear_block(spider.db, spider.name)
         with spider.db.session() as session:
             run = session.get(CrawlRun, spider.crawl_run_id)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 
 from wagewatch.core import clock
-from wagewatch.core.store.models import IndexQueue, Post
+from wagewatch.core.states import Indexed, PostState
+from wagewatch.core.store.models import Post, enqueue_index
 from wagewatch.crawlers.items import PostItem
 
 
 def _normalized(text: str) -> str:
-    from wagewatch.classifier.normalize import normalize
+    from wagewatch.classifier import normalize
 
     return normalize(text)
 
@@ -45,12 +46,12 @@ class StorePipeline:
             raw_ref=item.raw_ref,
             fetched_at=clock.now(),
             crawl_run_id=getattr(spider, "crawl_run_id", None),
-            state="new",
+            state=PostState.NEW,
         )
         with db.session() as session:
             post_id = db.insert_ignore(session, Post, values)
             if post_id is not None:
-                db.insert_ignore(session, IndexQueue, {"entity": "post", "entity_id": post_id})
+                enqueue_index(session, Indexed.POST, post_id)
         stats.inc_value("wagewatch/posts_new" if post_id is not None else "wagewatch/duplicates")
         return item
 

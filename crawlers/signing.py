@@ -1,5 +1,5 @@
 """Request signatures of the sites that sign their web APIs, isolated so a changed algorithm or secret is
-one function and one config value to update (sources.md §2b, §3, §4)."""
+one function and one config value to update (docs/crawlers.md, Sources)."""
 
 from __future__ import annotations
 

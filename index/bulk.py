@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from elasticsearch.helpers import streaming_bulk
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 RETRYABLE_STATUS = {429, 502, 503, 504}
 
@@ -29,28 +30,19 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, ApiError) and exc.meta.status in RETRYABLE_STATUS
 
 
-def _send(client: Elasticsearch, operations: list[dict[str, Any]], retries: int, **params: Any) -> dict[str, Any]:
-    retrying = Retrying(
-        stop=stop_after_attempt(retries + 1),
-        wait=wait_exponential(multiplier=0.5, max=8),
-        retry=retry_if_exception(transient),
-        reraise=True,
-    )
-    try:
-        return retrying(lambda: client.bulk(operations=operations, **params).body)
-    except (EsConnectionError, ApiError) as exc:
-        if isinstance(exc, ApiError) and not transient(exc):
-            raise
-        raise IndexUnavailable(
-            f"Elasticsearch 不可用 unavailable after {retries + 1} attempts: {exc.__class__.__name__}: {exc}"
-        ) from exc
-
-
 def _succeeded(action: str, status: int) -> bool:
     if 200 <= status < 300:
         return True
     # Deleting a document that is not there, or creating one a newer write already made, reaches the goal.
     return (action == "delete" and status == 404) or (action == "create" and status == 409)
+
+
+def _actions(index: str, documents: dict[str, dict[str, Any] | None], op_type: str) -> Iterator[dict[str, Any]]:
+    for doc_id, document in documents.items():
+        if document is None:
+            yield {"_op_type": "delete", "_index": index, "_id": doc_id}
+        else:
+            yield {"_op_type": op_type, "_index": index, "_id": doc_id, "_source": document}
 
 
 def bulk_write(
@@ -63,37 +55,54 @@ def bulk_write(
     require_alias: bool = False,
     refresh: bool = False,
 ) -> BulkResult:
-    """Write (or, for None, delete) documents by id in one bulk request.
+    """Write (or, for None, delete) documents by id, through the client's `helpers.streaming_bulk`.
 
     `op_type="create"` never overwrites, so a bulk copy cannot replace a fresher document the feed wrote
-    meanwhile. Documents rejected with 429 are resent, with back-off, up to `retries` times.
+    meanwhile. Documents (or whole requests) refused with 429, 502, 503 or 504 are resent by the helper with
+    back-off up to `retries` times; a connection that fails is retried as often for the documents not yet
+    answered, then IndexUnavailable. The callers batch, so each call is one bulk request.
     """
     result = BulkResult()
-    pending = dict(documents)
-    for attempt in range(retries + 1):
-        operations: list[dict[str, Any]] = []
-        for doc_id, document in pending.items():
-            if document is None:
-                operations.append({"delete": {"_index": index, "_id": doc_id}})
-            else:
-                operations += [{op_type: {"_index": index, "_id": doc_id}}, document]
-        params: dict[str, Any] = {"refresh": "wait_for" if refresh else "false"}
-        if require_alias:
-            params["require_alias"] = True
-        response = _send(client, operations, retries, **params)
-        throttled: dict[str, dict[str, Any] | None] = {}
-        for item in response["items"]:
+    params: dict[str, Any] = {"refresh": "wait_for" if refresh else "false"}
+    if require_alias:
+        params["require_alias"] = True
+
+    def send() -> None:
+        answered = result.written | set(result.errors)
+        pending = {doc_id: doc for doc_id, doc in documents.items() if doc_id not in answered}
+        for _, item in streaming_bulk(
+            client,
+            _actions(index, pending, op_type),
+            chunk_size=max(len(pending), 1),
+            max_retries=retries,
+            initial_backoff=0.5,
+            max_backoff=8,
+            retry_on_status=tuple(RETRYABLE_STATUS),
+            raise_on_error=False,
+            raise_on_exception=True,
+            yield_ok=True,
+            **params,
+        ):
             action, info = next(iter(item.items()))
             doc_id, status = info["_id"], info["status"]
             if _succeeded(action, status):
                 result.written.add(doc_id)
-            elif status == 429 and attempt < retries:
-                throttled[doc_id] = pending[doc_id]
             else:
                 error = info.get("error", {})
                 result.errors[doc_id] = f"{status} {error.get('type', '')}: {error.get('reason', '')}".strip()
-        if not throttled:
-            break
-        pending = throttled
-        time.sleep(min(8.0, 0.5 * 2**attempt))
+
+    retrying = Retrying(
+        stop=stop_after_attempt(retries + 1),
+        wait=wait_exponential(multiplier=0.5, max=8),
+        retry=retry_if_exception_type(EsConnectionError),  # statuses are the helper's to retry
+        reraise=True,
+    )
+    try:
+        retrying(send)
+    except (EsConnectionError, ApiError) as exc:
+        if isinstance(exc, ApiError) and not transient(exc):
+            raise
+        raise IndexUnavailable(
+            f"Elasticsearch 不可用 unavailable after {retries + 1} attempts: {exc.__class__.__name__}: {exc}"
+        ) from exc
     return result

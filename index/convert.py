@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from wagewatch.classifier.labels import LABEL_NAMES
-from wagewatch.classifier.severity import LEVEL_NAMES
+from wagewatch.core.states import SEVERITY_CAPTIONS, Captioned, Label, LeadKind, LeadStatus
 from wagewatch.core.store.models import Analysis, Incident, Lead, Post
 from wagewatch.index import places
 
@@ -18,14 +17,20 @@ PROJECT_TYPE_NAMES = {
     "factory": "加工制造企业",
     "other": "其他",
 }
-LEAD_KIND_NAMES = {
-    "new": "新发现",
-    "backlog": "存量问题",
-    "complex": "疑难复杂",
-    "clarify": "澄清核实",
-    "transfer": "转办",
-}
-STAGE_OPEN, STAGE_ACKNOWLEDGED, STAGE_OVERDUE, STAGE_CLOSED = "待签收", "已签收", "已逾期", "已办结"
+# A lead's stage on the dashboards: its ledger status, with 已逾期 for an open lead past its deadline.
+STAGE_OPEN, STAGE_ACKNOWLEDGED, STAGE_CLOSED = (
+    LeadStatus.OPEN.value,
+    LeadStatus.ACKNOWLEDGED.value,
+    LeadStatus.CLOSED.value,
+)
+STAGE_OVERDUE = "已逾期"
+
+
+def _caption(kind: type[Captioned], value: str | None) -> str | None:
+    try:
+        return kind(value).caption
+    except ValueError:
+        return None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -35,9 +40,9 @@ def _iso(value: datetime | None) -> str | None:
 def _case(source: Analysis | Incident, now: datetime) -> dict[str, Any]:
     return {
         "label": source.label,
-        "label_name": LABEL_NAMES.get(source.label),
+        "label_name": _caption(Label, source.label),
         "severity": source.severity,
-        "severity_name": LEVEL_NAMES.get(source.severity) if source.severity else None,
+        "severity_name": SEVERITY_CAPTIONS.get(source.severity) if source.severity else None,
         "severity_score": source.severity_score,
         "city": source.city,
         "county": source.county,
@@ -68,7 +73,7 @@ def post_document(post: Post, analysis: Analysis | None, now: datetime) -> dict[
         "reposts": post.reposts,
         "comments": post.comments,
         "likes": post.likes,
-        "reach": (post.reposts or 0) + (post.comments or 0),
+        "reach": post.reach,
         "region": post.region,
         "analyzed": analysis is not None,
         "indexed_at": now.isoformat(),
@@ -127,7 +132,7 @@ def lead_document(lead: Lead, incident: Incident, now: datetime) -> dict[str, An
         "title": incident.title,
         "officer_id": lead.officer_id,
         "kind": lead.kind,
-        "kind_name": LEAD_KIND_NAMES.get(lead.kind),
+        "kind_name": _caption(LeadKind, lead.kind),
         "status": lead.status,
         "stage": stage,
         "deadline": _iso(lead.deadline),

@@ -18,12 +18,14 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
+from elasticsearch.helpers import scan
 from sqlalchemy import delete, func, select, update
 
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
+from wagewatch.core.states import Indexed
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import IndexQueue
+from wagewatch.core.store.models import IndexQueue, enqueue_index
 from wagewatch.index.bulk import IndexUnavailable, bulk_write, transient
 from wagewatch.index.client import make_client
 from wagewatch.index.documents import ENTITY_KIND
@@ -65,26 +67,21 @@ def _ensure_indices(client: Elasticsearch, db: Database, config: AppConfig) -> d
 
 def requeue_overdue(client: Elasticsearch, db: Database, layout: KindLayout) -> int:
     """Queue the leads whose deadline passed since they were indexed: time, not a store change, made them
-    overdue, so no outbox row exists for them."""
-    response = client.search(
-        index=layout.alias,
-        size=1000,
-        source=False,
-        query={
-            "bool": {
-                "filter": [
-                    {"term": {"open": True}},
-                    {"term": {"overdue": False}},
-                    {"range": {"deadline": {"lt": clock.now().isoformat()}}},
-                ]
-            }
-        },
-    )
-    ids = [int(hit["_id"]) for hit in response["hits"]["hits"]]
+    overdue, so no outbox row exists for them. All of them, page by page (`helpers.scan`)."""
+    overdue = {
+        "bool": {
+            "filter": [
+                {"term": {"open": True}},
+                {"term": {"overdue": False}},
+                {"range": {"deadline": {"lt": clock.now().isoformat()}}},
+            ]
+        }
+    }
+    hits = scan(client, index=layout.alias, query={"query": overdue, "_source": False}, size=1000)
+    ids = [int(hit["_id"]) for hit in hits]
     if ids:
         with db.session() as session:
-            for lead_id in ids:
-                db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead_id})
+            enqueue_index(session, Indexed.LEAD, *ids)
     return len(ids)
 
 

@@ -100,7 +100,7 @@ class SearchQuery(BaseModel):
     size: int = Field(20, ge=1, le=100)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "SearchQuery":
+    def _consistent(self) -> SearchQuery:
         if self.status and self.kind not in STATUS_FIELD:
             raise ValueError("status 筛选仅适用于事件和台账 / the status filter applies to incidents and leads only")
         if any(level not in (1, 2, 3, 4) for level in self.severity):

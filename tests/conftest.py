@@ -89,7 +89,7 @@ def test_site() -> Iterator[TestSite]:
     site = TestSite(port=free_port())
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
+        def do_GET(self):
             route = site.next_response(self.path)
             if route.delay:
                 time.sleep(route.delay)
@@ -154,7 +154,7 @@ def smtp_server() -> Iterator[Mailbox]:
     box = Mailbox(port=free_port())
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's naming
+        async def handle_DATA(self, server, session, envelope):
             box.messages.append(message_from_bytes(envelope.content, policy=policy.default))
             if box.hold_seconds:
                 import asyncio
@@ -197,7 +197,6 @@ def config_files(tmp_path: Path) -> ConfigFactory:
     def local_paths(settings: dict) -> None:
         settings["database_url"] = f"sqlite:///{tmp_path / 'wagewatch.db'}"
         settings["outbox_dir"] = str(tmp_path / "outbox")
-        settings["raw_dir"] = str(tmp_path / "raw")
         settings["reports_dir"] = str(tmp_path / "reports")
 
     factory.update("settings.yaml", local_paths)

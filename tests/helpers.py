@@ -34,6 +34,9 @@ def wagewatch(config_dir: Path, *args: str, timeout: float = 180, **kwargs) -> s
 def spawn(config_dir: Path, *args: str) -> subprocess.Popen:
     env = dict(os.environ, WAGEWATCH_CONFIG_DIR=str(config_dir), PYTHONPATH=str(REPO))
     env.pop("WAGEWATCH_DATABASE_URL", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "wagewatch", *args], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    # Output goes to a file beside the config: a pipe nobody reads fills up (64 KiB of scheduler logs) and
+    # blocks the child, which then cannot even handle SIGTERM.
+    with open(config_dir.parent / f"spawn-{args[0]}.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "wagewatch", *args], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+        )

@@ -52,3 +52,21 @@ def test_cli_reports_config_errors_in_one_place(config_files):
     assert "✗ 配置 config" in result.stdout and "scheduler.misfire_grace_seconds" in result.stdout
     result = wagewatch(config_files.root, "analyze")
     assert result.returncode == 2 and "settings.yaml" in result.stderr
+
+
+def test_intervals_keep_their_defaults_per_key_and_reject_unknown_stages(config_files):
+    config_files.update("settings.yaml", lambda s: s["scheduler"].update(intervals_seconds={"crawl": 120}))
+    intervals = load_config(config_files.root).settings.scheduler.intervals_seconds
+    assert (intervals.crawl, intervals.analyze, intervals.dispatch, intervals.report) == (120, 60, 30, 3600)
+    config_files.update(
+        "settings.yaml", lambda s: s["scheduler"].update(intervals_seconds={"crawl": 120, "analyse": 5})
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(config_files.root)
+    assert "settings.yaml" in str(err.value) and "scheduler.intervals_seconds.analyse" in str(err.value)
+
+
+def test_an_empty_config_file_is_an_error_naming_it(config_files):
+    (config_files.root / "policy.yaml").write_text("# nothing here yet\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"policy\.yaml: the file is empty"):
+        load_config(config_files.root)

@@ -106,7 +106,9 @@ def test_run_once_records_unreachable_sources_and_warns(config_files, tmp_path):
     result = wagewatch(config_files.root, "run", "--once")
     # Every stage still ran and recorded what happened, but a run that fetched nothing says so and fails.
     assert result.returncode == 1, result.stderr[-2000:]
-    assert "所有来源均抓取失败" in result.stdout and "分析 analyze" in result.stdout and "Traceback" not in result.stdout
+    assert (
+        "所有来源均抓取失败" in result.stdout and "分析 analyze" in result.stdout and "Traceback" not in result.stdout
+    )
     db = Database(load_config(config_files.root).settings.database_url)
     with db.session() as session:
         from wagewatch.core.store.models import CrawlRun

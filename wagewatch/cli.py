@@ -12,7 +12,6 @@ from wagewatch.commands import bench, contracts, elastic, model, officers, pipel
 from wagewatch.context import AppContext
 from wagewatch.core.config import ConfigError
 
-
 DEBUG_ENV = "WAGEWATCH_DEBUG"
 
 
@@ -48,7 +47,7 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("已中断 interrupted", err=True)
             sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - whatever it is, the user reads one line, not a traceback
+        except Exception as exc:
             if os.environ.get(DEBUG_ENV):
                 raise
             click.echo(error_line(exc), err=True)

@@ -52,7 +52,9 @@ def check_public_url(config: AppConfig) -> Check:
 
         status = httpx.get(f"{url.rstrip('/')}/healthz", timeout=5).status_code
     except Exception as exc:  # noqa: BLE001 - any network error means the same to the officer
-        return Check(name, True, f"{url} 无法访问（{exc.__class__.__name__}），请确认 wagewatch serve 已运行", warning=True)
+        return Check(
+            name, True, f"{url} 无法访问（{exc.__class__.__name__}），请确认 wagewatch serve 已运行", warning=True
+        )
     if status != 200:
         return Check(name, True, f"{url}/healthz 返回 HTTP {status}，请确认该地址指向 wagewatch serve", warning=True)
     return Check(name, True, f"{url} 可访问 reachable")

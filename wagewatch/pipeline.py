@@ -85,7 +85,7 @@ def run_once(config: AppConfig, db: Database) -> dict[str, Any]:
     for name in STAGES:
         try:
             results[name] = run_stage(name, config, db)
-        except Exception as exc:  # noqa: BLE001 - one broken stage must not stop the rest
+        except Exception as exc:
             log.exception("stage %s failed", name)
             results[name] = f"error: {exc}"
     return results

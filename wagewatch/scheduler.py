@@ -126,7 +126,7 @@ def build_scheduler(config: AppConfig, stages: Collection[str] | None = None) ->
         timezone="Asia/Shanghai",
     )
     for stage in STAGES if stages is None else stages:
-        seconds = sched.intervals_seconds.get(stage)
+        seconds = getattr(sched.intervals_seconds, stage)
         if not seconds:
             continue
         # Every stage runs once at start-up: a restarted service catches up at once instead of waiting a

@@ -38,6 +38,9 @@ def build_email(envelope: Envelope, sender: str) -> EmailMessage:
 
 
 def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
+    if not smtp.host:  # nothing can have been sent: a plain failure, not an ambiguous one
+        raise smtplib.SMTPException("no SMTP server configured (settings.yaml: smtp.host)")
+    client: smtplib.SMTP
     if smtp.ssl:
         client = smtplib.SMTP_SSL(
             smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=ssl.create_default_context()

@@ -65,11 +65,10 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose work commits on success and rolls back on any error."""
-        with self._sessions() as session:
-            with session.begin():
-                yield session
+        with self._sessions() as session, session.begin():
+            yield session
 
-    def insert_ignore(self, session: Session, model: type, values: dict[str, Any]) -> int | None:
+    def insert_ignore(self, session: Session, model: Any, values: dict[str, Any]) -> int | None:
         """INSERT unless a unique key already exists (SQLite and PostgreSQL); the new row's id, else None.
 
         RETURNING rather than rowcount: PostgreSQL drivers report -1 rows for such inserts.

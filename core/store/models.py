@@ -21,10 +21,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.sql.expression import ColumnElement
 
 from wagewatch.core import clock
+from wagewatch.core.states import AlertState, CrawlStatus, Indexed, LeadKind, LeadStatus, PostState, SendStatus
 from wagewatch.core.store.types import UTCDateTime
 
 
@@ -41,7 +45,7 @@ class CrawlRun(Base):
     source: Mapped[str] = mapped_column(String(32), index=True)
     started_at: Mapped[datetime] = mapped_column(default=clock.now)
     finished_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running|ok|failed|blocked
+    status: Mapped[str] = mapped_column(String(16), default=CrawlStatus.RUNNING)
     requests: Mapped[int] = mapped_column(default=0)
     posts_found: Mapped[int] = mapped_column(default=0)
     posts_new: Mapped[int] = mapped_column(default=0)
@@ -77,56 +81,30 @@ class Post(Base):
     raw_ref: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[datetime] = mapped_column(default=clock.now)
     crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
-    state: Mapped[str] = mapped_column(String(16), default="new")  # new|analyzed
+    state: Mapped[str] = mapped_column(String(16), default=PostState.NEW)
 
-    analysis: Mapped["Analysis | None"] = relationship(back_populates="post", uselist=False)
+    analysis: Mapped[Analysis | None] = relationship(back_populates="post", uselist=False)
 
+    @hybrid_property
+    def reach(self) -> int:
+        """How far the post spread: reposts + comments (missing counts as 0). Also usable in queries."""
+        return (self.reposts or 0) + (self.comments or 0)
 
-class Analysis(Base):
-    """The classifier's verdict and extracted facts for one post."""
-
-    __tablename__ = "analyses"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
-    label: Mapped[str] = mapped_column(String(16), index=True)  # real|false|irrelevant
-    scores: Mapped[dict[str, Any]]
-    severity: Mapped[int | None]
-    severity_score: Mapped[float] = mapped_column(Float, default=0.0)
-    province: Mapped[str | None] = mapped_column(String(32))
-    city: Mapped[str | None] = mapped_column(String(32), index=True)
-    county: Mapped[str | None] = mapped_column(String(64))
-    amount_yuan: Mapped[float | None]
-    workers: Mapped[int | None]
-    company: Mapped[str | None] = mapped_column(Text)
-    project: Mapped[str | None] = mapped_column(Text)
-    project_type: Mapped[str | None] = mapped_column(String(16))
-    extreme: Mapped[bool] = mapped_column(Boolean, default=False)
-    explanation: Mapped[list[Any]]
-    model_version: Mapped[str] = mapped_column(String(64))
-    # the model could not call it: provincial triage reads it (待研判) whatever its best-guess label
-    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    resolution: Mapped[str | None] = mapped_column(String(16))  # real: unresolved|handling|resolved
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
-    clustered: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
-
-    post: Mapped[Post] = relationship(back_populates="analysis")
-    incident: Mapped["Incident | None"] = relationship(back_populates="analyses")
+    @reach.inplace.expression
+    @classmethod
+    def _reach_expression(cls) -> ColumnElement[int]:
+        return func.coalesce(cls.reposts, 0) + func.coalesce(cls.comments, 0)
 
 
-class Incident(Base):
-    """One real-world case (or one false claim) that many posts may describe."""
+class CaseFields:
+    """What a case is and where, as the classifier found it: one post's analysis and the incident it joins
+    carry the same columns (the search documents' CaseFields mirror them), and an incident starts as a copy."""
 
-    __tablename__ = "incidents"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    label: Mapped[str] = mapped_column(String(16))  # real|false
+    label: Mapped[str] = mapped_column(String(16))  # a Label
     city: Mapped[str | None] = mapped_column(String(32), index=True)
     county: Mapped[str | None] = mapped_column(String(64))
     severity: Mapped[int | None]
     severity_score: Mapped[float] = mapped_column(Float, default=0.0)
-    title: Mapped[str] = mapped_column(Text)
     company: Mapped[str | None] = mapped_column(Text)
     project: Mapped[str | None] = mapped_column(Text)
     project_type: Mapped[str | None] = mapped_column(String(16))
@@ -134,24 +112,60 @@ class Incident(Base):
     workers: Mapped[int | None]
     extreme: Mapped[bool] = mapped_column(Boolean, default=False)
     explanation: Mapped[list[Any]] = mapped_column(default=list)
-    # every post so far needed review (待研判): it goes to provincial triage, in the digest
+    # the model could not call it: provincial triage reads it (待研判) whatever its best-guess label; an
+    # incident needs review while every post so far did (it goes to provincial triage, in the digest)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # the latest post's status; a resolved case is counted and reported but pages nobody at night
+    # real cases: unresolved|handling|resolved; an incident keeps its latest post's, and a resolved case is
+    # counted and reported but pages nobody at night
     resolution: Mapped[str | None] = mapped_column(String(16))
+
+    def case_fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in CASE_FIELDS}
+
+
+CASE_FIELDS = tuple(name for name in CaseFields.__annotations__ if not name.startswith("_"))
+
+
+class Analysis(CaseFields, Base):
+    """The classifier's verdict and extracted facts for one post."""
+
+    __tablename__ = "analyses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
+    label: Mapped[str] = mapped_column(String(16), index=True)  # a Label; analyses are selected by it
+    scores: Mapped[dict[str, Any]]
+    province: Mapped[str | None] = mapped_column(String(32))
+    model_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    clustered: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+    post: Mapped[Post] = relationship(back_populates="analysis")
+    incident: Mapped[Incident | None] = relationship(back_populates="analyses")
+
+
+class Incident(CaseFields, Base):
+    """One real-world case (or one false claim: label REAL or FALSE) that many posts may describe."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
     signature: Mapped[list[Any]] = mapped_column(default=list)  # MinHash values of the first post
     post_count: Mapped[int] = mapped_column(default=0)
     reach: Mapped[int] = mapped_column(BigInteger, default=0)  # reposts + comments over its posts
     first_seen: Mapped[datetime] = mapped_column(default=clock.now)
     last_seen: Mapped[datetime] = mapped_column(default=clock.now)
     # pending: needs (re-)alerting; alerted: nothing new since the last alert
-    alert_state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    alert_state: Mapped[str] = mapped_column(String(16), default=AlertState.PENDING, index=True)
     alerted_severity: Mapped[int | None]
     alerted_cities: Mapped[list[Any]] = mapped_column(default=list)
     alerted_reach: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     analyses: Mapped[list[Analysis]] = relationship(back_populates="incident")
-    lead: Mapped["Lead | None"] = relationship(back_populates="incident", uselist=False)
+    lead: Mapped[Lead | None] = relationship(back_populates="incident", uselist=False)
 
 
 class Lead(Base):
@@ -163,8 +177,8 @@ class Lead(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), unique=True)
     city: Mapped[str | None] = mapped_column(String(32), index=True)  # None: provincial office
     officer_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16), default="new")  # new|backlog|complex|clarify|transfer
-    status: Mapped[str] = mapped_column(String(16), default="待签收", index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=LeadKind.NEW)
+    status: Mapped[str] = mapped_column(String(16), default=LeadStatus.OPEN, index=True)
     deadline: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     acknowledged_at: Mapped[datetime | None]
@@ -177,7 +191,7 @@ class Lead(Base):
     amount_recovered: Mapped[float | None]
     workers_paid: Mapped[int | None]
     transferred_to: Mapped[str | None] = mapped_column(String(64))
-    verdict: Mapped[str | None] = mapped_column(String(16))  # real|false|irrelevant, the officer's finding
+    verdict: Mapped[str | None] = mapped_column(String(16))  # a Label, the officer's finding
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     incident: Mapped[Incident] = relationship(back_populates="lead")
@@ -187,7 +201,7 @@ class SendState:
     """How far one outgoing message got: pending -> sending -> sent | failed (retry later) | dead | unknown
     (crashed while sending). Shared by alert and report deliveries."""
 
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=SendStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -265,11 +279,17 @@ class IndexQueue(Base):
     __table_args__ = (Index("ix_index_queue_entity", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entity: Mapped[str] = mapped_column(String(16))  # post|incident|lead
+    entity: Mapped[str] = mapped_column(String(16))  # an Indexed
     entity_id: Mapped[int] = mapped_column(Integer)
     enqueued_at: Mapped[datetime] = mapped_column(default=clock.now)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+def enqueue_index(session: Session, entity: Indexed, *entity_ids: int) -> None:
+    """The one way rows reach the index_queue outbox: in the caller's transaction, so a document is queued
+    exactly when the change that needs it commits."""
+    session.add_all(IndexQueue(entity=entity, entity_id=entity_id) for entity_id in entity_ids)
 
 
 class SourceState(Base):
@@ -311,15 +331,15 @@ class OpsAlert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16))  # blocked|failing|silent
+    kind: Mapped[str] = mapped_column(String(16))  # a ProblemKind
     episode: Mapped[str] = mapped_column(String(64))
     recipient_id: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(Text)
     opened_at: Mapped[datetime] = mapped_column(default=clock.now)
     closed_at: Mapped[datetime | None]  # the source recovered
-    # pending -> sending -> sent | failed (retry later) | dead | unknown (crashed while sending)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # a SendStatus
+    status: Mapped[str] = mapped_column(String(16), default=SendStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""新浪黑猫投诉 (tousu.sina.com.cn): the signed complaint search, JSON (sources.md §4)."""
+"""新浪黑猫投诉 (tousu.sina.com.cn): the signed complaint search, JSON (docs/crawlers.md, Sources)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from wagewatch.crawlers.textutil import html_to_text
 
 
 class HeimaoOptions(SpiderOptions):
-    # The constant the site's script mixes into the signature; it has changed before (sources.md §4).
+    # The constant the site's script mixes into the signature; it has changed before (docs/crawlers.md, Sources).
     secret: str = "$d6eb7ff91ee257475%"
     page_size: int = Field(10, ge=1, le=50)
 

@@ -1,6 +1,6 @@
 """人民网领导留言板 (liuyan.people.com.cn): keyword search and the boards of Shandong's leaders through the
 front end's signed JSON POSTs, kept to Shandong boards (and topics when configured), then each message's
-detail with the official reply and its handling status (sources.md §3)."""
+detail with the official reply and its handling status (docs/crawlers.md, Sources)."""
 
 from __future__ import annotations
 

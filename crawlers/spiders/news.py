@@ -1,10 +1,10 @@
 """News: RSS/Atom feeds and the article lists of Shandong media (大众网, 齐鲁网 …); every article that
-mentions a keyword is fetched and its readable text extracted (sources.md §5)."""
+mentions a keyword is fetched and its readable text extracted (docs/crawlers.md, Sources)."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urljoin
 
@@ -61,7 +61,7 @@ def feed_entries(response: Response) -> list[PostItem]:
         if not link:
             continue
         when = entry.get("published_parsed") or entry.get("updated_parsed")  # feedparser gives UTC
-        published = datetime(*when[:6], tzinfo=timezone.utc).astimezone(CST) if when else None
+        published = datetime(*when[:6], tzinfo=UTC).astimezone(CST) if when else None
         summary = html_to_text(entry.get("summary") or "")
         posts.append(
             PostItem(

@@ -1,5 +1,5 @@
 """Parsers of Baidu Tieba's pages: the classic PC HTML (search results, forum thread list, thread pages,
-floor replies) and the signed JSON of the 2026 PC site (sources.md §2a, §2b). Pure functions: response in,
+floor replies) and the signed JSON of the 2026 PC site (docs/crawlers.md, Sources). Pure functions: response in,
 posts out."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Sina Weibo: the mobile search API (m.weibo.cn, JSON) for the newest posts, full text of truncated posts
 from the detail page (or the extend endpoint), and the web search (s.weibo.com, HTML) sliced by day, hour
-and Shandong city when a query fills the ~50 pages Weibo shows (sources.md §1a, §1b)."""
+and Shandong city when a query fills the ~50 pages Weibo shows (docs/crawlers.md, Sources)."""
 
 from __future__ import annotations
 

@@ -153,7 +153,7 @@ class EsNode:
     def log_file(self) -> Path:
         return self.home / "node.log"
 
-    def start(self, timeout: float = 180.0) -> "EsNode":
+    def start(self, timeout: float = 180.0) -> EsNode:
         command = [*build(), str(self.home), str(self.port)]
         self.home.mkdir(parents=True, exist_ok=True)
         began = time.monotonic()

@@ -248,7 +248,7 @@ def robots() -> Iterator[RobotServer]:
     server_state = RobotServer(port=free_port())
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):
             parts = urlsplit(self.path)
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}

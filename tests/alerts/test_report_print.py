@@ -33,7 +33,15 @@ def to_pdf(files: list[Path], out: Path) -> list[Path]:
     """Convert with a private LibreOffice profile (a shared one locks concurrent runs)."""
     profile = out / "lo-profile"
     subprocess.run(
-        ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf", "--outdir", str(out)]
+        [
+            "soffice",
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out),
+        ]
         + [str(f) for f in files],
         check=True,
         capture_output=True,

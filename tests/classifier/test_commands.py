@@ -103,7 +103,9 @@ def test_evaluate_command_on_a_file(tmp_path: Path) -> None:
 
 
 def test_bench_prints_throughput() -> None:
-    result = CliRunner().invoke(cli, ["bench", "classify", "--posts", "40", "--batch-size", "16", "--repeats", "1"], obj=None)
+    result = CliRunner().invoke(
+        cli, ["bench", "classify", "--posts", "40", "--batch-size", "16", "--repeats", "1"], obj=None
+    )
     assert result.exit_code == 0, result.output
     assert "posts/s" in result.output and "40" in result.output
 

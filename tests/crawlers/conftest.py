@@ -123,7 +123,6 @@ def env(tmp_path) -> Env:
     settings.update(
         database_url=f"sqlite:///{directory / 'store.db'}",
         outbox_dir=str(directory / "outbox"),
-        raw_dir=str(directory / "raw"),
     )
     (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     return Env(directory)

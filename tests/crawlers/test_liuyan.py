@@ -15,7 +15,7 @@ APP_CODE = "PC42ce3bfa4980a9"
 
 
 def test_signature_key_of_the_published_app_code():
-    # The published app code's key, md5(appCode)[0:16], as sources.md recomputed it.
+    # The published app code's key, md5(appCode)[0:16], as docs/crawlers.md describes it.
     assert md5_hex(APP_CODE)[:16] == "a2eb17f65d6f4b3f"
     param = '{"tid":"20001"}'
     assert liuyan_signature("/v1/threads/content", param, APP_CODE) == md5_hex(

@@ -100,9 +100,7 @@ def write_search_config(root: Path, url: str, prefix: str) -> AppConfig:
     shutil.copytree(REPO / "config", config_dir)
     settings_file = config_dir / "settings.yaml"
     settings = yaml.safe_load(settings_file.read_text(encoding="utf-8"))
-    settings.update(
-        database_url=f"sqlite:///{root / 'wagewatch.db'}", outbox_dir=str(root / "outbox"), raw_dir=str(root / "raw")
-    )
+    settings.update(database_url=f"sqlite:///{root / 'wagewatch.db'}", outbox_dir=str(root / "outbox"))
     settings["elasticsearch"].update(url=url, index_prefix=prefix, bulk_batch_size=50, retries=1)
     settings_file.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     return with_es(load_config(config_dir), url=url)  # `url` even where WAGEWATCH_ES_URL names another

@@ -65,7 +65,7 @@ def kibana() -> Iterator[FakeKibana]:
     fake = FakeKibana()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if fake.script:
                 self._answer(fake.script.pop(0), {"statusCode": 503, "message": "Kibana server is not ready yet"})

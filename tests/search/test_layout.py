@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -76,7 +76,7 @@ def test_every_city_and_county_has_a_position_in_shandong():
     ],
 )
 def test_lead_stage(acknowledged, closed, deadline_hours, expected):
-    now = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
     lead = Lead(
         created_at=now - timedelta(days=1),
         deadline=now + timedelta(hours=deadline_hours),

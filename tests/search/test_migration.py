@@ -17,12 +17,18 @@ CHANGED = "迁移期间修改的帖文：某公司拖欠农民工工资"
 
 def test_setup_creates_then_leaves_alone(search_config, seeded_db, es_client, prefix):
     es = search_config.settings.elasticsearch
-    first = [ensure_kind(es_client, seeded_db, layout) for layout in layouts(prefix, es.chinese_analyzer, es.synonyms).values()]
+    first = [
+        ensure_kind(es_client, seeded_db, layout)
+        for layout in layouts(prefix, es.chinese_analyzer, es.synonyms).values()
+    ]
     assert {step.action for step in first} == {"created"}
     with seeded_db.session() as session:
         posts = session.scalar(select(func.count()).select_from(Post))
     assert next(s for s in first if s.kind == "posts").documents == posts
-    again = [ensure_kind(es_client, seeded_db, layout) for layout in layouts(prefix, es.chinese_analyzer, es.synonyms).values()]
+    again = [
+        ensure_kind(es_client, seeded_db, layout)
+        for layout in layouts(prefix, es.chinese_analyzer, es.synonyms).values()
+    ]
     assert {step.action for step in again} == {"unchanged"}
     template = es_client.indices.get_index_template(name=first[0].index)["index_templates"][0]["index_template"]
     assert template["_meta"]["managed_by"] == "wagewatch"

@@ -28,6 +28,7 @@ from sqlalchemy import func, insert, select
 
 from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, AppConfig, load_config
+from wagewatch.core.states import AlertState, PostState, SendStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Analysis, Incident, Post
 from wagewatch.stages.dispatch import dispatch
@@ -79,7 +80,7 @@ def add_incidents(db: Database, count: int, rng: random.Random, start: int) -> d
                 reach=rng.randint(0, 5000),
                 first_seen=analysed,
                 last_seen=analysed,
-                alert_state="pending",
+                alert_state=AlertState.PENDING,
                 alerted_cities=[],
                 extreme=False,
                 updated_at=analysed,
@@ -99,7 +100,7 @@ def add_incidents(db: Database, count: int, rng: random.Random, start: int) -> d
                 published_at=analysed,
                 reposts=0,
                 comments=0,
-                state="analyzed",
+                state=PostState.ANALYZED,
             )
         )
         analyses.append(
@@ -133,7 +134,7 @@ def latencies(db: Database, first_incident: int) -> dict[int, list[float]]:
             select(func.coalesce(Incident.severity, 0), AlertDelivery.sent_at, Analysis.created_at)
             .join(Analysis, Analysis.incident_id == AlertDelivery.incident_id)
             .join(Incident, Incident.id == AlertDelivery.incident_id)
-            .where(AlertDelivery.incident_id >= first_incident, AlertDelivery.status == "sent")
+            .where(AlertDelivery.incident_id >= first_incident, AlertDelivery.status == SendStatus.SENT)
         ).all()
     result: dict[int, list[float]] = {}
     for severity, sent, analysed in rows:

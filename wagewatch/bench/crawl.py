@@ -22,8 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from wagewatch.core.config import config_dir
 from wagewatch.crawlers.dates import CST
-from wagewatch.core.config import DEFAULT_CONFIG_DIR
 
 POSTS_PER_PAGE = 10
 LONG_EVERY = 5  # every fifth post is truncated and needs its detail page
@@ -56,7 +56,7 @@ class _WeiboLike(BaseHTTPRequestHandler):
     pages = 50
     now = datetime.now(CST)
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         if parts.path.endswith("/api/container/getIndex"):
@@ -92,11 +92,11 @@ class _WeiboLike(BaseHTTPRequestHandler):
 def _config(directory: Path, base_url: str, pages: int, concurrency: int, database_url: str) -> None:
     # Every shipped file but the two written below, so a file the configuration gains later (webhooks.yaml
     # for the cities' channel templates, say) never breaks the benchmark again.
-    for path in DEFAULT_CONFIG_DIR.glob("*.yaml"):
+    for path in config_dir().glob("*.yaml"):
         if path.name not in ("settings.yaml", "sources.yaml"):
             shutil.copy(path, directory / path.name)
-    settings = yaml.safe_load((DEFAULT_CONFIG_DIR / "settings.yaml").read_text(encoding="utf-8"))
-    settings.update(database_url=database_url, outbox_dir=str(directory / "outbox"), raw_dir=str(directory / "raw"))
+    settings = yaml.safe_load((config_dir() / "settings.yaml").read_text(encoding="utf-8"))
+    settings.update(database_url=database_url, outbox_dir=str(directory / "outbox"))
     (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     sources = {
         "keywords": ["欠薪"],

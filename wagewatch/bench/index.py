@@ -7,12 +7,13 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from elasticsearch import Elasticsearch
 
 from wagewatch.core.config import load_config
-from wagewatch.index import convert, places
+from wagewatch.core.states import Label
+from wagewatch.index import places
 from wagewatch.index.bulk import bulk_write
 from wagewatch.index.client import make_client
 from wagewatch.index.layout import KindLayout, layouts
@@ -50,7 +51,7 @@ def synthetic_posts(count: int, seed: int = 7) -> list[dict]:
     """Posts shaped like real ones: Chinese text of typical length, a city and county, facts."""
     rng = random.Random(seed)
     cities = [p for p in places.all_places() if p.level == "county"]
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     posts = []
     for i in range(count):
         place = rng.choice(cities)
@@ -89,7 +90,7 @@ def synthetic_posts(count: int, seed: int = 7) -> list[dict]:
                 "region": place.city,
                 "analyzed": True,
                 "label": "real",
-                "label_name": convert.LABEL_NAMES["real"],
+                "label_name": Label.REAL.caption,
                 "severity": rng.randint(1, 4),
                 "city": place.city,
                 "county": place.name,

@@ -107,7 +107,7 @@ def classify(ctx, input_path: Path, output_path: Path, batch_size: int, backend:
 
         def flush() -> None:
             texts = [r.get("text") if isinstance(r.get("text"), str) else "" for r in batch]
-            for record, result in zip(batch, classifier.analyze(texts)):
+            for record, result in zip(batch, classifier.analyze(texts), strict=True):
                 out.write(json.dumps({**record, **result.to_dict()}, ensure_ascii=False) + "\n")
             batch.clear()
 

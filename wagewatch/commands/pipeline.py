@@ -10,7 +10,6 @@ import click
 from wagewatch.context import AppContext
 from wagewatch.pipeline import STAGES, run_once, run_stage
 
-
 STAGE_NAMES = {
     "crawl": "抓取",
     "analyze": "分析",
@@ -73,7 +72,9 @@ def print_summary(results: dict) -> bool:
     console.print(table)
     crawl = results.get("crawl")
     if isinstance(crawl, dict) and not _describe("crawl", crawl)[0]:
-        console.print("[bold red]警告：所有来源均抓取失败，本轮没有新数据。请检查网络、代理与来源配置（wagewatch sources）。[/]")
+        console.print(
+            "[bold red]警告：所有来源均抓取失败，本轮没有新数据。请检查网络、代理与来源配置（wagewatch sources）。[/]"
+        )
     elif not healthy:
         console.print("[bold red]警告：有环节运行失败，详见上表与日志。[/]")
     return healthy
@@ -97,7 +98,7 @@ def run(ctx: AppContext, once: bool, as_json: bool) -> None:
         return
     from wagewatch.scheduler import run_forever
 
-    ctx.db  # migrate before the job store creates its table
+    _ = ctx.db  # opening the store migrates it, before the job store creates its table
     run_forever(ctx.config)
 
 

@@ -39,7 +39,9 @@ def report(
     from wagewatch.reports.build import build_all
 
     if sum(map(bool, (week, month, incident))) != 1:
-        raise click.UsageError("请指定 --week、--month 或 --incident 之一 / give exactly one of --week, --month or --incident")
+        raise click.UsageError(
+            "请指定 --week、--month 或 --incident 之一 / give exactly one of --week, --month or --incident"
+        )
     if incident is not None:
         from wagewatch.reports.special import SpecialReportError, write_special
 

@@ -18,16 +18,21 @@ from wagewatch.alerts.queue import queue_delivery
 from wagewatch.alerts.routing import route
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
+from wagewatch.core.states import LEAD_FINAL, LEAD_OPEN, VERDICT_CAPTIONS, Indexed, Label, LeadKind, LeadStatus
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import AuditEvent, Incident, IndexQueue, Lead
+from wagewatch.core.store.models import AuditEvent, Incident, Lead, enqueue_index
 from wagewatch.ledger.deadlines import deadline
 
-STATUSES = ("待签收", "已签收", "核查中", "已办结", "不属实", "已转办")
-OPEN = STATUSES[:3]
-FINAL = STATUSES[3:]
-NEXT = {"待签收": ("已签收",), "已签收": ("核查中", "已办结", "不属实"), "核查中": ("已办结", "不属实")}
-VERDICTS = {"real": "属实", "false": "不属实", "irrelevant": "与欠薪无关"}
-KINDS = {"new": "新发线索", "backlog": "存量问题", "complex": "疑难复杂", "clarify": "澄清核实", "transfer": "转办"}
+S = LeadStatus
+STATUSES = tuple(LeadStatus)
+OPEN, FINAL = LEAD_OPEN, LEAD_FINAL
+NEXT = {
+    S.OPEN: (S.ACKNOWLEDGED,),
+    S.ACKNOWLEDGED: (S.CHECKING, S.CLOSED, S.UNFOUNDED),
+    S.CHECKING: (S.CLOSED, S.UNFOUNDED),
+}
+VERDICTS = {label.value: caption for label, caption in VERDICT_CAPTIONS.items()}
+KINDS = {kind.value: kind.caption for kind in LeadKind}
 PROVINCE = "省级"
 
 
@@ -76,17 +81,21 @@ class Ledger:
             AuditEvent(actor=actor, entity="lead", entity_id=lead.id, action=action, detail=detail, at=clock.now())
         )
         # The search index shows the ledger too: queue the lead for the index stage.
-        self.db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
+        enqueue_index(session, Indexed.LEAD, lead.id)
 
     def acknowledge(self, session: Session, lead: Lead, officer: Officer) -> None:
         """签收: the officer takes the lead; escalation stops."""
         _require(officer, lead)
-        if lead.status != "待签收":
+        if lead.status != S.OPEN:
             raise LedgerError(f"该线索当前状态为“{lead.status}”，无需重复签收")
         now = clock.now()
-        lead.status, lead.acknowledged_at, lead.officer_id = "已签收", now, officer.person_id
+        lead.status, lead.acknowledged_at, lead.officer_id = S.ACKNOWLEDGED, now, officer.person_id
         self.audit(
-            session, officer.actor, lead, "acknowledged", {"status": ["待签收", "已签收"], "officer": officer.person_id}
+            session,
+            officer.actor,
+            lead,
+            "acknowledged",
+            {"status": [S.OPEN, S.ACKNOWLEDGED], "officer": officer.person_id},
         )
 
     def update(self, session: Session, lead: Lead, officer: Officer, change: StatusUpdate) -> None:
@@ -109,9 +118,9 @@ class Ledger:
             "status": change.status,
             "amount_recovered": change.amount_recovered,
             "workers_paid": change.workers_paid,
-            "verdict": change.verdict or {"已办结": "real", "不属实": "false"}.get(change.status),
+            "verdict": change.verdict or {S.CLOSED: Label.REAL, S.UNFOUNDED: Label.FALSE}.get(change.status),
         }
-        if change.status == "已签收" and lead.status == "待签收":
+        if change.status == S.ACKNOWLEDGED and lead.status == S.OPEN:
             wanted["acknowledged_at"] = now
         if change.kind and change.kind != lead.kind:
             incident = session.get(Incident, lead.incident_id)
@@ -167,8 +176,8 @@ class Ledger:
             "status": [lead.status, None],
         }
         if not self.is_local(to):
-            lead.status, lead.closed_at, lead.transferred_to = "已转办", now, to
-            detail["status"][1] = "已转办"
+            lead.status, lead.closed_at, lead.transferred_to = S.TRANSFERRED, now, to
+            detail["status"][1] = S.TRANSFERRED
             self.audit(session, officer.actor, lead, "transferred", detail)
             return 0
         incident = session.get(Incident, lead.incident_id)
@@ -182,18 +191,17 @@ class Ledger:
         when = release(self.config.policy, incident.label, incident.severity, now, digest=False)
         lead.city, lead.transferred_to = city, to
         lead.officer_id = targets[0].person.id
-        lead.status, lead.acknowledged_at, lead.escalation_level, lead.notified_at = "待签收", None, 0, when.at
+        lead.status, lead.acknowledged_at, lead.escalation_level, lead.notified_at = S.OPEN, None, 0, when.at
         lead.deadline, lead.overdue = deadline(self.config.policy, incident.project_type, lead.kind, now), False
         incident.city = city or incident.city
         incident.alerted_cities = sorted({*(incident.alerted_cities or []), *([city] if city else [])})
-        detail["status"][1] = "待签收"
+        detail["status"][1] = S.OPEN
         detail["officer"] = lead.officer_id
         self.audit(session, officer.actor, lead, "transferred", detail)
         return sum(
             queue_delivery(session, self.db, incident.id, t.person, f"transfer-in-{transfers + 1}", when)
             for t in targets
         )
-
 
     def assign(self, session: Session, lead: Lead, officer: Officer, person_id: str) -> int:
         """指派 (province only): make another person on the lead's own list responsible for it; they are told
@@ -217,7 +225,7 @@ class Ledger:
         when = release(self.config.policy, incident.label, incident.severity, now, digest=False)
         detail = {"officer": [lead.officer_id, person_id]}
         lead.officer_id = person_id
-        if lead.status == "待签收":
+        if lead.status == S.OPEN:
             lead.escalation_level, lead.notified_at = 0, when.at
         self.audit(session, officer.actor, lead, "assigned", detail)
         return queue_delivery(session, self.db, lead.incident_id, person, f"assign-{assignments + 1}", when)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wagewatch.core.config import SHANDONG_CITIES
+from wagewatch.core.states import LeadStatus
 from wagewatch.core.store.models import Incident, Lead
 from wagewatch.ledger.actions import PROVINCE
 from wagewatch.reports.periods import Period, campaign, previous
@@ -110,7 +111,7 @@ def _count(row: Row, lead: Lead, incident: Incident, period: Period) -> None:
     if closed_in_period:
         row.closed += 1
         row.closed_on_time += lead.closed_at <= lead.deadline
-        row.verified_false += lead.status == "不属实"
+        row.verified_false += lead.status == LeadStatus.UNFOUNDED
         row.amount_recovered += lead.amount_recovered or 0.0
         row.workers_paid += lead.workers_paid or 0
     if open_at_end:

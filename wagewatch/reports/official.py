@@ -161,14 +161,14 @@ def table(doc: DocumentObject, headers: list[str], rows: list[list[object]]) -> 
     t = doc.add_table(rows=1, cols=len(headers))
     t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text in zip(t.rows[0].cells, headers):
+    for cell, text in zip(t.rows[0].cells, headers, strict=False):
         _cell(cell, text, HEADING_FONT)
     header_props = t.rows[0]._tr.get_or_add_trPr()
     repeat = OxmlElement("w:tblHeader")
     repeat.set(qn("w:val"), "true")
     header_props.append(repeat)
     for values in rows:
-        for cell, value in zip(t.add_row().cells, values):
+        for cell, value in zip(t.add_row().cells, values, strict=False):
             _cell(cell, str(value), BODY_FONT)
 
 

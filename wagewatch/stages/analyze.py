@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from wagewatch.classifier import Classifier
+from wagewatch.core.states import Indexed, PostState
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import Analysis, IndexQueue, Post
+from wagewatch.core.store.models import Analysis, Post, enqueue_index
 
 
 def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256) -> int:
@@ -22,7 +23,7 @@ def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256)
         with db.session() as session:
             posts = session.scalars(
                 select(Post)
-                .where(Post.state == "new")
+                .where(Post.state == PostState.NEW)
                 .order_by(Post.id)
                 .limit(batch_size)
                 .with_for_update(skip_locked=True)
@@ -30,8 +31,8 @@ def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256)
             if not posts:
                 return done
             texts = [f"{p.title}\n{p.text}" if p.title else p.text for p in posts]
-            reach = [(p.reposts or 0) + (p.comments or 0) for p in posts]
-            for post, result in zip(posts, classifier.analyze(texts, reach=reach)):
+            reach = [p.reach for p in posts]
+            for post, result in zip(posts, classifier.analyze(texts, reach=reach), strict=True):
                 session.add(
                     Analysis(
                         post_id=post.id,
@@ -56,7 +57,7 @@ def analyze_pending(db: Database, classifier: Classifier, batch_size: int = 256)
                         clustered=result.label == "irrelevant" and not result.needs_review,
                     )
                 )
-                post.state = "analyzed"
+                post.state = PostState.ANALYZED
                 # the post's search document gains its label, place and facts
-                db.insert_ignore(session, IndexQueue, {"entity": "post", "entity_id": post.id})
+                enqueue_index(session, Indexed.POST, post.id)
             done += len(posts)

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from wagewatch.alerts.realert import needs_realert
 from wagewatch.core import clock
 from wagewatch.core.config import Policy
+from wagewatch.core.states import AlertState, Indexed
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import Analysis, Incident, IndexQueue, Post
+from wagewatch.core.store.models import Analysis, Incident, Post, enqueue_index
 
 NUM_PERM = 64
 SEED = 7
@@ -96,7 +97,7 @@ def _title(text: str) -> str:
 def _merge(incident: Incident, analysis: Analysis, post: Post, policy: Policy) -> None:
     """Fold one more post into an incident; anything that raises the stakes re-opens alerting."""
     incident.post_count += 1
-    incident.reach += (post.reposts or 0) + (post.comments or 0)
+    incident.reach += post.reach
     incident.last_seen = max(incident.last_seen, post.published_at or clock.now())
     for attr in ("company", "project", "project_type", "county"):
         if getattr(incident, attr) is None and getattr(analysis, attr) is not None:
@@ -115,7 +116,7 @@ def _merge(incident: Incident, analysis: Analysis, post: Post, policy: Policy) -
         incident.severity_score = max(incident.severity_score, analysis.severity_score)
         incident.explanation = analysis.explanation
     if needs_realert(incident, analysis.city, policy.realert):
-        incident.alert_state = "pending"
+        incident.alert_state = AlertState.PENDING
 
 
 def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
@@ -172,21 +173,8 @@ def _cluster_one(
     incident = next((in_window[i] for i in ids if i in in_window), None)
     if incident is None:
         incident = Incident(
-            label=analysis.label,
-            city=analysis.city,
-            county=analysis.county,
-            severity=analysis.severity,
-            severity_score=analysis.severity_score,
+            **analysis.case_fields(),
             title=_title(post.title or post.text),
-            company=analysis.company,
-            project=analysis.project,
-            project_type=analysis.project_type,
-            amount_yuan=analysis.amount_yuan,
-            workers=analysis.workers,
-            extreme=analysis.extreme,
-            needs_review=analysis.needs_review,
-            resolution=analysis.resolution,
-            explanation=analysis.explanation,
             signature=[int(v) for v in sig.hashvalues],
             post_count=0,
             reach=0,
@@ -199,10 +187,10 @@ def _cluster_one(
     _merge(incident, analysis, post, policy) if incident.post_count else _first_post(incident, post)
     analysis.incident_id = incident.id
     analysis.clustered = True
-    db.insert_ignore(session, IndexQueue, {"entity": "incident", "entity_id": incident.id})
-    db.insert_ignore(session, IndexQueue, {"entity": "post", "entity_id": post.id})
+    enqueue_index(session, Indexed.INCIDENT, incident.id)
+    enqueue_index(session, Indexed.POST, post.id)
 
 
 def _first_post(incident: Incident, post: Post) -> None:
     incident.post_count = 1
-    incident.reach = (post.reposts or 0) + (post.comments or 0)
+    incident.reach = post.reach

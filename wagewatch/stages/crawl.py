@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
+from wagewatch.core.states import CrawlStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.locks import try_lock
 from wagewatch.core.store.models import CrawlRun
@@ -66,7 +67,11 @@ def _record_failure(db: Database, source: str, message: str) -> None:
     with db.session() as session:
         session.add(
             CrawlRun(
-                source=source, started_at=clock.now(), finished_at=clock.now(), status="failed", error_message=message
+                source=source,
+                started_at=clock.now(),
+                finished_at=clock.now(),
+                status=CrawlStatus.FAILED,
+                error_message=message,
             )
         )
 

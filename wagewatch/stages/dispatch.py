@@ -34,8 +34,9 @@ from wagewatch.alerts.routing import Target, route
 from wagewatch.classifier.api import PASSAGE_PREFIX
 from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, AppConfig, Person, Policy
+from wagewatch.core.states import SEND_DUE, AlertState, Indexed, LeadKind, LeadStatus, SendStatus
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, IndexQueue, Lead, Post
+from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, Lead, Post, enqueue_index
 from wagewatch.ledger import tokens
 from wagewatch.ledger.deadlines import deadline
 from wagewatch.stages.escalate import follow_up_note
@@ -50,7 +51,7 @@ def _most_severe_first(severity):
 
 
 def _lead_kind(reason: str) -> str:
-    return {"clarify": "clarify", "transfer": "transfer"}.get(reason, "new")
+    return {"clarify": LeadKind.CLARIFY, "transfer": LeadKind.TRANSFER}.get(reason, LeadKind.NEW)
 
 
 def _involved_cities(session: Session, incidents: list[Incident]) -> dict[int, set[str]]:
@@ -90,7 +91,7 @@ def _create_lead(session: Session, incident: Incident, owner: Target, policy: Po
         city=owner.city,
         officer_id=owner.person.id,
         kind=kind,
-        status="待签收",
+        status=LeadStatus.OPEN,
         created_at=now,
         notified_at=notified.at,
         deadline=deadline(policy, incident.project_type, kind, now),
@@ -116,7 +117,7 @@ def plan_batch(db: Database, config: AppConfig) -> tuple[int, int]:
         incidents = session.scalars(
             select(Incident)
             .options(selectinload(Incident.lead))
-            .where(Incident.alert_state == "pending")
+            .where(Incident.alert_state == AlertState.PENDING)
             .order_by(_most_severe_first(Incident.severity), Incident.id)
             .limit(PLAN_BATCH)
         ).all()
@@ -145,11 +146,11 @@ def _plan_incident(session: Session, db: Database, config: AppConfig, incident: 
         when = release(policy, incident.label, incident.severity, clock.now(), hold=held_for_digest(incident))
         if first:
             lead = _create_lead(session, incident, targets[0], policy, when)
-            db.insert_ignore(session, IndexQueue, {"entity": "lead", "entity_id": lead.id})
+            enqueue_index(session, Indexed.LEAD, lead.id)
         for target in targets:
             planned += queue_delivery(session, db, incident.id, target.person, target.reason, when)
     # What this alert told people, so that only a real change triggers the next one (wagewatch.alerts.realert).
-    incident.alert_state = "alerted"
+    incident.alert_state = AlertState.ALERTED
     incident.alerted_severity = incident.severity
     incident.alerted_reach = incident.reach
     incident.alerted_cities = sorted(involved | set(incident.alerted_cities or []))
@@ -159,9 +160,9 @@ def _plan_incident(session: Session, db: Database, config: AppConfig, incident: 
 def recover_interrupted(db: Database, config: AppConfig) -> int:
     """Deliveries left `sending` by a crash become `unknown`; the ops contact is told to check them."""
     with db.session() as session:
-        stuck = session.scalars(select(AlertDelivery).where(AlertDelivery.status == "sending")).all()
+        stuck = session.scalars(select(AlertDelivery).where(AlertDelivery.status == SendStatus.SENDING)).all()
         for delivery in stuck:
-            delivery.status = "unknown"
+            delivery.status = SendStatus.UNKNOWN
             delivery.last_error = "进程在发送过程中中断，是否送达未知；为避免重复发送未自动重发，请人工核实"
             _report_unknown(session, db, config, delivery)
         return len(stuck)
@@ -182,7 +183,7 @@ def _report_unknown(session: Session, db: Database, config: AppConfig, delivery:
             },
         )
     )
-    notify_ops(session, db, config, delivery, "unknown", Release("pending", clock.now()))
+    notify_ops(session, db, config, delivery, "unknown", Release(SendStatus.PENDING, clock.now()))
 
 
 def _lead_link(config: AppConfig, lead_id: int | None, token: str) -> str:
@@ -217,7 +218,7 @@ def _view(
         select(Post)
         .join(Analysis, Analysis.post_id == Post.id)
         .where(Analysis.incident_id == incident.id)
-        .order_by(desc(Post.reposts + Post.comments), Post.id)
+        .order_by(desc(Post.reach), Post.id)
         .limit(3)
     ).all()
     lead = incident.lead
@@ -250,12 +251,12 @@ def _claim(session: Session, db: Database, config: AppConfig, deliveries: list[A
     index = deliveries[0].channel_index
     if person is None or index >= len(person.channels):
         for delivery in deliveries:
-            delivery.status = "dead"
+            delivery.status = SendStatus.DEAD
             delivery.last_error = f"recipient {delivery.recipient_id} or its channel {index} left cities.yaml"
-            notify_ops(session, db, config, delivery, "dead", Release("pending", clock.now()))
+            notify_ops(session, db, config, delivery, "dead", Release(SendStatus.PENDING, clock.now()))
         return None
     for delivery in deliveries:
-        delivery.status = "sending"
+        delivery.status = SendStatus.SENDING
         delivery.attempts += 1
     return person
 
@@ -268,9 +269,7 @@ def _deliver(
     now = clock.now()
     with db.session() as session:  # claim: committed before anything leaves this process
         deliveries = [
-            d
-            for d in (session.get(AlertDelivery, i) for i in ids)
-            if d.status in ("pending", "failed", "digest") and d.next_attempt_at <= now
+            d for d in (session.get(AlertDelivery, i) for i in ids) if d.status in SEND_DUE and d.next_attempt_at <= now
         ]
         if not deliveries:
             return 0
@@ -290,7 +289,7 @@ def _deliver(
     with db.session() as session:
         for delivery_id in claimed:
             delivery = session.get(AlertDelivery, delivery_id)
-            delivery.status, delivery.sent_at, delivery.message_id = "sent", clock.now(), message_id
+            delivery.status, delivery.sent_at, delivery.message_id = SendStatus.SENT, clock.now(), message_id
             session.add(
                 AuditEvent(
                     actor=ACTOR,
@@ -330,18 +329,18 @@ def deliver_pending(db: Database, config: AppConfig) -> int:
         due = session.execute(
             select(AlertDelivery.id, AlertDelivery.status, AlertDelivery.recipient_id, AlertDelivery.channel_index)
             .join(Incident, Incident.id == AlertDelivery.incident_id)
-            .where(AlertDelivery.status.in_(("pending", "failed", "digest")), AlertDelivery.next_attempt_at <= now)
+            .where(AlertDelivery.status.in_(SEND_DUE), AlertDelivery.next_attempt_at <= now)
             .order_by(_most_severe_first(Incident.severity), AlertDelivery.id)
         ).all()
     digests: dict[tuple[str, int], list[int]] = defaultdict(list)
     sent = 0
     for delivery_id, status, recipient, channel_index in due:
-        if status == "digest":
+        if status == SendStatus.DIGEST:
             digests[(recipient, channel_index)].append(delivery_id)
             continue
-        sent += _deliver(db, config, [delivery_id], partial(_build_alert, config), "failed")
+        sent += _deliver(db, config, [delivery_id], partial(_build_alert, config), SendStatus.FAILED)
     for ids in digests.values():
-        sent += _deliver(db, config, ids, partial(_build_digest, config), "digest")
+        sent += _deliver(db, config, ids, partial(_build_digest, config), SendStatus.DIGEST)
     return sent
 
 
@@ -350,7 +349,7 @@ def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: Chan
         delivery = session.get(AlertDelivery, delivery_id)
         if not record_failed_send(delivery, exc, config.policy, retry_status):
             return
-        if delivery.status == "unknown":
+        if delivery.status == SendStatus.UNKNOWN:
             _report_unknown(session, db, config, delivery)
             return
         now = clock.now()
@@ -363,7 +362,7 @@ def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: Chan
                 detail={"error": str(exc)[:500], "ops_contact": config.settings.ops_contact},
             )
         )
-        notify_ops(session, db, config, delivery, "dead", Release("pending", now))
+        notify_ops(session, db, config, delivery, "dead", Release(SendStatus.PENDING, now))
         person = config.cities.person(delivery.recipient_id)
         if person is not None:
             queue_delivery(
@@ -372,7 +371,7 @@ def _record_failure(db: Database, config: AppConfig, delivery_id: int, exc: Chan
                 delivery.incident_id,
                 person,
                 delivery.reason,
-                Release("pending", now),
+                Release(SendStatus.PENDING, now),
                 after_channel=delivery.channel_index,
             )
 

@@ -1,9 +1,10 @@
 """Escalate stage: follow every open lead until it is closed.
 
-- Not acknowledged within the configured minutes of the officer being told: deputy, then leader, then the
-  provincial office (one step per limit in policy.escalation.ack_minutes).
-- A severity 3-4 alert not acknowledged within `fallback_minutes`: the same people again on their next
-  channel (e.g. the robot message went unseen: SMS, then email).
+- Not acknowledged within the configured minutes of the officer being told: the next role of the chain in
+  policy.yaml (by default deputy, then leader, then the provincial triage desk; one step per limit in
+  escalation.ack_minutes).
+- An alert at or above `fallback_min_severity` (3) not acknowledged within `fallback_minutes`: the same people
+  again on their next channel (e.g. the robot message went unseen: SMS, then email).
 - A reminder to the responsible officer `remind_hours_before_deadline` before the deadline; an open lead
   past its deadline is flagged overdue and the officer and the city leader are told.
 
@@ -20,12 +21,12 @@ from wagewatch.alerts.holding import Release, held_for_digest, release
 from wagewatch.alerts.queue import queue_delivery
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Person
+from wagewatch.core.states import Label, LeadStatus, SendStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Incident, Lead
 from wagewatch.ledger.actions import OPEN, Ledger
 
 ACTOR = "system:escalate"
-CHAIN = ("deputy", "leader", "triage")
 FOLLOW_UP_PREFIXES = ("ops-", "remind", "overdue")
 
 
@@ -45,13 +46,14 @@ def escalate_unacknowledged(db: Database, config: AppConfig) -> int:
         rows = session.execute(
             select(Lead, Incident)
             .join(Incident, Incident.id == Lead.incident_id)
-            .where(Lead.status == "待签收", Lead.notified_at.is_not(None))
+            .where(Lead.status == LeadStatus.OPEN, Lead.notified_at.is_not(None))
         ).all()
         for lead, incident in rows:
             level = lead.escalation_level
             if level >= len(steps) or now < lead.notified_at + timedelta(minutes=steps[level]):
                 continue
-            people = _chain_people(config, lead, CHAIN[min(level, len(CHAIN) - 1)])
+            chain = config.policy.escalation.chain
+            people = _chain_people(config, lead, chain[min(level, len(chain) - 1)])
             when = release(
                 config.policy, incident.label, incident.severity, now, digest=False, hold=held_for_digest(incident)
             )
@@ -75,12 +77,12 @@ def fallback_unacknowledged(db: Database, config: AppConfig) -> int:
             .join(Lead, Lead.incident_id == AlertDelivery.incident_id)
             .join(Incident, Incident.id == AlertDelivery.incident_id)
             .where(
-                Lead.status == "待签收",
-                Incident.label == "real",
-                Incident.severity >= 3,
+                Lead.status == LeadStatus.OPEN,
+                Incident.label == Label.REAL,
+                Incident.severity >= config.policy.escalation.fallback_min_severity,
                 Incident.needs_review.is_(False),
                 func.coalesce(Incident.resolution, "") != "resolved",  # resolved cases page nobody
-                AlertDelivery.status.in_(("sent", "unknown")),
+                AlertDelivery.status.in_((SendStatus.SENT, SendStatus.UNKNOWN)),
                 func.coalesce(AlertDelivery.sent_at, AlertDelivery.next_attempt_at) <= limit,
             )
         ).all()
@@ -94,7 +96,7 @@ def fallback_unacknowledged(db: Database, config: AppConfig) -> int:
                 delivery.incident_id,
                 person,
                 delivery.reason,
-                Release("pending", now),
+                Release(SendStatus.PENDING, now),
                 after_channel=delivery.channel_index,
             )
     return queued

@@ -21,6 +21,7 @@ from wagewatch.alerts.channels.outbox import write_eml
 from wagewatch.alerts.delivery import record_failed_send
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Person
+from wagewatch.core.states import SendStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AuditEvent, Lead, ReportDelivery
 from wagewatch.reports import periods
@@ -57,7 +58,7 @@ def queue_period(db: Database, config: AppConfig, period: Period) -> int:
                             period=period.key,
                             scope=scope,
                             recipient_id=person.id,
-                            status="pending",
+                            status=SendStatus.PENDING,
                             attempts=0,
                             next_attempt_at=clock.now(),
                             created_at=clock.now(),
@@ -103,8 +104,8 @@ def deliver_reports(db: Database, config: AppConfig) -> int:
     """Send every due report email once; returns how many were sent."""
     now = clock.now()
     with db.session() as session:
-        for stuck in session.scalars(select(ReportDelivery).where(ReportDelivery.status == "sending")):
-            stuck.status, stuck.last_error = "unknown", "进程在发送过程中中断，是否送达未知，未自动重发"
+        for stuck in session.scalars(select(ReportDelivery).where(ReportDelivery.status == SendStatus.SENDING)):
+            stuck.status, stuck.last_error = SendStatus.UNKNOWN, "进程在发送过程中中断，是否送达未知，未自动重发"
             session.add(
                 AuditEvent(
                     actor=ACTOR,
@@ -116,7 +117,10 @@ def deliver_reports(db: Database, config: AppConfig) -> int:
             )
         due = session.scalars(
             select(ReportDelivery)
-            .where(ReportDelivery.status.in_(("pending", "failed")), ReportDelivery.next_attempt_at <= now)
+            .where(
+                ReportDelivery.status.in_((SendStatus.PENDING, SendStatus.FAILED)),
+                ReportDelivery.next_attempt_at <= now,
+            )
             .order_by(ReportDelivery.id)
         ).all()
         work = [(d.id, d.period, d.scope, d.recipient_id) for d in due]
@@ -136,12 +140,12 @@ def _deliver_one(
         files = build_scope(db, config, period, scope, report_dir(config, period))
     with db.session() as session:  # claim before anything leaves
         delivery = session.get(ReportDelivery, delivery_id)
-        if delivery.status not in ("pending", "failed"):
+        if delivery.status not in (SendStatus.PENDING, SendStatus.FAILED):
             return 0  # another process took it
         if person is None or address is None:
-            delivery.status, delivery.last_error = "dead", f"{recipient_id} is no longer a report recipient"
+            delivery.status, delivery.last_error = SendStatus.DEAD, f"{recipient_id} is no longer a report recipient"
             return 0
-        delivery.status, delivery.attempts = "sending", delivery.attempts + 1
+        delivery.status, delivery.attempts = SendStatus.SENDING, delivery.attempts + 1
     try:
         message_id = _send(config, _message(config, db, period, files, person, address, delivery_id), delivery_id)
     except ChannelError as exc:
@@ -160,7 +164,7 @@ def _deliver_one(
         return 0
     with db.session() as session:
         delivery = session.get(ReportDelivery, delivery_id)
-        delivery.status, delivery.sent_at, delivery.message_id = "sent", clock.now(), message_id
+        delivery.status, delivery.sent_at, delivery.message_id = SendStatus.SENT, clock.now(), message_id
     return 1
 
 

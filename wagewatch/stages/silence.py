@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from wagewatch.core.config import SourceConfig
+from wagewatch.core.states import CrawlStatus
 
 LEARN_DAYS = 30  # history looked at, and learned from
 MIN_LEARN_SPAN = timedelta(days=7)  # a week of runs, nights and weekends included, before anything is learned
@@ -44,7 +45,7 @@ class Thresholds:
 def learn(history: list[RunRecord]) -> tuple[int | None, int | None]:
     """Runs and hours thresholds learned from completed runs (oldest first), or None where the history is
     too short: fewer than MIN_YIELDING yielding runs, or less than MIN_LEARN_SPAN of runs."""
-    completed = [r for r in history if r.status == "ok" and r.finished_at is not None]
+    completed = [r for r in history if r.status == CrawlStatus.OK and r.finished_at is not None]
     yielding = [r for r in completed if r.posts_new > 0]
     if len(yielding) < MIN_YIELDING or completed[-1].finished_at - completed[0].started_at < MIN_LEARN_SPAN:
         return None, None
@@ -53,7 +54,7 @@ def learn(history: list[RunRecord]) -> tuple[int | None, int | None]:
     longest, empty, widest = 0, None, timedelta(0)
     last_yield: datetime | None = None
     for run in history:
-        if run.status != "ok" or run.finished_at is None:
+        if run.status != CrawlStatus.OK or run.finished_at is None:
             empty = last_yield = None
         elif run.posts_new > 0:
             longest = max(longest, empty or 0)
@@ -80,7 +81,7 @@ def empty_runs(history: list[RunRecord]) -> int:
     """Completed runs without a new post since the last one that had some (history oldest first)."""
     count = 0
     for run in reversed(history):
-        if run.status != "ok":
+        if run.status != CrawlStatus.OK:
             continue
         if run.posts_new > 0:
             break

@@ -12,36 +12,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import func, select
 
 from wagewatch.alerts.channels.base import ChannelError, Envelope
 from wagewatch.alerts.delivery import record_failed_send, send
-from wagewatch.alerts.render import AlertMessage
+from wagewatch.alerts.render import AlertMessage, template_environment
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Channel, Person
+from wagewatch.core.states import CrawlStatus, Health, ProblemKind, SendStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AuditEvent, CrawlRun, OpsAlert, SourceState
 from wagewatch.stages.silence import LEARN_DAYS, RunRecord, silence
 
 ACTOR = "system:sources"
 HISTORY = 50  # runs looked at per source; a streak longer than this is still reported, keyed by its oldest
-KIND_TEXT = {"blocked": "被封禁/需验证", "failing": "连续抓取失败", "silent": "沉默（长时间无新帖）"}
-HEALTH_TEXT = {
-    "ok": "正常",
-    "blocked": "被封禁",
-    "failing": "抓取失败",
-    "silent": "沉默",
-    "never": "从未运行",
-    "disabled": "已停用",
-    "backoff": "退避中",
-}
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 @dataclass
 class Problem:
-    kind: str  # blocked|failing|silent
+    kind: ProblemKind
     episode: str
     summary: str
 
@@ -50,7 +40,7 @@ class Problem:
 class SourceHealth:
     source: str
     enabled: bool
-    health: str
+    health: Health
     last_run: CrawlRun | None
     last_success_at: datetime | None
     last_new_post_at: datetime | None
@@ -60,7 +50,7 @@ class SourceHealth:
 
     @property
     def health_text(self) -> str:
-        return HEALTH_TEXT[self.health]
+        return self.health.caption
 
 
 def _problems(
@@ -76,32 +66,32 @@ def _problems(
     source_config = config.sources.sources[source]
     streak = []
     for run in runs:
-        if run.status == "ok":
+        if run.status == CrawlStatus.OK:
             break
-        if run.status in ("failed", "blocked"):
+        if run.status in (CrawlStatus.FAILED, CrawlStatus.BLOCKED):
             streak.append(run)
     problems = []
-    blocked = [r for r in streak if r.status == "blocked"]
+    blocked = [r for r in streak if r.status == CrawlStatus.BLOCKED]
     if blocked:
         problems.append(
             Problem(
-                "blocked",
+                ProblemKind.BLOCKED,
                 f"run-{blocked[-1].id}",
                 f"{blocked[0].blocked_reason or '被封禁'}；{blocked[0].error_message or ''}".rstrip("；"),
             )
         )
-    failed = [r for r in streak if r.status == "failed"]
+    failed = [r for r in streak if r.status == CrawlStatus.FAILED]
     if len(failed) >= source_config.failure_alert_after:
         problems.append(
             Problem(
-                "failing",
+                ProblemKind.FAILING,
                 f"run-{failed[-1].id}",
                 f"连续{len(failed)}次抓取失败，最近一次：{failed[0].error_message or '原因不明'}",
             )
         )
     quiet_since = last_new or first_start
     if reason := silence(source_config, history, quiet_since, last_new is not None, now):
-        problems.append(Problem("silent", f"since-{int(quiet_since.timestamp())}", reason))
+        problems.append(Problem(ProblemKind.SILENT, f"since-{int(quiet_since.timestamp())}", reason))
     return problems, len(streak)
 
 
@@ -125,7 +115,9 @@ def source_health(config: AppConfig, db: Database) -> list[SourceHealth]:
                 select(CrawlRun).where(CrawlRun.source == source).order_by(CrawlRun.id.desc()).limit(HISTORY)
             ).all()
             last_success = session.scalar(
-                select(func.max(CrawlRun.finished_at)).where(CrawlRun.source == source, CrawlRun.status == "ok")
+                select(func.max(CrawlRun.finished_at)).where(
+                    CrawlRun.source == source, CrawlRun.status == CrawlStatus.OK
+                )
             )
             last_new = session.scalar(
                 select(func.max(CrawlRun.finished_at)).where(CrawlRun.source == source, CrawlRun.posts_new > 0)
@@ -138,16 +130,16 @@ def source_health(config: AppConfig, db: Database) -> list[SourceHealth]:
                 _problems(source, runs, history, last_new, first_start, config, now) if runs else ([], 0)
             )
             if not source_config.enabled:
-                health, problems = "disabled", []
+                health, problems = Health.DISABLED, []
             elif not runs:
-                health = "never"
+                health = Health.NEVER
             elif blocked_until:
-                health = "backoff"
+                health = Health.BACKOFF
             else:
                 kinds = [p.kind for p in problems]
-                health = next((k for k in ("blocked", "failing", "silent") if k in kinds), "ok")
-                if health == "ok" and runs[0].status in ("failed", "blocked"):
-                    health = "failing" if runs[0].status == "failed" else "blocked"
+                health = next((Health(k) for k in ProblemKind if k in kinds), Health.OK)
+                if health == Health.OK and runs[0].status in (CrawlStatus.FAILED, CrawlStatus.BLOCKED):
+                    health = Health.FAILING if runs[0].status == CrawlStatus.FAILED else Health.BLOCKED
             report.append(
                 SourceHealth(
                     source,
@@ -203,7 +195,7 @@ def open_episodes(config: AppConfig, db: Database, report: list[SourceHealth]) -
                         channel=person.channels[0].type,
                         summary=problem.summary,
                         opened_at=now,
-                        status="pending",
+                        status=SendStatus.PENDING,
                         attempts=0,
                         next_attempt_at=now,
                     )
@@ -227,24 +219,12 @@ def open_episodes(config: AppConfig, db: Database, report: list[SourceHealth]) -
     return opened
 
 
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["local"] = lambda dt: clock.local(dt).strftime("%Y-%m-%d %H:%M") if dt else "无"
-    return env
-
-
-_env = _environment()
+_env = template_environment(TEMPLATES)
 
 
 def render_ops_alert(alert: OpsAlert, health: SourceHealth | None, person: Person) -> AlertMessage:
-    context = {"a": alert, "h": health, "kind_text": KIND_TEXT.get(alert.kind, alert.kind), "person": person}
-    subject = f"【数据源告警】{alert.source}：{KIND_TEXT.get(alert.kind, alert.kind)}"
+    context = {"a": alert, "h": health, "kind_text": ProblemKind(alert.kind).caption, "person": person}
+    subject = f"【数据源告警】{alert.source}：{ProblemKind(alert.kind).caption}"
     return AlertMessage(
         subject=subject,
         text=_env.get_template("ops_source_alert.txt.j2").render(**context),
@@ -257,12 +237,14 @@ def deliver_ops_alerts(config: AppConfig, db: Database, report: list[SourceHealt
     by_source = {h.source: h for h in report}
     people = {p.id: p for p in ops_people(config)}
     with db.session() as session:
-        for alert in session.scalars(select(OpsAlert).where(OpsAlert.status == "sending")).all():
-            alert.status = "unknown"
+        for alert in session.scalars(select(OpsAlert).where(OpsAlert.status == SendStatus.SENDING)).all():
+            alert.status = SendStatus.UNKNOWN
             alert.last_error = "进程在发送过程中中断，是否送达未知；为避免重复发送未自动重发"
         due = session.scalars(
             select(OpsAlert.id)
-            .where(OpsAlert.status.in_(("pending", "failed")), OpsAlert.next_attempt_at <= clock.now())
+            .where(
+                OpsAlert.status.in_((SendStatus.PENDING, SendStatus.FAILED)), OpsAlert.next_attempt_at <= clock.now()
+            )
             .order_by(OpsAlert.id)
         ).all()
     sent = 0
@@ -271,10 +253,10 @@ def deliver_ops_alerts(config: AppConfig, db: Database, report: list[SourceHealt
             alert = session.get(OpsAlert, alert_id)
             person = people.get(alert.recipient_id)
             if person is None:
-                alert.status = "dead"
+                alert.status = SendStatus.DEAD
                 alert.last_error = f"recipient {alert.recipient_id} no longer has the ops role in cities.yaml"
                 continue
-            alert.status = "sending"
+            alert.status = SendStatus.SENDING
             alert.attempts += 1
             envelope = Envelope(
                 alert.id,
@@ -290,7 +272,7 @@ def deliver_ops_alerts(config: AppConfig, db: Database, report: list[SourceHealt
             continue
         with db.session() as session:
             alert = session.get(OpsAlert, alert_id)
-            alert.status, alert.sent_at, alert.message_id = "sent", clock.now(), message_id
+            alert.status, alert.sent_at, alert.message_id = SendStatus.SENT, clock.now(), message_id
             session.add(
                 AuditEvent(
                     actor=ACTOR,

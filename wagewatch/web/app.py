@@ -16,15 +16,15 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from sqlalchemy import desc, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from wagewatch.alerts.markup import safe_url
-from wagewatch.alerts.render import COLOURS, LEVELS
+from wagewatch.alerts.render import COLOURS, LEVELS, template_environment
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
+from wagewatch.core.states import LeadStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import Analysis, AuditEvent, Incident, Lead, Post
 from wagewatch.ledger import activity, tokens
@@ -45,7 +45,7 @@ from wagewatch.web import console
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "wagewatch_token"
-MESSAGES = {"ack": "已签收", "saved": "已保存"}
+MESSAGES = {"ack": LeadStatus.ACKNOWLEDGED.caption, "saved": "已保存"}
 OTHER = "其他"  # the transfer form's choice for a destination outside the ledger (another province, a department)
 
 
@@ -57,16 +57,9 @@ class Denied(Exception):
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["local"] = lambda dt: clock.local(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"
-    env.filters["url"] = safe_url
+    env = template_environment(TEMPLATES)
     env.filters["yuan"] = format_yuan
+    env.globals.update(LeadStatus=LeadStatus, LEAD_OPEN=OPEN)
     return env
 
 
@@ -397,7 +390,9 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
     def province_console(request: Request) -> HTMLResponse:
         with db.session() as session:
             officer = province_officer(session, request)
-            return console_page(request, session, officer, console.Filters.from_query(request.query_params.multi_items()))
+            return console_page(
+                request, session, officer, console.Filters.from_query(request.query_params.multi_items())
+            )
 
     @app.get("/console/export.xlsx")
     def export(request: Request) -> Response:
@@ -450,11 +445,7 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
             leads = session.execute(
                 select(Lead, Incident).join(Incident, Incident.id == Lead.incident_id).where(Lead.id.in_(ids))
             ).all()
-            what = (
-                f"转办至{destination}"
-                if choice["action"] == "transfer"
-                else f"指派给{name_of(choice['person'])}"
-            )
+            what = f"转办至{destination}" if choice["action"] == "transfer" else f"指派给{name_of(choice['person'])}"
             if not confirmed:
                 return console_page(
                     request, session, officer, filters, confirm=dict(choice, ids=ids, leads=leads, what=what)
@@ -470,7 +461,9 @@ def create_app(config: AppConfig, db: Database) -> FastAPI:
                 except LedgerError as exc:
                     refused.append(f"线索编号{incident.id}：{exc}")
             session.flush()
-            result = dict(text=f"已{what}{done}条" + (f"，{len(refused)}条未处理" if refused else "。"), refused=refused)
+            result = dict(
+                text=f"已{what}{done}条" + (f"，{len(refused)}条未处理" if refused else "。"), refused=refused
+            )
             return console_page(request, session, officer, filters, result=result)
 
     return app

@@ -200,7 +200,11 @@ def export_xlsx(rows: list[Row], filters_text: str, name_of: Callable[[str], str
     wb = Workbook()
     ws = wb.active
     ws.title = "线索清单"
-    ws.cell(1, 1, f"全省欠薪网络舆情线索清单（{filters_text}；共{len(rows)}条），导出时间 {clock.local(clock.now()):%Y-%m-%d %H:%M}")
+    ws.cell(
+        1,
+        1,
+        f"全省欠薪网络舆情线索清单（{filters_text}；共{len(rows)}条），导出时间 {clock.local(clock.now()):%Y-%m-%d %H:%M}",
+    )
     ws.cell(1, 1).font = Font(bold=True)
     for col, header in enumerate(EXPORT_COLUMNS, 1):
         cell = ws.cell(2, col, header)
