@@ -109,7 +109,7 @@ def test_escalations_and_reminders_say_who_has_not_acted_since_when_and_what_nex
     follow_up(store.db, store.config)
     follow_up(store.db, store.config)
     dispatch(store.db, store.config)
-    assert "已2小时1分钟未签收。已升级至省欠薪办" in _mail_text(store, "escalate-3")
+    assert "已2小时1分钟未签收。已升级至最后一级（省欠薪办研判值班）" in _mail_text(store, "escalate-3")
     with store.db.session() as session:
         Ledger(store.db, store.config).acknowledge(session, session.get(Lead, 1), JINAN_DUTY)
     clock.freeze(_lead(store).deadline - timedelta(hours=2))  # 08:00, after quiet hours

@@ -211,9 +211,7 @@ def _passage(incident: Incident, posts: list[Post]) -> str | None:
     return posts[0].text[:160] if posts else None
 
 
-def _view(
-    config: AppConfig, session: Session, incident: Incident, reason: str, person: Person, link: str
-) -> AlertView:
+def _view(config: AppConfig, session: Session, incident: Incident, reason: str, person: Person, link: str) -> AlertView:
     posts = session.scalars(
         select(Post)
         .join(Analysis, Analysis.post_id == Post.id)

@@ -161,12 +161,16 @@ def follow_up_note(config: AppConfig, lead: Lead | None, reason: str) -> str | N
         level = int(reason.rsplit("-", 1)[1])
         since = lead.notified_at or lead.created_at
         text = f"{who}自{clock.local(since):%m月%d日%H:%M}收到预警，已{_elapsed(now - since)}未签收。"
-        steps = config.policy.escalation.ack_minutes
+        steps, chain = config.policy.escalation.ack_minutes, config.policy.escalation.chain
+        role = chain[min(level, len(chain) - 1)]
         if level < len(steps):
             next_at = since + timedelta(minutes=steps[level])
-            who_next = CHAIN_NAMES[CHAIN[min(level, len(CHAIN) - 1)]]
-            return text + f"下一步：如至{clock.local(next_at):%m月%d日%H:%M}仍未签收，将升级提醒{who_next}。"
-        return text + "已升级至省欠薪办，请立即督促属地签收办理。"
+            return (
+                text + f"下一步：如至{clock.local(next_at):%m月%d日%H:%M}仍未签收，"
+                f"将升级提醒{CHAIN_NAMES.get(role, role)}。"
+            )
+        last = chain[min(level - 1, len(chain) - 1)]
+        return text + f"已升级至最后一级（{CHAIN_NAMES.get(last, last)}），请立即督促属地签收办理。"
     deadline = f"{clock.local(lead.deadline):%m月%d日%H:%M}"
     if reason.startswith("remind"):
         return (
