@@ -37,7 +37,7 @@ class ModelSettings(_Strict):
 
 class TrainSettings(_Strict):
     seed: int = 13
-    epochs: int = Field(14, ge=1)
+    epochs: int = Field(3, ge=1)
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.01, ge=0)

@@ -274,6 +274,11 @@ class Person(_Strict):
             raise ValueError(f"each channel type at most once per person, found {types}")
         return value
 
+    @property
+    def mobile(self) -> str | None:
+        """The person's mobile number (their SMS channel's), which group robots @-mention so the phone rings."""
+        return next((c.to for c in self.channels if c.type == "sms" and c.to), None)
+
     def next_channel(self, after: int = -1) -> int | None:
         """Index of the first configured channel after position `after` (the fallback order), or None."""
         for index in range(after + 1, len(self.channels)):

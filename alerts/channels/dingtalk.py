@@ -36,12 +36,17 @@ def signed_url(url: str, secret: str | None, timestamp_ms: int) -> str:
 
 
 def dingtalk_body(envelope: Envelope) -> dict:
+    """The markdown message; with the recipient's mobile it @-mentions them (`at.atMobiles`, and the “@mobile”
+    DingTalk needs in the text), so their phone rings even in a muted group."""
+    mobile = envelope.person.mobile
+    mention = f"\n\n@{mobile}" if mobile else ""
     return {
         "msgtype": "markdown",
         "markdown": {
             "title": envelope.message.subject[:64],
-            "text": fit_bytes(envelope.message.markdown["dingtalk"], MAX_TEXT_BYTES),
+            "text": fit_bytes(envelope.message.markdown["dingtalk"], MAX_TEXT_BYTES - len(mention.encode())) + mention,
         },
+        "at": {"atMobiles": [mobile] if mobile else [], "isAtAll": False},
     }
 
 

@@ -175,8 +175,17 @@ class RobotServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def accepted(self, prefix: str) -> list[Received]:
-        """Requests to paths starting with `prefix` that the service accepted."""
-        return [r for r in self.received if r.path.startswith(prefix) and r.ok]
+        """Alert messages to paths starting with `prefix` that the service accepted (not the short texts that
+        @-mention the recipient after a WeCom markdown message: see `mentions`)."""
+        return [r for r in self.received if r.path.startswith(prefix) and r.ok and not _is_mention(r)]
+
+    def mentions(self, prefix: str) -> list[Received]:
+        """The accepted WeCom texts that @-mention a mobile number."""
+        return [r for r in self.received if r.path.startswith(prefix) and r.ok and _is_mention(r)]
+
+
+def _is_mention(received: Received) -> bool:
+    return received.path.startswith("/wecom") and received.json().get("msgtype") == "text"
 
 
 def dingtalk_check(query: dict[str, str], secret: str) -> str | None:
@@ -197,6 +206,14 @@ def _check(received: Received) -> tuple[int, dict]:
     if received.path.startswith("/wecom"):
         if not received.query.get("key"):
             return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
+        if body.get("msgtype") == "text":  # the only type that @-mentions by mobile number
+            text = body.get("text", {})
+            mobiles = text.get("mentioned_mobile_list", [])
+            if not text.get("content") or len(text["content"].encode()) > 2048:
+                return 200, {"errcode": 40058, "errmsg": "text.content exceed max length or empty"}
+            if not isinstance(mobiles, list) or not all(str(m).isdigit() or m == "@all" for m in mobiles):
+                return 200, {"errcode": 40063, "errmsg": "invalid mentioned_mobile_list"}
+            return 200, {"errcode": 0, "errmsg": "ok"}
         content = body.get("markdown", {}).get("content", "")
         if body.get("msgtype") != "markdown" or not content or len(content.encode()) > 4096:
             return 200, {"errcode": 40058, "errmsg": "markdown.content exceed max length or empty"}
@@ -208,6 +225,9 @@ def _check(received: Received) -> tuple[int, dict]:
         markdown = body.get("markdown", {})
         if body.get("msgtype") != "markdown" or not markdown.get("title") or not markdown.get("text"):
             return 200, {"errcode": 40035, "errmsg": "缺少参数 markdown"}
+        mobiles = body.get("at", {}).get("atMobiles", [])
+        if not isinstance(mobiles, list) or not all(str(m).isdigit() for m in mobiles):
+            return 200, {"errcode": 40035, "errmsg": "at.atMobiles 格式错误"}
         return 200, {"errcode": 0, "errmsg": "ok"}
     if received.path.startswith("/form"):  # a gateway taking application/x-www-form-urlencoded
         form = {k: v[0] for k, v in parse_qs(received.body.decode()).items()}

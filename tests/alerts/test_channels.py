@@ -56,8 +56,13 @@ def test_wecom_robot_markdown(store, robots, monkeypatch):
     make_incident(store.db, city="济南", severity=4, title="济南某工地百余名农民工讨薪", workers=120)
     dispatch(store.db, config)
     [message] = robots.accepted("/wecom/jinan")
+    [mention] = robots.mentions("/wecom/jinan")
     body = message.json()
     assert body["msgtype"] == "markdown"
+    # The on-duty officer is @-mentioned by mobile, so a muted group still rings their phone.
+    ring = mention.json()
+    assert ring["msgtype"] == "text" and ring["text"]["mentioned_mobile_list"] == ["00000000011"]
+    assert ring["text"]["content"].startswith("请济南白班值班员查看上条消息并及时签收")
     content = body["markdown"]["content"]
     assert '<font color="warning">红色预警</font>' in content and "特别重大" in content
     # The group reads it: the person on duty is named, and the link carries no personal token.
@@ -75,6 +80,8 @@ def test_dingtalk_robot_signed_as_dingtalk_checks_it(store, robots, monkeypatch)
     assert message.query["access_token"] == "t-qingdao"
     assert dingtalk_check(message.query, DINGTALK_SECRET) is None
     markdown = message.json()["markdown"]
+    assert message.json()["at"] == {"atMobiles": ["00000000021"], "isAtAll": False}
+    assert markdown["text"].endswith("\n\n@00000000021")  # DingTalk rings only a mobile named in the text
     assert markdown["title"].startswith("【黄色预警·较大】")
     assert '<font color="#fbc02d">黄色预警</font>' in markdown["text"]
 

@@ -45,7 +45,8 @@ def test_retries_with_backoff_then_succeeds(store, robots, monkeypatch):
     assert delivery.next_attempt_at == clock.now() + timedelta(seconds=120)
     later(minutes=2)
     assert dispatch(store.db, config)["sent"] == 1
-    assert len(robots.accepted("/wecom/jinan")) == 1 and len(robots.received) == 3
+    assert len(robots.accepted("/wecom/jinan")) == 1 and len(robots.mentions("/wecom/jinan")) == 1
+    assert len(robots.received) == 4  # two refusals, then the alert and its @-mention
 
 
 def test_dead_letter_after_the_last_retry_tells_ops_and_falls_back(store, robots, monkeypatch, config_files):

@@ -4,6 +4,7 @@ overdue flags, status changes with an audit trail, transfers, and officer tokens
 from __future__ import annotations
 
 from datetime import timedelta
+from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import func, select, text
@@ -85,6 +86,42 @@ def test_escalation_deputy_then_leader_then_province(any_store):
         assert (
             session.scalar(select(func.count()).select_from(AlertDelivery).where(AlertDelivery.status != "sent")) == 0
         )
+
+
+def _mail_text(store, reason: str) -> str:
+    """The plain text of the email sent for the first delivery with `reason`."""
+    with store.db.session() as session:
+        delivery = session.scalars(select(AlertDelivery).where(AlertDelivery.reason == reason)).first()
+    eml = store.root / "outbox" / f"delivery-{delivery.id:08d}-{delivery.channel}.eml"
+    return message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+
+
+def test_escalations_and_reminders_say_who_has_not_acted_since_when_and_what_next(store):
+    make_incident(store.db, city="济南", severity=2)
+    dispatch(store.db, store.config)
+    later(minutes=31)
+    follow_up(store.db, store.config)
+    dispatch(store.db, store.config)
+    text = _mail_text(store, "escalate-1")
+    assert "济南白班值班员（济南）自11月27日10:00收到预警，已31分钟未签收" in text
+    assert "下一步：如至11月27日11:00仍未签收，将升级提醒分管领导" in text
+    later(minutes=90)  # 121 minutes: the last step
+    follow_up(store.db, store.config)
+    follow_up(store.db, store.config)
+    dispatch(store.db, store.config)
+    assert "已2小时1分钟未签收。已升级至最后一级（省欠薪办研判值班）" in _mail_text(store, "escalate-3")
+    with store.db.session() as session:
+        Ledger(store.db, store.config).acknowledge(session, session.get(Lead, 1), JINAN_DUTY)
+    clock.freeze(_lead(store).deadline - timedelta(hours=2))  # 08:00, after quiet hours
+    follow_up(store.db, store.config)
+    dispatch(store.db, store.config)
+    text = _mail_text(store, "remind")
+    assert "济南白班值班员（济南）负责的线索当前为“已签收”，办结时限12月04日10:00，剩余2小时" in text
+    assert "下一步：到期仍未办结将标记逾期" in text
+    clock.freeze(_lead(store).deadline + timedelta(days=1, minutes=5))
+    follow_up(store.db, store.config)
+    dispatch(store.db, store.config)
+    assert "已于12月04日10:00超过办结时限（逾期1天5分钟）" in _mail_text(store, "overdue")
 
 
 def test_acknowledging_stops_escalation(store):

@@ -179,3 +179,13 @@ def test_report_stage_mails_each_lead_list_once_on_schedule(store, config_files,
         )
     smtp_server.wait_for(102)
     assert len(smtp_server.messages) == 102
+
+
+def test_special_report_on_demand(store, tmp_path):
+    _seed(store)
+    done = wagewatch(store.root / "config", "report", "--incident", "4", "--out", str(tmp_path / "z"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = "\n".join(p.text for p in docx.Document(tmp_path / "z" / "专报-线索编号4.docx").paragraphs)
+    assert "关于济南市某工地拖欠农民工工资的专报" in text and "红色预警（特别重大）" in text
+    missing = wagewatch(store.root / "config", "report", "--incident", "999")
+    assert missing.returncode == 2 and "线索编号999不存在或尚未推送" in missing.stderr

@@ -37,7 +37,11 @@ def _texts(path: Path | None, posts: int) -> list[str]:
     texts = [e.text for f in files for e in read_jsonl(f)]
     if not texts:
         raise SystemExit("no texts to benchmark")
-    return [texts[i % len(texts)] for i in range(posts)]
+    # spread over every file (short posts and long-form alike), cycling when more posts than texts are asked
+    return [
+        texts[(i * len(texts)) // posts % len(texts)] if posts <= len(texts) else texts[i % len(texts)]
+        for i in range(posts)
+    ]
 
 
 def run(

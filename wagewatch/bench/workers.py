@@ -104,6 +104,7 @@ def write_config(folder: Path, base: str, sources: int, database_url: str) -> Pa
 
 
 def _fresh(url: str) -> Database:
+    """An empty store at `url` (a PostgreSQL loses its public schema)."""
     db = Database(url)
     if db.engine.dialect.name == "postgresql":
         with db.engine.begin() as conn:
@@ -116,6 +117,7 @@ def crawl_with(workers: int, config_dir: Path, url: str) -> tuple[float, int, in
     """Seconds for `workers` workers to crawl every source once; (seconds, posts, sources crawled twice)."""
     db = _fresh(url)
     config = load_config(config_dir)
+    config = config.model_copy(update={"settings": config.settings.model_copy(update={"database_url": url})})
     threads = [threading.Thread(target=crawl_all, args=(config, db)) for _ in range(workers)]
     began = time.perf_counter()
     for thread in threads:
@@ -140,11 +142,11 @@ def main() -> None:
     base = f"http://127.0.0.1:{server.server_port}"
     with tempfile.TemporaryDirectory(prefix="wagewatch-bench-") as tmp:
         folder = Path(tmp)
-        url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
-        config_dir = write_config(folder, base, args.sources, url)
-        print(f"{args.sources} sources × {PAGES} pages, {args.delay:.1f} s per page; store {url.split('@')[-1]}")
-        one = crawl_with(1, config_dir, url)
-        two = crawl_with(2, config_dir, url)
+        urls = [args.database_url or f"sqlite:///{folder / f'bench-{n}.db'}" for n in (1, 2)]
+        config_dir = write_config(folder, base, args.sources, urls[0])
+        print(f"{args.sources} sources × {PAGES} pages, {args.delay:.1f} s per page; store {urls[0].split('@')[-1]}")
+        one = crawl_with(1, config_dir, urls[0])
+        two = crawl_with(2, config_dir, urls[1])
     server.shutdown()
     for workers, (seconds, posts, twice) in ((1, one), (2, two)):
         print(f"  {workers} worker(s): {seconds:6.1f} s, {posts} posts, sources crawled twice: {twice}")

@@ -63,7 +63,7 @@ def describe(event: AuditEvent, name_of: Callable[[str], str]) -> Entry:
     if event.action == "transferred":
         changes.append(f"去向：{detail.get('from') or EMPTY} → {detail.get('to') or EMPTY}")
     for key, value in detail.items():
-        if key in shown and isinstance(value, list) and len(value) == 2:
+        if key in shown and isinstance(value, list) and len(value) == 2 and value[0] != value[1]:
             label, fmt = shown[key]
             changes.append(f"{label}：{fmt(value[0])} → {fmt(value[1])}")
     if event.action == "created":

@@ -39,6 +39,7 @@ from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, Lead, Post, enqueue_index
 from wagewatch.ledger import tokens
 from wagewatch.ledger.deadlines import deadline
+from wagewatch.stages.escalate import follow_up_note
 
 ACTOR = "system:dispatch"
 PLAN_BATCH = 200
@@ -230,7 +231,7 @@ def _passage(incident: Incident, posts: list[Post]) -> str | None:
     return posts[0].text[:160] if posts else None
 
 
-def _view(session: Session, incident: Incident, reason: str, person: Person, link: str) -> AlertView:
+def _view(config: AppConfig, session: Session, incident: Incident, reason: str, person: Person, link: str) -> AlertView:
     posts = session.scalars(
         select(Post)
         .join(Analysis, Analysis.post_id == Post.id)
@@ -258,7 +259,7 @@ def _view(session: Session, incident: Incident, reason: str, person: Person, lin
         deadline=lead.deadline if lead else None,
         link=link,
         recipient_name=person.name,
-        note=_ops_note(session, reason),
+        note=_ops_note(session, reason) or follow_up_note(config, lead, reason),
     )
 
 
@@ -268,7 +269,7 @@ def _build_alert(
     delivery = deliveries[0]
     incident = session.get(Incident, delivery.incident_id)
     link = _lead_link(config, incident.lead.id if incident.lead else None, token)
-    return render(_view(session, incident, delivery.reason, person, link))
+    return render(_view(config, session, incident, delivery.reason, person, link))
 
 
 def _build_digest(
@@ -278,7 +279,7 @@ def _build_digest(
     for delivery in deliveries:
         incident = session.get(Incident, delivery.incident_id)
         link = _lead_link(config, incident.lead.id if incident.lead else None, token)
-        items.append(_view(session, incident, delivery.reason, person, link))
+        items.append(_view(config, session, incident, delivery.reason, person, link))
     return render_digest(DigestView(person.name, items, _lead_link(config, None, token)))
 
 

@@ -140,3 +140,48 @@ def follow_up(db: Database, config: AppConfig) -> int:
     return (
         escalate_unacknowledged(db, config) + fallback_unacknowledged(db, config) + remind_and_flag_overdue(db, config)
     )
+
+
+CHAIN_NAMES = {"deputy": "专班副组长", "leader": "分管领导", "triage": "省欠薪办研判值班"}
+
+
+def _elapsed(delta: timedelta) -> str:
+    """2天3小时, 45分钟: whole minutes, largest units first, zero parts left out."""
+    days, rest = divmod(max(int(delta.total_seconds() // 60), 0), 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    text = (f"{days}天" if days else "") + (f"{hours}小时" if hours else "")
+    return text + (f"{minutes}分钟" if minutes or not text else "")
+
+
+def follow_up_note(config: AppConfig, lead: Lead | None, reason: str) -> str | None:
+    """What an escalation, reminder or overdue message says beyond the case itself: who has not acted, since
+    when, and what happens next. None for any other message."""
+    if lead is None or not reason.startswith(("escalate-", "remind", "overdue")):
+        return None
+    now = clock.now()
+    owner = config.cities.person(lead.officer_id)
+    who = f"{owner.name if owner else lead.officer_id}（{lead.city or '省级'}）"
+    if reason.startswith("escalate-"):
+        level = int(reason.rsplit("-", 1)[1])
+        since = lead.notified_at or lead.created_at
+        text = f"{who}自{clock.local(since):%m月%d日%H:%M}收到预警，已{_elapsed(now - since)}未签收。"
+        steps, chain = config.policy.escalation.ack_minutes, config.policy.escalation.chain
+        role = chain[min(level, len(chain) - 1)]
+        if level < len(steps):
+            next_at = since + timedelta(minutes=steps[level])
+            return (
+                text + f"下一步：如至{clock.local(next_at):%m月%d日%H:%M}仍未签收，"
+                f"将升级提醒{CHAIN_NAMES.get(role, role)}。"
+            )
+        last = chain[min(level - 1, len(chain) - 1)]
+        return text + f"已升级至最后一级（{CHAIN_NAMES.get(last, last)}），请立即督促属地签收办理。"
+    deadline = f"{clock.local(lead.deadline):%m月%d日%H:%M}"
+    if reason.startswith("remind"):
+        return (
+            f"{who}负责的线索当前为“{lead.status}”，办结时限{deadline}，剩余{_elapsed(lead.deadline - now)}。"
+            "下一步：到期仍未办结将标记逾期，并通报责任人和分管领导。"
+        )
+    return (
+        f"{who}负责的线索当前为“{lead.status}”，已于{deadline}超过办结时限（逾期{_elapsed(now - lead.deadline)}）。"
+        "下一步：逾期情况计入周调度、月通报，请立即办理并在页面说明情况。"
+    )
