@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -38,10 +39,27 @@ def guarded(parser: Callable[[Response], Any], response: Response) -> Any:
         raise MalformedResponse(f"unexpected shape: {type(exc).__name__}: {exc}") from exc
 
 
+def _without_lone_surrogates(value: Any) -> Any:
+    """Strings of a decoded answer with each lone surrogate (a `\\ud800` escape without its pair) replaced by
+    U+FFFD: one broken character in one post must not make the whole page unstorable."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def json_object(response: Response) -> dict:
     """The response's JSON object; anything else is a malformed answer."""
     try:
         payload = json.loads(response.text)
+        if _SURROGATE_ESCAPE.search(response.text):
+            payload = _without_lone_surrogates(payload)
     except ValueError as exc:
         raise MalformedResponse(f"not JSON: {exc}") from exc
     except RecursionError:  # nesting no real answer has; json gives up on it with a RecursionError

@@ -66,6 +66,19 @@ def test_search_page_posts_follow_the_contract(frozen):
     assert posts[3]["region"] == "江苏"
 
 
+def test_a_lone_surrogate_in_one_post_loses_no_post(frozen, tmp_path):
+    """One broken \\ud800 escape in one post's text: every post of the page comes through, that character
+    replaced, instead of the page failing as malformed."""
+    raw = weibo_file("search_p1.json").read_text(encoding="utf-8")
+    broken = tmp_path / "surrogate.json"
+    broken.write_text(raw.replace('"text": "', '"text": "\\ud800', 1), encoding="utf-8")
+    code, posts, _ = parse_file("weibo", broken)
+    _, clean, _ = parse_file("weibo", weibo_file("search_p1.json"))
+    assert code == 0
+    assert [p["external_id"] for p in posts] == [p["external_id"] for p in clean]
+    assert "\ufffd" in posts[0]["text"] and all("\ud800" not in p["text"] for p in posts)
+
+
 def test_every_weibo_time_format(frozen):
     _, posts, _ = parse_file("weibo", weibo_file("search_legacy.json"))
     assert [p["published_at"] for p in posts] == [
