@@ -108,7 +108,7 @@ def test_runtime_tfidf_equals_scikit_learn(tmp_path: Path) -> None:
         dtype=np.float32,
     )
     reference.idf_ = model.features.idf
-    texts = TEST_TEXTS + ["", "  A  b\t\tC  ", "欠", "😀 x"]
+    texts = TEST_TEXTS + ["", "  A  b\t\tC  ", "欠", "😀 x", "\ud800欠薪", "𠀀𠀀欠", "Ǆ İ ß"]
     expected = np.asarray(reference.transform(texts) @ model.label_coef.T)
     (actual,) = model.features.project(texts, model.label_coef)
     assert np.abs(actual - expected).max() < 1e-5
