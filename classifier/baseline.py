@@ -71,7 +71,9 @@ class CharTfidf:
         low, high = self.ngram_range
         cleaned = [_RUNS_OF_SPACE.sub(" ", text.lower()) for text in texts]
         lengths = np.array([len(text) for text in cleaned], dtype=np.int64)
-        points = np.frombuffer("".join(cleaned).encode("utf-32-le"), dtype=np.uint32).astype(np.int64) + 1
+        points = (
+            np.frombuffer("".join(cleaned).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64) + 1
+        )
         rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
         room = np.repeat(np.cumsum(lengths), lengths) - np.arange(len(points))  # characters left in the text
         padded = np.concatenate([points, np.zeros(high, dtype=np.int64)])

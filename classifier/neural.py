@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from wagewatch.classifier.labels import LABELS, SEVERITY_LEVELS
-from wagewatch.classifier.textmodel import ONNX_FILE, BatchedTwoHeadModel, ModelMeta
+from wagewatch.classifier.textmodel import ONNX_FILE, QUANTIZED_ONNX_FILE, BatchedTwoHeadModel, ModelMeta
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -95,6 +95,7 @@ def save_model(model: LabelSeverityModel, tokenizer: Any, meta: ModelMeta, direc
     tokenizer.save_pretrained(str(directory))
     meta.dump(directory)
     export_onnx(model, directory / ONNX_FILE)
+    quantize_onnx(directory / ONNX_FILE, directory / QUANTIZED_ONNX_FILE)
 
 
 def export_onnx(model: LabelSeverityModel, path: Path) -> None:
@@ -132,6 +133,16 @@ def export_onnx(model: LabelSeverityModel, path: Path) -> None:
     finally:
         model.encoder.set_attn_implementation(attention)
         model.train(was_training)
+
+
+def quantize_onnx(source: Path, target: Path) -> None:
+    """ONNX Runtime's dynamic int8 quantisation of the exported network: weights stored as int8, activations
+    quantised per batch. On this model it runs about a quarter faster on CPU (AVX-512 VNNI) and moves
+    probabilities by a few hundredths at most (MODEL_CARD, "Back ends"); the float export stays next to it for
+    the parity test against torch. The output is the same bytes for the same input."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(source, target, weight_type=QuantType.QInt8)
 
 
 def load_model(directory: str | Path) -> tuple[LabelSeverityModel, Any, ModelMeta]:
