@@ -17,6 +17,7 @@ run ends in seconds; everything else is the shipped configuration.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import multiprocessing
 import random
@@ -51,12 +52,12 @@ class ServerLog:
 
 
 class FlakySmtpServer:
-    """A local SMTP server that fails a `rate` share of transactions at a stage drawn from `faults` (name:
+    """A local SMTP server that takes `delay` seconds per message and fails a `rate` share of transactions at a stage drawn from `faults` (name:
     weight). Senders keep a connection for many messages, so a fault is drawn when a connection opens (for its
     greeting and first transaction) and again after each message it took (for the next transaction); a
     `quit-421` fault shows only if no message follows on that connection. `connections` counts the sessions."""
 
-    def __init__(self, rate: float, seed: int, faults: dict[str, int] = FAULTS) -> None:
+    def __init__(self, rate: float, seed: int, faults: dict[str, int] = FAULTS, delay: float = 0.0) -> None:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import SMTP
 
@@ -77,6 +78,8 @@ class FlakySmtpServer:
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's naming
                 message_id = BytesHeaderParser().parsebytes(envelope.content)["Message-ID"]
+                if delay:  # a slow server: each message takes this long to be accepted (others carry on meanwhile)
+                    await asyncio.sleep(delay)
                 if server.fault == "after-data":
                     log.maybe.append(message_id)
                     server.drop()

@@ -226,7 +226,7 @@ def _outgoing(config: AppConfig, db: Database, build: Callable[..., AlertMessage
     def urgent(session: Session, delivery: AlertDelivery) -> bool:
         """A red (severity 4) alert is never held back by a robot's rate limit; everything else may fold."""
         incident = session.get(Incident, delivery.incident_id)
-        return bool(incident and incident.severity == 4 and delivery.status != "digest")
+        return bool(incident and incident.severity == 4)
 
     return Outgoing(
         AlertDelivery,
