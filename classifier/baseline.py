@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,8 @@ if TYPE_CHECKING:
 VOCAB_FILE = "baseline_vocab.json"
 ARRAYS_FILE = "baseline.safetensors"
 _RUNS_OF_SPACE = re.compile(r"\s\s+")
+_CODE_BITS = 21  # every Unicode code point (+1, so that 0 means "no character") fits in 21 bits
+_MAX_N = 3  # three packed code points fill 63 bits of an int64
 
 
 def _vectorizer(spec: BaselineSettings) -> TfidfVectorizer:
@@ -51,30 +52,64 @@ class CharTfidf:
     vocabulary: dict[str, int]
     idf: np.ndarray
     ngram_range: tuple[int, int]
+    _packed: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.ngram_range[1] > _MAX_N:
+            raise ValueError(f"CharTfidf packs n-grams of at most {_MAX_N} characters, not {self.ngram_range[1]}")
 
     @classmethod
     def from_sklearn(cls, vectorizer: TfidfVectorizer) -> CharTfidf:
         return cls(dict(vectorizer.vocabulary_), vectorizer.idf_.astype(np.float32), tuple(vectorizer.ngram_range))
 
-    def _ngrams(self, text: str) -> list[str]:
-        text = _RUNS_OF_SPACE.sub(" ", text.lower())
-        low, high = self.ngram_range
-        return [text[i : i + n] for n in range(low, min(high, len(text)) + 1) for i in range(len(text) - n + 1)]
-
     def project(self, texts: list[str], *weights: np.ndarray) -> list[np.ndarray]:
-        """features(texts) @ w.T for each weight matrix w (classes, features), without a sparse matrix."""
-        out = [np.zeros((len(texts), w.shape[0])) for w in weights]
-        for row, text in enumerate(texts):
-            counts = Counter(self.vocabulary[g] for g in self._ngrams(text) if g in self.vocabulary)
-            if not counts:
-                continue
-            ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts))) + 1
-            values = tf * self.idf[ids]
-            values /= np.linalg.norm(values)
-            for matrix, w in zip(out, weights, strict=True):
-                matrix[row] = w[:, ids] @ values
-        return out
+        """features(texts) @ w.T for each weight matrix w (classes, features), without a sparse matrix.
+
+        The batch is done in numpy, not n-gram by n-gram in Python: each n-gram of up to three characters
+        is packed into one integer (21 bits per code point), looked up in the sorted packed vocabulary,
+        then counted, weighted, l2-normalised and multiplied per class as binned arrays."""
+        low, high = self.ngram_range
+        cleaned = [_RUNS_OF_SPACE.sub(" ", text.lower()) for text in texts]
+        lengths = np.array([len(text) for text in cleaned], dtype=np.int64)
+        points = (
+            np.frombuffer("".join(cleaned).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64) + 1
+        )
+        rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        room = np.repeat(np.cumsum(lengths), lengths) - np.arange(len(points))  # characters left in the text
+        padded = np.concatenate([points, np.zeros(high, dtype=np.int64)])
+        packed = np.zeros(len(points), dtype=np.int64)
+        found_rows, found_keys = [], []
+        for n in range(1, high + 1):
+            packed |= padded[n - 1 : n - 1 + len(points)] << (_CODE_BITS * (_MAX_N - n))
+            if n >= low:
+                found_rows.append(rows[room >= n])
+                found_keys.append(packed[room >= n])
+        keys, order = self._packed_vocabulary()
+        wanted = np.concatenate(found_keys) if found_keys else np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+        known = keys[at] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)
+        size = len(self.idf)
+        pairs, counts = np.unique(np.concatenate(found_rows)[known] * size + order[at[known]], return_counts=True)
+        rows, ids = pairs // size, pairs % size
+        values = (np.log(counts) + 1) * self.idf[ids]
+        values /= np.sqrt(np.bincount(rows, weights=values * values, minlength=len(texts)))[rows]
+        return [
+            np.stack([np.bincount(rows, weights=w[c, ids] * values, minlength=len(texts)) for c in range(len(w))], 1)
+            for w in weights
+        ]
+
+    def _packed_vocabulary(self) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary's n-grams packed like `project` packs them, sorted, and their feature ids."""
+        if self._packed is None:
+            terms = list(self.vocabulary)
+            packed = np.array(
+                [sum((ord(ch) + 1) << (_CODE_BITS * (_MAX_N - 1 - j)) for j, ch in enumerate(t)) for t in terms],
+                dtype=np.int64,
+            )
+            sort = np.argsort(packed)
+            ids = np.array([self.vocabulary[t] for t in terms], dtype=np.int64)
+            self._packed = (packed[sort], ids[sort])
+        return self._packed
 
 
 @dataclass

@@ -33,27 +33,40 @@ class EnsembleModel(TwoHeadPredictions):
 
 
 def load_network(
-    directory: Path, batch_size: int | None = None, threads: int | None = None, backend: str | None = None
+    directory: Path,
+    batch_size: int | None = None,
+    threads: int | None = None,
+    backend: str | None = None,
+    quantized: bool | None = None,
 ) -> BatchedTwoHeadModel:
     """The transformer saved in `directory`, on ONNX Runtime unless `backend` (or inference.backend in
-    classifier.yaml) says torch; only then are torch and transformers imported."""
+    classifier.yaml) says torch; only then are torch and transformers imported. `quantized` (default:
+    inference.quantized) picks the int8 ONNX file over the float one."""
     from wagewatch.classifier.settings import load_settings
 
     if not (directory / META_FILE).exists():
         raise FileNotFoundError(f"no trained model in {directory} (run `wagewatch train --out {directory}`)")
     inference = load_settings().inference
+    batch_size, threads = batch_size or inference.batch_size, threads or inference.threads
     if (backend or inference.backend) == "torch":
-        from wagewatch.classifier.neural import TransformerTextModel as Network
-    else:
-        from wagewatch.classifier.onnx_backend import OnnxTextModel as Network  # type: ignore[assignment]
-    return Network.load(directory, batch_size=batch_size or inference.batch_size, threads=threads or inference.threads)
+        from wagewatch.classifier.neural import TransformerTextModel
+
+        return TransformerTextModel.load(directory, batch_size=batch_size, threads=threads)
+    from wagewatch.classifier.onnx_backend import OnnxTextModel
+
+    quantized = inference.quantized if quantized is None else quantized
+    return OnnxTextModel.load(directory, batch_size=batch_size, threads=threads, quantized=quantized)
 
 
 def load_text_model(
-    directory: Path, batch_size: int | None = None, threads: int | None = None, backend: str | None = None
+    directory: Path,
+    batch_size: int | None = None,
+    threads: int | None = None,
+    backend: str | None = None,
+    quantized: bool | None = None,
 ) -> TwoHeadPredictions:
     """The model saved in `directory`: the transformer, or the ensemble when a baseline is stored with it."""
-    transformer = load_network(directory, batch_size, threads, backend)
+    transformer = load_network(directory, batch_size, threads, backend, quantized)
     weight = float((transformer.meta.extra or {}).get("ensemble_weight", 1.0))
     if weight < 1.0 and BaselineModel.exists(directory):
         return EnsembleModel(transformer, BaselineModel.load(directory), weight)

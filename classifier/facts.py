@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 _DIGITS = {
     "零": 0,
@@ -81,12 +83,18 @@ _MONTHS = re.compile(
     rf"|(?P<num2>{_NUM}|俩|半)(?:多|余)?个?(?:多)?(?P<unit2>月|年)[^，。,；]{{0,3}}(?:工资|工钱|没发|没给|未发|没拿|拿不到)"
 )
 # Names of employers and projects. A suffix ("有限公司", "花园") is found first, then the name is read
-# backwards from it and cut at the last word that ends a clause ("在", "的", "被"...), so "工人们聚集在项目部"
-# gives no name rather than a sentence. Each name gets a confidence from its suffix and what precedes it.
+# backwards from it over name characters and cut after the last word that ends a clause ("在", "的", "被",
+# "约谈", "系", "开发商"...), so "工人们聚集在项目部" gives no name rather than a sentence. Then leading places
+# and vague words are read off one by one: "潍坊市诸城市山东同舟房地产开发有限公司" is the registered name
+# "山东同舟房地产开发有限公司" (the last place of a chain starts it), "任城区顺捷汽修厂" is "顺捷汽修厂" (a shop's name
+# carries no place), and a name introduced by 某/一家/那个 ("潍坊某劳务派遣公司") is a description, not a name.
+# A crew or site office (工程队, 项目部) is not an employer's name. Each name gets a confidence from its suffix.
 _COMPANY_SUFFIX = re.compile(
-    r"有限责任公司|股份有限公司|集团有限公司|有限公司|分公司|集团|公司|工程处|工程队|建筑队|劳务队|项目部|"
-    r"置业|地产|配送站|网点|经营部|商行|酒店|饭店|餐厅|酒楼|超市|培训学校|合作社|工作室|加工厂|制品厂|服装厂|电子厂|厂"
+    r"有限责任公司|股份有限公司|集团有限公司|有限公司|分公司|集团|公司|置业|地产|配送站|网点|经营部|商行|酒店|饭店|餐厅|"
+    r"酒楼|超市|培训学校|合作社|工作室|事务所|加工厂|制品厂|服装厂|电子厂|"
+    r"(?<![商药门])店|养殖场|养鸭场|养鸡场|养猪场|盐场|(?<![工车])厂"
 )
+_COMPANY_STRONG = ("有限", "股份", "集团", "公司", "分公司")
 _PROJECT_SUFFIX = re.compile(
     r"(项目|工程(?!有限|公司|处|队|款|师|车|量|部)|小区|花园|家园|华庭|华府|公馆|广场|大厦|楼盘|安置房|安置区|教学楼|"
     r"综合楼|办公楼|产业园|工业园|大桥|隧道|高速公路|改造|棚改)"
@@ -94,17 +102,30 @@ _PROJECT_SUFFIX = re.compile(
 )
 _NAME_CHAR = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9（）()#·・]")
 # characters that end the clause before a name: "在XX公司", "XX的项目部", "被XX集团"
-_NAME_BREAK = set("的在被是给向欠说称对跟到去找了由为将把从等让叫帮替当据于所按着因以里起审结及进走")
-_NAME_KEEP_AFTER_BREAK = ("为民", "美的", "中为", "大为", "有为", "新的")
-_VAGUE_NAME = re.compile(
-    r"^((我|你|他|她|俺|咱)们?(和|跟|与|及)?|某|该|此|这|那|本|们|一家|几家|哪|其|原|总|分|子|母|大|小|老|新|黑心|无良|当地|外地|对方|"
-    r"涉事|用工|施工|建筑|劳务|装修|装饰|物业|外包|总包|分包|派遣|中介|人力|开发|房地产|工程|项目|工地|建设|"
-    r"这家|那家|一个|这个|那个|所在|所属|相关|有关|上级|下属|个别|部分|多家|两家|三家|不少|不同|全省|全市|全县|今年|去年|"
-    r"政府投资|政府|承包|名工人|工人|工友|开工|新开工|重点|计划|住宅|市|各项|制衣|服装|电子|食品|家具|加工|建材|纺织|"
-    r"机械|化工|五金|塑料|印刷|包装|物流|快递|外卖|餐饮|地产|房产|商品住宅|商品|酒店装修|公司|司该|县城|围堵|日前|堵塞|改造|"
-    r"老旧|地盘|承建商|承建|分包商|总包商|开发商|省|县|"
-    r"[一二两三四五六七八九十几数]+(个|家|座|栋|处|号)?)+"
+_NAME_BREAK = set("的在被是给向欠说称对跟到去找了由为将把从等让叫帮替当据于所按着因以里起审结及进走与后时喺")
+_NAME_KEEP_AFTER_BREAK = ("为民", "美的", "中为", "大为", "有为", "新的", "钢结构", "结构", "数据", "依据", "时代")
+# words that end the clause before a name, read as whole words: "约谈XX公司", "被告人苏某系XX公司", "开发商XX置业"
+_NAME_LEAD = re.compile(
+    r"(?:开发|总承包|承包|分包|总包|供应|供货|承建|建材)商|(?:甲|乙|施工|建设|发包|总承包|承包|分包|总包|承建|用工|业主|对|资|开发|投资|双|买|卖|合作|出资)方|"
+    r"(?:总承包|承包|分包|总包|施工|建设|用工|发包|开发)单位|被执行人|执行人|被申请人|申请人|被告人?|原告|主张|报道|约谈|起诉|投诉|上诉|"
+    r"申诉|反映|举报|拨打|联系上|联系|裁决|判决|判令|责令|督促|要求|通知|虚构|冒充|参与|入职|就职|任职|供职|来到|前往|"
+    r"承接|承建|承包(?!有限|公司|集团|工程)|总包|单位|老板|工头|负责人|法人|(?<!体)系(?!统|列)|名为|叫做|即为|"
+    # "一家工厂德信工程有限公司": the description before a name
+    r"(?:一家|一个|某)[\u4e00-\u9fa5]{0,4}?(?:工厂|营造厂|企业|公司)"
 )
+# words that make a mention a description rather than a name: "某公司", "一家工厂", "那个项目"
+_ANONYMOUS = re.compile(r"某|一家|一个|一处|一座|这家|那家|这个|那个|该|哪家|几家|多家|两家|此")
+_VAGUE_NAME = re.compile(
+    r"^((我|你|他|她|俺|咱)们?(和|跟|与|及)?|们|一家|几家|哪|其|原|总|分|子|母|大|小|老|新|黑心|无良|当地|外地|对方|"
+    r"涉事|用工|施工|建筑|劳务|装修|装饰|物业|外包|总包|分包|派遣|中介|人力|开发|房地产|工程|项目|工地|建设|"
+    r"所在|所属|相关|有关|上级|下属|个别|部分|不少|不同|今年|去年|"
+    r"政府投资|政府|承包|名工人|工人|工友|开工|新开工|重点|计划|住宅|各项|制衣|服装|电子|食品|家具|加工|建材|纺织|"
+    r"机械|化工|五金|塑料|印刷|包装|物流|快递|外卖|餐饮|地产|房产|商品住宅|商品|酒店装修|公司|司|县城|围堵|日前|堵塞|改造|"
+    r"老旧|地盘|承建商|承建|分包商|总包商|开发商|省|县|市|全省|全市|全县|"
+    r"[一二两三四五六七八九十几数0-9]+(个|家|座|栋|处|号|名)?)+"
+)
+# a place that only locates the employer ("任城区", "黛溪街道", "经开区"), never part of its registered name
+_DISTRICT = re.compile(r"^[\u4e00-\u9fa5]{1,4}?(?:街道|镇|乡|开发区|高新区|经开区|新区|经区|高区|工业园区|园区)")
 
 
 @dataclass
@@ -113,19 +134,118 @@ class Name:
     confidence: float
 
 
-def _name_before(text: str, end: int, start: int, limit: int = 22) -> str:
-    """The run of name characters ending at `start`, cut after the last clause-ending character."""
+def _name_before(text: str, start: int, limit: int = 24) -> str:
+    """The run of name characters ending at `start`, cut after the last clause-ending character or word."""
     i = start
     while i > 0 and start - i < limit and _NAME_CHAR.match(text[i - 1]):
         i -= 1
     prefix = text[i:start]
+    cut = 0
     for k in range(len(prefix) - 1, -1, -1):
         if prefix[k] in _NAME_BREAK and not any(
-            prefix[max(0, k - 1) : k + 2].find(w) >= 0 for w in _NAME_KEEP_AFTER_BREAK
+            prefix[max(0, k - 2) : k + 3].find(w) >= 0 for w in _NAME_KEEP_AFTER_BREAK
         ):
-            prefix = prefix[k + 1 :]
+            cut = k + 1
             break
+    for lead in _NAME_LEAD.finditer(prefix):
+        cut = max(cut, lead.end())
+    prefix = prefix[cut:]
+    opened = max(prefix.rfind("（"), prefix.rfind("("))
+    if opened >= 0 and not re.search(r"[）)]", prefix[opened:]):
+        prefix = prefix[opened + 1 :]  # "一家配件厂（威海文登海通…有限公司": the name inside the brackets
     return prefix
+
+
+def _place_at(prefix: str) -> tuple[str, bool, str | None] | None:
+    """The place that `prefix` starts with, whether it is a district that only locates ("崂山区", "黛溪街道"),
+    and the Shandong city it lies in."""
+    from wagewatch.classifier.places import gazetteer
+
+    names = gazetteer()
+    for size in range(min(8, len(prefix) - 1), 1, -1):
+        entry = names.get(prefix[:size])
+        if entry is not None:
+            return entry.name, entry.name.endswith("区") and entry.name != "市中区", entry.city
+    district = _DISTRICT.match(prefix)
+    if district and len(district.group()) < len(prefix):
+        return district.group(), True, None
+    return None
+
+
+def _read_lead(prefix: str) -> tuple[list[tuple[str, bool, str | None]], str]:
+    """Leading places and the rest of the name; vague words ("当地", "装修") are dropped, single vague
+    characters only before the first place ("大连" is a place, but "新" in "山东新华" is part of the name)."""
+    places: list[tuple[str, bool, str | None]] = []
+    while len(prefix) >= 2:
+        place = _place_at(prefix)
+        if place:
+            places.append(place)
+            prefix = prefix[len(place[0]) :]
+            continue
+        vague = _VAGUE_NAME.match(prefix)
+        if vague and (not places or len(vague.group()) >= 2):
+            prefix = prefix[vague.end() :]
+            continue
+        break
+    return places, prefix
+
+
+def _registered_start(places: list[tuple[str, bool, str | None]]) -> str:
+    """The place a registered name starts with: the last of a chain that is not a district ("烟台莱阳烟台锦程…"
+    → "烟台"), with its city when a county follows its city in short forms ("威海文登海通…", "济宁金乡…")."""
+    if not places or places[-1][1]:
+        return ""
+    name, _, city = places[-1]
+    if len(places) >= 2:
+        before, district, before_city = places[-2]
+        if not district and before == before_city and city == before_city and name != before:
+            return before + name
+    return name
+
+
+# a company said to owe, or ordered to pay, is the employer of the case: "判决X公司支付", "X公司拖欠"
+_OWES_AFTER = re.compile(r"^[^，。,；;]{0,3}(拖欠|欠|未足额|未支付|未按|不发|不给|克扣|赖账|跑路|支付|偿还)")
+_OWES_BEFORE = re.compile(
+    r"(判决|判令|责令|被告|被执行人|约谈|起诉|投诉|总包为|承包单位为|施工单位为|总承包单位为|用工单位为)$"
+)
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """Two-character everyday words of jieba's dictionary (not names: nr/ns/nt/nz tags are left out)."""
+    try:
+        import jieba
+    except ImportError:
+        return frozenset()
+    words = set()
+    with (Path(jieba.__file__).resolve().parent / "dict.txt").open(encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) == 3 and len(parts[0]) == 2 and int(parts[1]) >= 5 and parts[2] not in _PROPER_TAGS:
+                words.add(parts[0])
+    return frozenset(words)
+
+
+_PROPER_TAGS = {"nr", "nrt", "nrfg", "ns", "nt", "nz"}
+
+
+def _company(text: str, m: re.Match[str]) -> Name | None:
+    prefix = _name_before(text, m.start())
+    if _ANONYMOUS.search(prefix):
+        return None
+    places, rest = _read_lead(prefix)
+    if len(rest) < 2 or not re.search(r"[\u4e00-\u9fa5A-Za-z]", rest) or re.search(r"[我你他她俺咱]", rest):
+        return None
+    strong = m.group().startswith(_COMPANY_STRONG)
+    if strong and (m.group() != "公司" or rest[:2] not in _common_words()):
+        confidence = 0.95 if len(rest) >= 4 else 0.9
+    else:
+        # a shop or works is named by a brand ("百佳惠超市", "华创电子厂"); one that starts with an everyday word
+        # ("木材加工厂", "今天厂", "夜班店") is a description
+        confidence = 0.5 if rest[:2] in _common_words() else 0.7
+    start = _registered_start(places)
+    name = (start if (start + rest) in prefix else "") + rest + m.group()
+    return Name(name, confidence)
 
 
 def _strip_place(prefix: str) -> str:
@@ -146,7 +266,9 @@ def _strip_place(prefix: str) -> str:
 def _names(text: str, suffixes: re.Pattern[str], strong: tuple[str, ...], strip_place: bool = False) -> list[Name]:
     found: list[Name] = []
     for m in suffixes.finditer(text):
-        prefix = _name_before(text, m.end(), m.start())
+        prefix = _name_before(text, m.start())
+        if _ANONYMOUS.search(prefix):
+            continue
         vague = _VAGUE_NAME.match(prefix)
         if vague:
             prefix = prefix[vague.end() :]
@@ -173,8 +295,16 @@ def _names(text: str, suffixes: re.Pattern[str], strong: tuple[str, ...], strip_
 def extract_company(text: str) -> Name | None:
     """The first employer or contractor named in full ("临沂鸿泰建筑劳务有限公司"); vague mentions ("老板",
     "某公司", "工地") and clause fragments give None."""
-    names = _names(text, _COMPANY_SUFFIX, ("有限", "股份", "集团", "公司", "分公司"))
-    return max(names[:3], key=lambda n: n.confidence) if names else None
+    found: list[tuple[float, bool, int, Name]] = []
+    for m in _COMPANY_SUFFIX.finditer(text):
+        name = _company(text, m)
+        if name:
+            start = m.end() - len(name.text)
+            owes = bool(
+                _OWES_AFTER.search(text[m.end() : m.end() + 8]) or _OWES_BEFORE.search(text[max(0, start - 6) : start])
+            )
+            found.append((name.confidence, owes, -len(found), name))
+    return max(found, key=lambda f: f[:3])[3] if found else None
 
 
 def extract_project(text: str) -> Name | None:
@@ -470,13 +600,6 @@ def workers_approximate(text: str) -> bool:
     return approx
 
 
-def workers_stated(text: str) -> bool:
-    """Whether the text states a headcount, as opposed to `extract_workers` inferring one worker."""
-    return extract_workers(text) not in (None, 1) or bool(
-        _WORKERS.search(text) or _GROUP_COUNT.search(text) or _COMPANIONS.search(text)
-    )
-
-
 def extract_months(text: str) -> int | None:
     """Months of pay owed ("拖欠三个月工资" → 3, "欠了两年" → 24); durations merely worked do not count."""
     values = []
@@ -505,12 +628,33 @@ def project_type(text: str) -> str | None:
     return None
 
 
+# A sentence of statistics or policy in a longer report ("今年以来共追回工资9.1亿元", "总投资384亿元",
+# "全市1.2万名农民工") carries no sum or headcount of the case itself.
+_STATISTIC = re.compile(
+    r"累计(?!拖欠|欠)|今年以来|去年以来|近年来|以来[^，。]{0,6}共|共受理|共办理|共追回|共为|共计为|为[0-9一二三四五六七八九十百千万余多]+名劳动者|"
+    r"总投资|投资[^，。]{0,4}亿|同比|环比|占比|约占|办结率|覆盖率|平均|全市|全省|全县|全区|全国|各地|据统计|统计显示|数据显示|"
+    r"[0-9.]+亿|[一二三四五六七八九十百千几数]+亿"
+)
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+
+
+def case_sentences(text: str) -> str:
+    """`text` without its statistic sentences (kept whole when every sentence is one): the sums and
+    headcounts of a long report's case, not of the region's yearly figures."""
+    if len(text) < 120 or not _STATISTIC.search(text):
+        return text
+    kept = "".join(s for s in _SENTENCE.findall(text) if not _STATISTIC.search(s))
+    return kept or text
+
+
 def extract(text: str) -> Facts:
     company = extract_company(text)
     project = extract_project(text)
-    workers = extract_workers(text)
+    case = case_sentences(text)
+    workers = extract_workers(case)
+    extreme = {name: [m.group() for m in pattern.finditer(text)] for name, pattern in EXTREME_PATTERNS.items()}
     return Facts(
-        amount=extract_amount(text),
+        amount=extract_amount(case),
         workers=workers,
         months_unpaid=extract_months(text),
         company=company.text if company else None,
@@ -518,11 +662,13 @@ def extract(text: str) -> Facts:
         company_confidence=company.confidence if company else 0.0,
         project_confidence=project.confidence if project else 0.0,
         project_type=project_type(text),
-        workers_approximate=workers_approximate(text),
-        workers_inferred=workers == 1 and not workers_stated(text),
+        workers_approximate=workers_approximate(case),
+        # extract_workers said 1: stated only when a count or a companion is written out
+        workers_inferred=workers == 1
+        and not (_WORKERS.search(case) or _GROUP_COUNT.search(case) or _COMPANIONS.search(case)),
         several_workers=bool(_PLURAL.search(text)),
-        extreme_signals=[name for name, pattern in EXTREME_PATTERNS.items() if pattern.search(text)],
-        extreme_evidence=list(dict.fromkeys(m.group() for p in EXTREME_PATTERNS.values() for m in p.finditer(text))),
+        extreme_signals=[name for name, found in extreme.items() if found],
+        extreme_evidence=list(dict.fromkeys(phrase for found in extreme.values() for phrase in found)),
         group_signals=[name for name, pattern in GROUP_PATTERNS.items() if pattern.search(text)],
         responders=bool(RESPONSE_SIGNALS.search(text)),
     )

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from wagewatch.classifier.labels import LABELS, SEVERITY_LEVELS
-from wagewatch.classifier.textmodel import ONNX_FILE, BatchedTwoHeadModel, ModelMeta
+from wagewatch.classifier.textmodel import ONNX_FILE, QUANTIZED_ONNX_FILE, BatchedTwoHeadModel, ModelMeta
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -95,13 +95,19 @@ def save_model(model: LabelSeverityModel, tokenizer: Any, meta: ModelMeta, direc
     tokenizer.save_pretrained(str(directory))
     meta.dump(directory)
     export_onnx(model, directory / ONNX_FILE)
+    quantize_onnx(directory / ONNX_FILE, directory / QUANTIZED_ONNX_FILE)
 
 
 def export_onnx(model: LabelSeverityModel, path: Path) -> None:
     """The network as ONNX for the torch-free runtime: dynamic batch and length, logits out (calibration and
     softmax stay in `textmodel`, shared by both back ends). TorchScript's exporter needs no extra packages
-    and writes the same bytes for the same weights, which keeps `wagewatch train` reproducible."""
+    and writes the same bytes for the same weights, which keeps `wagewatch train` reproducible.
+
+    The export traces the encoder's plain ("eager") attention: torch's fused kernel exports as a chain of
+    Where/IsNaN guards over every attention matrix that made ONNX Runtime a fifth slower, for the same numbers."""
     was_training = model.training
+    attention = model.encoder.config._attn_implementation
+    model.encoder.set_attn_implementation("eager")
     model.eval()
     sample = torch.ones(2, 8, dtype=torch.long)
     axes = {0: "batch"}
@@ -125,7 +131,18 @@ def export_onnx(model: LabelSeverityModel, path: Path) -> None:
                 },
             )
     finally:
+        model.encoder.set_attn_implementation(attention)
         model.train(was_training)
+
+
+def quantize_onnx(source: Path, target: Path) -> None:
+    """ONNX Runtime's dynamic int8 quantisation of the exported network: weights stored as int8, activations
+    quantised per batch. On this model it runs about a quarter faster on CPU (AVX-512 VNNI) and moves
+    probabilities by a few hundredths at most (MODEL_CARD, "Back ends"); the float export stays next to it for
+    the parity test against torch. The output is the same bytes for the same input."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(source, target, weight_type=QuantType.QInt8)
 
 
 def load_model(directory: str | Path) -> tuple[LabelSeverityModel, Any, ModelMeta]:

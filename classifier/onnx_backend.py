@@ -12,7 +12,7 @@ import numpy as np
 import onnxruntime
 from tokenizers import Tokenizer
 
-from wagewatch.classifier.textmodel import ONNX_FILE, BatchedTwoHeadModel, ModelMeta
+from wagewatch.classifier.textmodel import ONNX_FILE, QUANTIZED_ONNX_FILE, BatchedTwoHeadModel, ModelMeta
 
 TOKENIZER_FILE = "tokenizer.json"
 
@@ -28,13 +28,15 @@ class OnnxTextModel(BatchedTwoHeadModel):
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, directory: str | Path, batch_size: int = 64, threads: int | None = None) -> OnnxTextModel:
+    def load(
+        cls, directory: str | Path, batch_size: int = 64, threads: int | None = None, quantized: bool = True
+    ) -> OnnxTextModel:
         directory = Path(directory)
-        path = directory / ONNX_FILE
+        path = directory / (QUANTIZED_ONNX_FILE if quantized else ONNX_FILE)
         if not path.exists():
             raise FileNotFoundError(
                 f"{path} is missing: export it with `wagewatch train --out {directory}`, "
-                "or set inference.backend: torch in config/classifier.yaml"
+                "or set inference.quantized: false (float model) or inference.backend: torch in config/classifier.yaml"
             )
         options = onnxruntime.SessionOptions()
         if threads:

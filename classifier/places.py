@@ -176,14 +176,25 @@ class _Mention:
     end: int
 
 
+@lru_cache(maxsize=1)
+def _lengths_by_prefix() -> dict[str, tuple[int, ...]]:
+    """For each two-character start of a place name, the name lengths that begin with it, longest first."""
+    lengths: dict[str, set[int]] = {}
+    for name in gazetteer():
+        lengths.setdefault(name[:2], set()).add(len(name))
+    return {prefix: tuple(sorted(found, reverse=True)) for prefix, found in lengths.items()}
+
+
 def _mentions(text: str) -> list[_Mention]:
-    """Leftmost-longest dictionary matches (a dict lookup per position and length: fast on long texts)."""
+    """Leftmost-longest dictionary matches. Most positions start no place name, so one lookup of the next two
+    characters skips them; only real candidates try their few possible lengths."""
     table = gazetteer()
+    starts = _lengths_by_prefix()
     found: list[_Mention] = []
     i, n = 0, len(text)
     while i < n - 1:
-        for length in range(min(_MAX_NAME, n - i), 1, -1):
-            entry = table.get(text[i : i + length])
+        for length in starts.get(text[i : i + 2], ()):
+            entry = table.get(text[i : i + length]) if i + length <= n else None
             if entry is not None:
                 found.append(_Mention(entry, i, i + length))
                 i += length

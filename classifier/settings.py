@@ -52,6 +52,7 @@ class TrainSettings(_Strict):
 
 class InferenceSettings(_Strict):
     backend: Literal["onnx", "torch"] = "onnx"
+    quantized: bool = True  # onnx only: run model.int8.onnx (int8 weights) rather than model.onnx
     batch_size: int = Field(64, ge=1)
     threads: int = Field(2, ge=1)
 

@@ -20,6 +20,7 @@ from wagewatch.classifier.predictions import TwoHeadPredictions
 
 META_FILE = "wagewatch.json"
 ONNX_FILE = "model.onnx"
+QUANTIZED_ONNX_FILE = "model.int8.onnx"  # the same network with int8 weights: what the service runs
 
 
 @dataclass

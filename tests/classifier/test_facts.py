@@ -1,4 +1,4 @@
-"""Fact extraction: amounts, headcounts, months owed, project type and escalation signals."""
+"""Fact extraction: amounts, headcounts, months owed, names, project type and escalation signals."""
 
 from __future__ import annotations
 
@@ -100,3 +100,39 @@ def test_escalation_signals() -> None:
     assert "轻生或自伤" in facts.extract("大姐手里攥着一瓶农药").extreme_signals
     assert "拉横幅" in facts.extract("十几个人在门口拉横幅").group_signals
     assert not facts.extract("心里堵得慌，工资晚发了两天").extreme_signals
+
+
+@pytest.mark.parametrize(
+    ("text", "company"),
+    [
+        # the clause before the name ends with a role or an act, not with a single character
+        ("住建局约谈了临沂宏远建材有限公司负责人", "临沂宏远建材有限公司"),
+        ("被告人王某系济宁恒达建筑劳务有限公司实际控制人", "济宁恒达建筑劳务有限公司"),
+        ("承包商日照鸿运建设工程有限公司欠我们工钱", "日照鸿运建设工程有限公司"),
+        ("分包方滨州盛源劳务分包有限公司欠我们工钱", "滨州盛源劳务分包有限公司"),
+        ("去年起诉青岛兴旺木业有限公司拖欠的工资", "青岛兴旺木业有限公司"),
+        ("一家配件厂（淄博博通机械配件有限公司）欠薪", "淄博博通机械配件有限公司"),
+        ("台湾一家工厂德兴机械有限公司积欠工资", "德兴机械有限公司"),
+        # places that locate the employer are not part of its registered name; the one it starts with is
+        ("潍坊市寿光市山东福润食品有限公司拖欠工资", "山东福润食品有限公司"),
+        ("我在东营区恒信装饰工程有限公司干了半年", "恒信装饰工程有限公司"),
+        ("任城区宏达汽修厂老板跑了", "宏达汽修厂"),
+        ("五莲县石峰石材有限公司拖欠工资", "五莲县石峰石材有限公司"),
+        ("大连海润渔业有限公司欠薪三个月", "大连海润渔业有限公司"),
+        ("威海文登鑫海船舶配件有限公司欠我工资", "威海文登鑫海船舶配件有限公司"),
+        # descriptions are not names
+        ("烟台某物流有限公司拖欠工资", None),
+        ("奎文区一家装修公司欠我八千", None),
+        ("石材厂老板欠我三千", None),
+        ("离职时公司欠我两个月工资", None),
+        ("昌乐的施工队和项目部都说没钱", None),
+        # of two companies, the one said to owe
+        (
+            "项目开发商为德州华泰置业有限公司，施工总包为山东鲁建建设工程有限公司，拖欠我们工资",
+            "山东鲁建建设工程有限公司",
+        ),
+    ],
+)
+def test_company_boundaries(text: str, company: str | None) -> None:
+    found = facts.extract_company(text)
+    assert (found.text if found and found.confidence >= 0.7 else None) == company

@@ -18,14 +18,17 @@ from wagewatch.classifier.api import DEFAULT_MODEL_DIR
 from wagewatch.classifier.corpus import CORPUS_DIR, read_jsonl
 from wagewatch.classifier.ensemble import load_network, load_text_model
 from wagewatch.classifier.normalize import normalize
-from wagewatch.classifier.textmodel import ONNX_FILE
+from wagewatch.classifier.textmodel import ONNX_FILE, QUANTIZED_ONNX_FILE
 
 TEST_TEXTS = [normalize(e.text) for path in sorted((CORPUS_DIR / "test").glob("*.jsonl")) for e in read_jsonl(path)]
 
 
 @pytest.fixture(scope="module")
 def both():
-    return load_network(DEFAULT_MODEL_DIR, backend="onnx"), load_network(DEFAULT_MODEL_DIR, backend="torch")
+    return (
+        load_network(DEFAULT_MODEL_DIR, backend="onnx", quantized=False),
+        load_network(DEFAULT_MODEL_DIR, backend="torch"),
+    )
 
 
 def test_onnx_and_torch_agree_on_the_test_split(both) -> None:
@@ -39,9 +42,27 @@ def test_onnx_and_torch_agree_on_the_test_split(both) -> None:
     assert (onnx_severity.argmax(1) == torch_severity.argmax(1)).all()
 
 
+def test_the_int8_network_the_service_runs_stays_close_to_the_float_one(both) -> None:
+    """Quantisation may move a probability by a few hundredths, and may flip only the odd borderline text."""
+    float_model, _ = both
+    int8_model = load_network(DEFAULT_MODEL_DIR, backend="onnx", quantized=True)
+    float_label, float_severity = float_model.probabilities(TEST_TEXTS)
+    int8_label, int8_severity = int8_model.probabilities(TEST_TEXTS)
+    assert np.abs(int8_label - float_label).max() < 0.05
+    assert np.abs(int8_severity - float_severity).max() < 0.05
+    assert (int8_label.argmax(1) == float_label.argmax(1)).mean() >= 0.995
+
+
+def test_the_shipped_int8_file_is_the_quantised_shipped_export(tmp_path: Path) -> None:
+    from wagewatch.classifier.neural import quantize_onnx
+
+    quantize_onnx(DEFAULT_MODEL_DIR / ONNX_FILE, tmp_path / QUANTIZED_ONNX_FILE)
+    assert (tmp_path / QUANTIZED_ONNX_FILE).read_bytes() == (DEFAULT_MODEL_DIR / QUANTIZED_ONNX_FILE).read_bytes()
+
+
 def test_the_shipped_ensemble_agrees_too() -> None:
     texts = TEST_TEXTS[:200]
-    onnx_probs = load_text_model(DEFAULT_MODEL_DIR, backend="onnx").predict_proba(texts)
+    onnx_probs = load_text_model(DEFAULT_MODEL_DIR, backend="onnx", quantized=False).predict_proba(texts)
     torch_probs = load_text_model(DEFAULT_MODEL_DIR, backend="torch").predict_proba(texts)
     for a, b in zip(onnx_probs, torch_probs, strict=True):
         assert a == pytest.approx(b, abs=1e-4)
@@ -108,7 +129,7 @@ def test_runtime_tfidf_equals_scikit_learn(tmp_path: Path) -> None:
         dtype=np.float32,
     )
     reference.idf_ = model.features.idf
-    texts = TEST_TEXTS + ["", "  A  b\t\tC  ", "欠", "😀 x"]
+    texts = TEST_TEXTS + ["", "  A  b\t\tC  ", "欠", "😀 x", "\ud800欠薪", "𠀀𠀀欠", "Ǆ İ ß"]
     expected = np.asarray(reference.transform(texts) @ model.label_coef.T)
     (actual,) = model.features.project(texts, model.label_coef)
     assert np.abs(actual - expected).max() < 1e-5

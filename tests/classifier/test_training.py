@@ -120,7 +120,7 @@ def test_training_is_reproducible_bit_for_bit(tmp_path: Path) -> None:
     assert first.weights_sha256 == second.weights_sha256 == _digest(tmp_path / "a" / "model.safetensors")
     assert _digest(tmp_path / "b" / "model.safetensors") == first.weights_sha256
     assert other.weights_sha256 != first.weights_sha256
-    for name in ("config.json", "tokenizer.json", "wagewatch.json"):
+    for name in ("config.json", "tokenizer.json", "wagewatch.json", "model.onnx", "model.int8.onnx"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert first.temperature > 0 and 0.0 <= first.ece_after <= 1.0
     assert not torch.are_deterministic_algorithms_enabled()  # restored after training
