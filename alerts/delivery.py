@@ -164,7 +164,10 @@ class Sender:
         self._lock = threading.Lock()
 
     def limit(self, channel_type: str) -> int:
-        """How many messages of this channel type may be in flight at once: the size of its waves."""
+        """How many messages of this channel type may be in flight at once: the size of its waves. Without an
+        SMTP server, email is written to the outbox, and takes the outbox's limit."""
+        if channel_type == "email" and not self.config.settings.smtp.host:
+            channel_type = "outbox"
         return min(getattr(self.settings.concurrency, channel_type), self.settings.senders)
 
     def _pool(self, channel_type: str) -> ThreadPoolExecutor:
@@ -219,7 +222,7 @@ class Outgoing:
     permanent ChannelError when it cannot go at all) and what to do when one is dead or unknown.
 
     `fold_status`: where a row waits when a group robot is over its rate (None: such rows are sent anyway);
-    `urgent`: whether a row must go even then."""
+    `urgent`: whether a row must go even then; `preload`: read what a wave's rows need in one go."""
 
     model: Any
     entity: str
@@ -229,6 +232,7 @@ class Outgoing:
     retry_status: str = "failed"
     fold_status: str | None = None
     urgent: Urgent = lambda session, row: True
+    preload: Callable[[Session, list[Any]], None] | None = None  # reads a wave's rows need, in a few queries
 
     def _audit(self, row: Any, action: str, detail: dict) -> dict[str, Any]:
         return dict(
@@ -279,7 +283,9 @@ class Outgoing:
         waves = [_Prepared(claimed)] if one_message else [_Prepared([row_id]) for row_id in claimed]
         # Rendering reads without holding a lock; what it adds (a link token) is written at the commit.
         with db.session() as session, session.no_autoflush:
-            session.scalars(select(self.model).where(self.model.id.in_(claimed))).all()  # one read for the wave
+            loaded = list(session.scalars(select(self.model).where(self.model.id.in_(claimed))))  # one read
+            if self.preload is not None:
+                self.preload(session, loaded)
             for item in waves:
                 rows = [session.get(self.model, row_id) for row_id in item.ids]
                 try:

@@ -7,7 +7,6 @@ import sys
 
 from tests.conftest import REPO
 
-
 SMTP = ["--smtp-deliveries", "40", "--smtp-senders", "1", "4"]
 
 

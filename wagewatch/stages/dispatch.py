@@ -17,8 +17,9 @@ quiet hours (wagewatch.alerts.holding); several digest deliveries for one person
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from sqlalchemy import desc, func, select
@@ -205,7 +206,13 @@ def _gave_up(config: AppConfig, db: Database, session: Session, delivery: AlertD
         )
 
 
-def _outgoing(config: AppConfig, db: Database, build: Callable[..., AlertMessage], retry_status: str) -> Outgoing:
+def _outgoing(
+    config: AppConfig,
+    db: Database,
+    build: Callable[..., AlertMessage],
+    retry_status: str,
+    preload: Callable[[Session, list[AlertDelivery]], None] | None = None,
+) -> Outgoing:
     def prepare(session: Session, deliveries: list[AlertDelivery]) -> Envelope:
         first = deliveries[0]
         person = config.cities.person(first.recipient_id)
@@ -237,12 +244,13 @@ def _outgoing(config: AppConfig, db: Database, build: Callable[..., AlertMessage
         retry_status,
         fold_status="digest",
         urgent=urgent,
+        preload=preload,
     )
 
 
 def recover_interrupted(db: Database, config: AppConfig) -> int:
     """Deliveries left `sending` past their lease (their worker died) become `unknown`; ops are told."""
-    return _outgoing(config, db, partial(_build_alert, {}), "failed").expire(db)
+    return _outgoing(config, db, partial(_build_alert, Rendered()), "failed").expire(db)
 
 
 def _lead_link(config: AppConfig, lead_id: int | None, token: str | None) -> str:
@@ -263,7 +271,7 @@ def _ops_note(session: Session, reason: str) -> str | None:
     )
 
 
-def _passage(incident: Incident, posts: list[Post]) -> str | None:
+def _passage(incident: Incident, posts: list[PostView]) -> str | None:
     """The passage the classifier decided on (quoted in the explanation), else the start of the top post."""
     for line in incident.explanation or []:
         if isinstance(line, str) and line.startswith(PASSAGE_PREFIX):
@@ -271,14 +279,35 @@ def _passage(incident: Incident, posts: list[Post]) -> str | None:
     return posts[0].text[:160] if posts else None
 
 
-def _view(config: AppConfig, session: Session, incident: Incident, reason: str, person: Person, link: str) -> AlertView:
-    posts = session.scalars(
-        select(Post)
-        .join(Analysis, Analysis.post_id == Post.id)
-        .where(Analysis.incident_id == incident.id)
-        .order_by(desc(Post.reach), Post.id)
-        .limit(3)
-    ).all()
+def _top_posts(session: Session, incident_ids: Iterable[int]) -> dict[int, list[PostView]]:
+    """The three most-read posts of each incident (one query for them all), as the alert shows them."""
+    rank = func.row_number().over(partition_by=Analysis.incident_id, order_by=(desc(Post.reach), Post.id))
+    ranked = (
+        select(Analysis.incident_id, Post.source, Post.url, Post.text, Post.published_at, rank.label("rank"))
+        .join(Post, Post.id == Analysis.post_id)
+        .where(Analysis.incident_id.in_(list(incident_ids)))
+        .subquery()
+    )
+    posts: dict[int, list[PostView]] = defaultdict(list)
+    for incident_id, source, url, text, published_at, _ in session.execute(
+        select(ranked).where(ranked.c.rank <= 3).order_by(ranked.c.incident_id, ranked.c.rank)
+    ):
+        posts[incident_id].append(PostView(source, url, text, published_at))
+    return posts
+
+
+def _view(
+    config: AppConfig,
+    session: Session,
+    incident: Incident,
+    reason: str,
+    person: Person,
+    link: str,
+    posts: list[PostView] | None = None,
+) -> AlertView:
+    """What the templates show about `incident`; `posts` when already read (`_top_posts`)."""
+    if posts is None:
+        posts = _top_posts(session, [incident.id])[incident.id]
     lead = incident.lead
     return AlertView(
         incident_id=incident.id,
@@ -294,7 +323,7 @@ def _view(config: AppConfig, session: Session, incident: Incident, reason: str, 
         project=incident.project,
         amount_yuan=incident.amount_yuan,
         workers=incident.workers,
-        posts=[PostView(p.source, p.url, p.text, p.published_at) for p in posts],
+        posts=posts,
         reason=reason,
         deadline=lead.deadline if lead else None,
         link=link,
@@ -303,8 +332,23 @@ def _view(config: AppConfig, session: Session, incident: Incident, reason: str, 
     )
 
 
-# One drain's alerts rendered once per incident and reason, for all their recipients, with the lead's id.
-Rendered = dict[tuple[int, str], tuple[SharedAlert, int | None]]
+class Rendered:
+    """One drain's alerts, rendered once per incident and reason for all their recipients (with the lead's id),
+    and what a wave about to be rendered needs, read in a few queries for the whole wave (`preload`)."""
+
+    def __init__(self) -> None:
+        self.alerts: dict[tuple[int, str], tuple[SharedAlert, int | None]] = {}
+        self.posts: dict[int, list[PostView]] = {}
+        self._lock = threading.Lock()
+
+    def preload(self, session: Session, deliveries: list[AlertDelivery]) -> None:
+        missing = {d.incident_id for d in deliveries if (d.incident_id, d.reason) not in self.alerts}
+        if not missing:
+            return
+        session.scalars(select(Incident).options(selectinload(Incident.lead)).where(Incident.id.in_(missing))).all()
+        posts = _top_posts(session, missing)
+        with self._lock:
+            self.posts.update((incident_id, posts.get(incident_id, [])) for incident_id in missing)
 
 
 def _build_alert(
@@ -317,11 +361,12 @@ def _build_alert(
 ) -> AlertMessage:
     delivery = deliveries[0]
     key = (delivery.incident_id, delivery.reason)
-    if key not in rendered:
+    if key not in rendered.alerts:
         incident = session.get(Incident, delivery.incident_id)
-        view = _view(config, session, incident, delivery.reason, person, "")
-        rendered[key] = (render_shared(view), incident.lead.id if incident.lead else None)
-    shared, lead_id = rendered[key]
+        posts = rendered.posts.get(delivery.incident_id)
+        view = _view(config, session, incident, delivery.reason, person, "", posts)
+        rendered.alerts[key] = (render_shared(view), incident.lead.id if incident.lead else None)
+    shared, lead_id = rendered.alerts[key]
     return shared.personal(person.name, _lead_link(config, lead_id, token))
 
 
@@ -351,7 +396,8 @@ def deliver_pending(db: Database, config: AppConfig) -> Tally:
             .group_by(AlertDelivery.channel)
         ).all()
     try:
-        single = _outgoing(config, db, partial(_build_alert, {}), "failed")
+        rendered = Rendered()
+        single = _outgoing(config, db, partial(_build_alert, rendered), "failed", rendered.preload)
         following = (
             select(AlertDelivery.id)
             .join(Incident, Incident.id == AlertDelivery.incident_id)
