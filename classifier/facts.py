@@ -46,12 +46,12 @@ _BARE = re.compile(
 )
 _BARE_CN = re.compile(
     rf"(?<![{_CN}0-9])(?P<num>[一二两三四五六七八九][千百][一二两三四五六七八九]?)(?P<approx>多)?"
-    r"(?![人名个位天次年月号元块万千百十多余一二两三四五六七八九])"
+    r"(?![人名个位天次年月号元块万千百十多余一二两三四五六七八九工农民员])"
 )
 _MONEY_CONTEXT = re.compile(r"欠|共|工资|工钱|薪|说好|底薪|月薪|差|拖|剩|应发|报酬|给|结|一分|没拿|没发|拿不到|没了")
 _PAID_BEFORE = re.compile(
     r"(给了|发了|只给|付了|结了|领了|预支|支付了|已支付|仅支付|只支付|已付|只付|又打了|退了|罚金|罚款|处罚金|每人|人均|每个人|"
-    r"每月|一人|补偿|生活费|扣了|赔|返费|一天|日薪|日酬|日工资|时薪|每天)[^，。,；;]{0,3}$"
+    r"每月|一人|每次|补偿|生活费|扣了|赔|返费|一天|日薪|日酬|日工资|时薪|每天)[^，。,；;]{0,3}$"
 )
 _HOTLINES = {"12345", "12333", "12348", "12315", "110", "120", "119"}
 _PERSON = r"(?:工(?![资钱程地作期厂具])|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|爷|娘|师|人(?![民社大力才口]))"
@@ -514,6 +514,10 @@ _PART_PAID_BEFORE = re.compile(
 _REMAINDER_BEFORE = re.compile(r"(还差|尚欠|仍欠|还欠|剩下的?|还剩|仍拖欠)[^，。,；;0-9]{0,2}$")
 # "千万别想不开": the adverb, not ten million
 _NOT_A_SUM_AFTER = re.compile(r"^[别不要莫得记注小当]")
+# a legal range or a fine ("处2万元以上100万元以下罚款") and a number to call ("拨打1955专线") are not sums owed
+_RANGE_AFTER = re.compile(r"^(以上|以下|以内|罚)")
+_COUNTED_AFTER = re.compile(r"^[户人名个套间亩吨件辆次家项起条栋座份册]")  # "涉及居民5万余户"
+_CALL_BEFORE = re.compile(r"(拨打|致电|热线|专线|电话)[^，。,；;0-9]{0,2}$")
 
 
 def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
@@ -531,12 +535,18 @@ def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
         amount = _amount_from_match(m)
         if m.group() in ("千万", "万万") and _NOT_A_SUM_AFTER.match(text[m.end() : m.end() + 1]):
             continue
+        if _RANGE_AFTER.match(text[m.end() : m.end() + 2]) or (
+            not (m.group("unit") or m.group("unit2")) and _COUNTED_AFTER.match(text[m.end() : m.end() + 1])
+        ):
+            continue
         if amount and amount.yuan >= 50:
             amount.at = m.start()
             found.append(amount)
     for pattern in (_BARE, _BARE_CN):
         for m in pattern.finditer(text):
             if any(a <= m.start() < b for a, b in taken) or m.group("num") in _HOTLINES:
+                continue
+            if _CALL_BEFORE.search(text[max(0, m.start() - 4) : m.start()]):
                 continue
             before, after = text[max(0, m.start() - 6) : m.start()], text[m.end() : m.end() + 6]
             if not (_MONEY_CONTEXT.search(before) or _MONEY_CONTEXT.search(after)):
@@ -642,12 +652,14 @@ def project_type(text: str) -> str | None:
     return None
 
 
-# A sentence of statistics or policy in a longer report ("今年以来共追回工资9.1亿元", "总投资384亿元",
-# "全市1.2万名农民工") carries no sum or headcount of the case itself.
+# A sentence of statistics, policy or pay handed out in a longer report ("今年以来共追回工资9.1亿元",
+# "总投资384亿元", "全市1.2万名农民工", "现场发放工资318万元") carries no sum or headcount of the case itself.
 _STATISTIC = re.compile(
     r"累计(?!拖欠|欠)|今年以来|去年以来|近年来|以来[^，。]{0,6}共|共受理|共办理|共追回|共为|共计为|为[0-9一二三四五六七八九十百千万余多]+名劳动者|"
     r"总投资|投资[^，。]{0,4}亿|同比|环比|占比|约占|办结率|覆盖率|平均|全市|全省|全县|全区|全国|各地|据统计|统计显示|数据显示|"
-    r"[0-9.]+亿|[一二三四五六七八九十百千几数]+亿"
+    r"[0-9.]+亿|[一二三四五六七八九十百千几数]+亿|"
+    # pay handed out or on offer, not owed: a payday ceremony, a job fair, a wage arriving on a phone
+    r"集中发放|发放仪式|排队领|领取工资|现场发放|招聘会|岗位|月薪普遍|(?<![没未不])到账了"
 )
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 
@@ -661,8 +673,11 @@ def case_sentences(text: str) -> str:
     return kept or text
 
 
-# a sum said of one person ("本人被欠10200元", "欠了我一万九", "每个人都被欠了五六千") is not the total of a group
-_ONE_PERSON_BEFORE = re.compile(r"(本人|个人|每人|每个人|一个人|人均|我(?!们))[都各被欠了共计约]{0,4}$")
+# a sum said of one person ("本人被欠10200元", "每个人都被欠了五六千") is not the total of a group
+_ONE_PERSON_BEFORE = re.compile(
+    r"(本人|我个人|(?<![0-9一二两三四五六七八九十几多])个人|每人|每个人|每名[^，。,；;]{0,4}|(?<![0-9十])一个人|人均|"
+    r"有的[^，。,；;]{0,4})[^，。,；;0-9和跟与们及组队]{0,10}$"
+)
 
 
 def _group_total(amount: Amount | None, workers: int | None, text: str) -> Amount | None:
@@ -670,7 +685,7 @@ def _group_total(amount: Amount | None, workers: int | None, text: str) -> Amoun
     records no amount when only a per-person figure is given."""
     if amount is None or not workers or workers < 2 or amount.at < 0:
         return amount
-    return None if _ONE_PERSON_BEFORE.search(text[max(0, amount.at - 8) : amount.at]) else amount
+    return None if _ONE_PERSON_BEFORE.search(text[max(0, amount.at - 16) : amount.at]) else amount
 
 
 def extract(text: str) -> Facts:

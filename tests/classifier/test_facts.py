@@ -185,6 +185,15 @@ def test_amount_owed_in_context(text: str, yuan: float | None) -> None:
     assert (found.yuan if found else None) == yuan
 
 
+def test_pay_handed_out_and_counted_things_are_not_sums_owed() -> None:
+    text = (
+        "城西一个安置房项目的工地上，二百多名农民工排队领取工资，现场发放工资三百多万元。"
+        "同一天，城东一家家具厂的五名油漆工来到人社局，说老板欠他们四万二，人一直联系不上。"
+    )
+    assert facts.extract(text).amount.yuan == 42_000
+    assert facts.extract("今年计划改造老旧小区68个，涉及居民5万余户，包工头欠我们八千").amount.yuan == 8_000
+
+
 def test_headcount_of_a_long_report_is_the_cases() -> None:
     text = (
         "记者从市人社局获悉，今年以来全市为9451名劳动者追回工资，移送案件45件。"
