@@ -181,7 +181,7 @@ def test_a_dispatcher_killed_with_several_messages_in_flight_never_repeats_one(s
         for city in CITIES[:4]:
             make_incident(store.db, city=city, severity=3)
         proc = spawn(store.root / "config", "dispatch")
-        for _ in range(1200):  # the three senders each have a message at the server, waiting for its 250
+        for _ in range(3600):  # the three senders each have a message at the server, waiting for its 250
             if server.in_flight == 3:
                 break
             threading.Event().wait(0.05)
