@@ -8,21 +8,37 @@ send a message twice. The claim is committed before anything leaves the process.
 its lease is over belonged to a worker that died mid-send: it becomes `unknown` (never re-sent) and someone is
 told. Before the lease is over it is left alone: its worker may still be sending.
 
+Rows are claimed in waves: as many as the channel type may have in flight at once (`settings.yaml`:
+`dispatch.concurrency`), prepared in one session, sent side by side (`Sender`: one thread pool per channel
+type, SMTP connections kept open for the whole drain) and recorded in one transaction. A wave is exactly what
+is in flight, so a crash leaves at most one wave `unknown`, and nothing that was not yet on its way; with
+`dispatch.senders: 1` that is the one message being sent, as when sends went one by one.
+
 Failures follow ChannelError: nothing left (retry with back-off, then dead and the next channel), refused for
 good (dead at once), or ambiguous (the message may have arrived: `unknown`, never retried).
+
+Group robots accept about 20 messages a minute (`dispatch.robot_messages_per_minute`): above that, a row that
+is not urgent (an alert below severity 4) goes back to the digest status until the robot has room, and all such
+rows of one recipient leave together as one digest message; urgent rows are never held back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+import logging
+import threading
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from wagewatch.alerts.channels import ChannelError, Envelope, send
+from wagewatch.alerts.channels import ALERTERS, ChannelError, Envelope, send
+from wagewatch.alerts.channels.email import SmtpPool
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Policy
 from wagewatch.core.states import SendStatus
@@ -31,16 +47,20 @@ from wagewatch.core.store.models import AuditEvent
 
 DUE = ("pending", "failed", "digest")
 EXPIRED = "发送进程在发送过程中中断（租约已过期），是否送达未知；为避免重复发送未自动重发，请人工核实"
+ROBOT_WINDOW = timedelta(minutes=1)
+log = logging.getLogger("wagewatch.alerts.delivery")
 
 
 @dataclass
 class Tally:
-    """What a send pass did: sent, failed (will be retried), dead (given up, someone told), unknown."""
+    """What a send pass did: sent, failed (will be retried), dead (given up, someone told), unknown, and
+    folded (held back by a robot's rate limit for a digest message)."""
 
     sent: int = 0
     failed: int = 0
     dead: int = 0
     unknown: int = 0
+    folded: int = 0
 
     def __iadd__(self, other: Tally) -> Tally:
         for key, value in asdict(other).items():
@@ -51,8 +71,8 @@ class Tally:
         return asdict(self)
 
 
-def _claim(session: Session, model: Any, pick: Select, now: datetime, lease: timedelta) -> list[Any]:
-    """Set the still-due rows that `pick` selects to `sending` with a lease; the rows this call won."""
+def _claim(session: Session, model: Any, pick: Select, now: datetime, lease: timedelta) -> list[int]:
+    """Set the still-due rows that `pick` selects to `sending` with a lease; the ids this call won."""
     due = pick.where(model.status.in_(DUE), model.next_attempt_at <= now).with_for_update(skip_locked=True, of=model)
     won = session.scalars(
         update(model)
@@ -61,7 +81,7 @@ def _claim(session: Session, model: Any, pick: Select, now: datetime, lease: tim
         .returning(model.id)
         .execution_options(synchronize_session=False)
     ).all()
-    return [session.get(model, row_id, populate_existing=True) for row_id in sorted(won)]
+    return sorted(won)
 
 
 def expire_leases(session: Session, model: Any) -> list[Any]:
@@ -100,12 +120,109 @@ def record_failed_send(row: Any, exc: ChannelError, policy: Policy, retry_status
 
 Prepare = Callable[[Session, list[Any]], Envelope]
 GaveUp = Callable[[Session, Any], None]
+Urgent = Callable[[Session, Any], bool]
+
+
+class RobotBudget:
+    """Messages each group robot (by its webhook URL) took in the last minute, to stay under the rate its
+    service accepts. Started from the store's record of recent robot sends (other workers' included) at the
+    beginning of a drain, then kept up to date by the drain itself."""
+
+    def __init__(self, per_minute: int, recent: Iterable[tuple[str, datetime]] = ()) -> None:
+        self.per_minute = per_minute
+        self._sent: dict[str, deque[datetime]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        for url, at in sorted(recent, key=lambda pair: pair[1]):
+            self._sent[url].append(at)
+
+    def admit(self, url: str, cost: int, urgent: bool, now: datetime) -> datetime | None:
+        """Take `cost` messages of the robot's minute and return None, or, when that would go over the rate
+        and the message is not urgent, take nothing and return when there will be room."""
+        with self._lock:
+            sent = self._sent[url]
+            while sent and sent[0] <= now - ROBOT_WINDOW:
+                sent.popleft()
+            excess = len(sent) + cost - self.per_minute  # how many of the minute's sends must age out first
+            if not urgent and excess > 0 and sent:
+                return sent[min(excess, len(sent)) - 1] + ROBOT_WINDOW
+            sent.extend([now] * cost)
+            return None
+
+
+class Sender:
+    """Sends the envelopes of one drain: side by side, at most `dispatch.concurrency.<type>` at once per
+    channel type and `dispatch.senders` in all; SMTP connections kept open from message to message (one per
+    server and sending thread, QUIT at `close`); group robots kept under their rate (`budget`)."""
+
+    def __init__(self, config: AppConfig, recent_robot_sends: Iterable[tuple[str, datetime]] = ()) -> None:
+        self.config = config
+        self.settings = config.settings.dispatch
+        self.smtp = SmtpPool()
+        self.budget = RobotBudget(self.settings.robot_messages_per_minute, recent_robot_sends)
+        self._slots = threading.BoundedSemaphore(self.settings.senders)
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._lock = threading.Lock()
+
+    def limit(self, channel_type: str) -> int:
+        """How many messages of this channel type may be in flight at once: the size of its waves. Without an
+        SMTP server, email is written to the outbox, and takes the outbox's limit."""
+        if channel_type == "email" and not self.config.settings.smtp.host:
+            channel_type = "outbox"
+        return min(getattr(self.settings.concurrency, channel_type), self.settings.senders)
+
+    def _pool(self, channel_type: str) -> ThreadPoolExecutor:
+        with self._lock:
+            if channel_type not in self._pools:
+                self._pools[channel_type] = ThreadPoolExecutor(self.limit(channel_type), f"send-{channel_type}")
+            return self._pools[channel_type]
+
+    def send_all(self, envelopes: list[Envelope]) -> list[str | ChannelError]:
+        """Send every envelope (side by side within the limits); each one's message id or error, in order."""
+        futures = [self._pool(e.channel.type).submit(self._send_one, e) for e in envelopes]
+        return [future.result() for future in futures]
+
+    def _send_one(self, envelope: Envelope) -> str | ChannelError:
+        with self._slots:
+            try:
+                return send(envelope, self.config, self.smtp)
+            except ChannelError as exc:
+                return exc
+            except Exception as exc:  # a fault of ours mid-send: the message may or may not have left
+                log.exception("sending delivery %s failed unexpectedly", envelope.delivery_id)
+                return ChannelError(f"unexpected error while sending: {exc.__class__.__name__}: {exc}", ambiguous=True)
+
+    def hold(self, envelope: Envelope, urgent: Callable[[], bool]) -> datetime | None:
+        """None when the envelope may go now; for a group robot over its rate, when to try it again (never for
+        an `urgent` one)."""
+        url = envelope.channel.url
+        if not ALERTERS[envelope.channel.type].group or not url:
+            return None
+        # WeCom's @-mention is a second message after the markdown one (see channels.wecom).
+        cost = 2 if envelope.channel.type == "wecom" and envelope.person.mobile else 1
+        return self.budget.admit(url, cost, urgent(), clock.now())
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.shutdown()
+        self.smtp.close()
+
+
+@dataclass
+class _Prepared:
+    ids: list[int]
+    envelope: Envelope | None = None
+    error: ChannelError | None = None  # cannot go at all
+    hold_until: datetime | None = None  # folded: a robot over its rate
+    outcome: str | ChannelError | None = field(default=None)
 
 
 @dataclass
 class Outgoing:
     """How one kind of message row is sent: its table, audit names, how to build its envelope (raise a
-    permanent ChannelError when it cannot go at all) and what to do when one is dead or unknown."""
+    permanent ChannelError when it cannot go at all) and what to do when one is dead or unknown.
+
+    `fold_status`: where a row waits when a group robot is over its rate (None: such rows are sent anyway);
+    `urgent`: whether a row must go even then; `preload`: read what a wave's rows need in one go."""
 
     model: Any
     entity: str
@@ -113,16 +230,18 @@ class Outgoing:
     prepare: Prepare
     gave_up: GaveUp
     retry_status: str = "failed"
+    fold_status: str | None = None
+    urgent: Urgent = lambda session, row: True
+    preload: Callable[[Session, list[Any]], None] | None = None  # reads a wave's rows need, in a few queries
 
-    def _audit(self, session: Session, row: Any, action: str, detail: dict) -> None:
-        session.add(
-            AuditEvent(
-                actor=self.actor,
-                entity=self.entity,
-                entity_id=row.id,
-                action=action,
-                detail={"recipient": row.recipient_id, "channel": getattr(row, "channel", "email"), **detail},
-            )
+    def _audit(self, row: Any, action: str, detail: dict) -> dict[str, Any]:
+        return dict(
+            actor=self.actor,
+            entity=self.entity,
+            entity_id=row.id,
+            action=action,
+            detail={"recipient": row.recipient_id, "channel": getattr(row, "channel", "email"), **detail},
+            at=clock.now(),
         )
 
     def expire(self, db: Database) -> int:
@@ -130,7 +249,7 @@ class Outgoing:
         with db.session(write=True) as session:
             rows = expire_leases(session, self.model)
             for row in rows:
-                self._audit(session, row, "unknown", {"error": row.last_error})
+                session.add(AuditEvent(**self._audit(row, "unknown", {"error": row.last_error})))
                 self.gave_up(session, row)
             return len(rows)
 
@@ -138,35 +257,76 @@ class Outgoing:
         """Select the rows `ids` (those still due are claimed)."""
         return select(self.model.id).where(self.model.id.in_(ids))
 
-    def deliver(self, db: Database, config: AppConfig, pick: Select) -> Tally | None:
-        """Claim the due rows `pick` selects (e.g. `self.pick(ids)`, or the next one due: `... LIMIT 1`), send
-        them as one message and record the outcome; None when there was nothing to claim."""
+    def deliver(self, db: Database, config: AppConfig, pick: Select, sender: Sender | None = None) -> Tally | None:
+        """Claim the due rows `pick` selects (e.g. `self.pick(ids)`) and send them as one message (a digest, a
+        report); None when there was nothing to claim."""
+        if sender is not None:
+            return self._wave(db, config, pick, sender, one_message=True)
+        own = Sender(config)
+        try:
+            return self._wave(db, config, pick, own, one_message=True)
+        finally:
+            own.close()
+
+    def deliver_each(self, db: Database, config: AppConfig, pick: Select, sender: Sender) -> Tally | None:
+        """Claim the due rows `pick` selects (one wave: limit it to what may be in flight at once) and send each
+        as its own message, side by side; None when there was nothing to claim."""
+        return self._wave(db, config, pick, sender, one_message=False)
+
+    def _wave(self, db: Database, config: AppConfig, pick: Select, sender: Sender, one_message: bool) -> Tally | None:
         now = clock.now()
         lease = timedelta(seconds=config.policy.send_lease_seconds)
         with db.session(write=True) as session:  # the claim: a short transaction, committed before anything leaves
-            claimed = [row.id for row in _claim(session, self.model, pick, now, lease)]
+            claimed = _claim(session, self.model, pick, now, lease)
         if not claimed:
             return None
-        try:
-            # Rendering reads without holding a lock; what it adds (a link token) is written at the commit.
-            with db.session() as session, session.no_autoflush:
-                envelope = self.prepare(session, [session.get(self.model, row_id) for row_id in claimed])
-        except ChannelError as exc:  # cannot go at all (recipient or channel left the config)
-            with db.session(write=True) as session:
-                return self._failed(session, config, [session.get(self.model, row_id) for row_id in claimed], exc)
-        try:
-            message_id = send(envelope, config)
-        except ChannelError as exc:
-            with db.session(write=True) as session:
-                rows = [session.get(self.model, row_id) for row_id in claimed]
-                return self._failed(session, config, [r for r in rows if r and r.status == "sending"], exc)
-        with db.session() as session:
-            for row_id in claimed:
-                row = session.get(self.model, row_id)
-                assert row is not None  # claimed rows are never deleted
-                row.status, row.sent_at, row.message_id, row.lease_until = "sent", clock.now(), message_id, None
-                self._audit(session, row, "sent", {})
-        return Tally(sent=len(claimed))
+        waves = [_Prepared(claimed)] if one_message else [_Prepared([row_id]) for row_id in claimed]
+        # Rendering reads without holding a lock; what it adds (a link token) is written at the commit.
+        with db.session() as session, session.no_autoflush:
+            loaded = list(session.scalars(select(self.model).where(self.model.id.in_(claimed))))  # one read
+            if self.preload is not None:
+                self.preload(session, loaded)
+            for item in waves:
+                rows = [session.get(self.model, row_id) for row_id in item.ids]
+                try:
+                    item.envelope = self.prepare(session, rows)
+                except ChannelError as exc:  # cannot go at all (recipient or channel left the config)
+                    item.error = exc
+                    continue
+                if self.fold_status is not None:
+                    item.hold_until = sender.hold(item.envelope, partial(self.urgent, session, rows[0]))
+        going = [(item, item.envelope) for item in waves if item.envelope and not item.error and not item.hold_until]
+        for (item, _), outcome in zip(going, sender.send_all([envelope for _, envelope in going]), strict=True):
+            item.outcome = outcome
+        with db.session(write=True) as session:
+            return self._record(session, config, waves)
+
+    def _record(self, session: Session, config: AppConfig, waves: list[_Prepared]) -> Tally:
+        """Write a wave's outcomes in one transaction."""
+        tally, sent, audits = Tally(), [], []
+        session.scalars(select(self.model).where(self.model.id.in_([i for item in waves for i in item.ids]))).all()
+        for item in waves:
+            rows = [row for row_id in item.ids if (row := session.get(self.model, row_id)) is not None]
+            if item.hold_until is not None:
+                for row in rows:  # not tried: the attempt the claim counted is given back
+                    row.status, row.attempts, row.lease_until = self.fold_status, row.attempts - 1, None
+                    row.next_attempt_at = item.hold_until
+                    audits.append(self._audit(row, "folded", {"until": item.hold_until.isoformat()}))
+                tally.folded += len(rows)
+                continue
+            failure = item.error or (item.outcome if isinstance(item.outcome, ChannelError) else None)
+            if failure is not None:
+                tally += self._failed(session, config, [r for r in rows if r.status == "sending"], failure)
+                continue
+            for row in rows:
+                sent.append({"id": row.id, "status": "sent", "sent_at": clock.now(), "message_id": item.outcome})
+                audits.append(self._audit(row, "sent", {}))
+            tally.sent += len(rows)
+        if sent:
+            session.execute(update(self.model), [dict(row, lease_until=None) for row in sent])
+        if audits:
+            session.execute(insert(AuditEvent), audits)
+        return tally
 
     def _failed(self, session: Session, config: AppConfig, rows: list[Any], exc: ChannelError) -> Tally:
         tally = Tally()
@@ -175,6 +335,38 @@ class Outgoing:
                 tally.failed += 1
                 continue
             setattr(tally, row.status, getattr(tally, row.status) + 1)
-            self._audit(session, row, row.status, {"error": str(exc)[:500], "ops_contact": config.settings.ops_contact})
+            session.add(
+                AuditEvent(
+                    **self._audit(
+                        row, row.status, {"error": str(exc)[:500], "ops_contact": config.settings.ops_contact}
+                    )
+                )
+            )
             self.gave_up(session, row)
         return tally
+
+
+def drain(
+    outgoing: Outgoing, db: Database, config: AppConfig, lanes: dict[str, Select], sender: Sender, fetch: int = 256
+) -> Tally:
+    """Send every due row that `lanes` selects (one ordered query of row ids per channel type, due rows only):
+    the channel types side by side (in the order given), each in waves of its concurrency limit, so that a slow
+    SMTP server or robot holds up only its own channel. Each lane reads the next `fetch` ids in order at a time
+    (one sort of the backlog, not one per wave) and claims them wave by wave; ids another worker took meanwhile
+    are simply not won."""
+
+    def run(lane: str) -> Tally:
+        tally, size = Tally(), sender.limit(lane)
+        while True:
+            with db.session() as session:
+                ids = list(session.scalars(lanes[lane].limit(fetch)))
+            if not ids:
+                return tally
+            for start in range(0, len(ids), size):
+                tally += outgoing.deliver_each(db, config, outgoing.pick(ids[start : start + size]), sender) or Tally()
+
+    total = Tally()
+    with ThreadPoolExecutor(max(1, min(len(lanes), sender.settings.senders)), "drain") as lanes_pool:
+        for outcome in lanes_pool.map(run, lanes):
+            total += outcome
+    return total

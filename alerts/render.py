@@ -7,11 +7,13 @@ and SMS fold post text onto one line so it cannot pose as a line of the alert.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import escape
 
 from wagewatch.alerts.markup import SafeMarkdown, clip, escape_markdown, escape_markdown_block, one_line, safe_url
 from wagewatch.core import clock
@@ -193,7 +195,43 @@ def subject_of(view: AlertView) -> str:
     return one_line(f"{tag}{reason_text(view.reason)}｜{place_name(view)}：{view.title}")[:120]
 
 
+# Stand-ins for the recipient's name and link in an alert rendered once for all its recipients. Random per
+# process, so no post text can contain them; letters and digits only, so every escaper leaves them whole.
+_NONCE = secrets.token_hex(8)
+NAME_MARK, LINK_MARK = f"WWNAME{_NONCE}", f"WWLINK{_NONCE}"
+
+
+@dataclass(frozen=True)
+class SharedAlert:
+    """An alert rendered once for everyone it goes to (templates are most of a message's cost), with the
+    recipient's name and link left as marks that `personal` fills in, escaped as each format needs."""
+
+    message: AlertMessage
+
+    def personal(self, name: str, link: str) -> AlertMessage:
+        def fill(text: str, name_as: str, link_as: str) -> str:
+            return text.replace(NAME_MARK, name_as).replace(LINK_MARK, link_as)
+
+        m = self.message
+        return AlertMessage(
+            subject=m.subject,
+            text=fill(m.text, name, link),
+            html=fill(m.html, str(escape(name)), str(escape(link))),
+            short=fill(m.short, one_line(name), one_line(link)),
+            markdown={
+                flavour: fill(text, escape_markdown(name), safe_url(link)) for flavour, text in m.markdown.items()
+            },
+            facts={**m.facts, "link": link},
+        )
+
+
 def render(view: AlertView) -> AlertMessage:
+    return render_shared(view).personal(view.recipient_name, view.link)
+
+
+def render_shared(view: AlertView) -> SharedAlert:
+    """The alert about `view`'s incident for any recipient: `view.recipient_name` and `view.link` are ignored."""
+    view = replace(view, recipient_name=NAME_MARK, link=LINK_MARK)
     level, colour = level_and_colour(view)
     context = {
         "v": view,
@@ -206,11 +244,11 @@ def render(view: AlertView) -> AlertMessage:
     }
     markdown = {
         flavour: _markdown.get_template("alert.md.j2").render(
-            **context, colour_tag=_font(colour, flavour), link=SafeMarkdown(safe_url(view.link))
+            **context, colour_tag=_font(colour, flavour), link=SafeMarkdown(LINK_MARK)
         )
         for flavour in MARKDOWN_FLAVOURS
     }
-    return AlertMessage(
+    message = AlertMessage(
         subject=subject_of(view),
         text=_plain.get_template("alert.txt.j2").render(**context),
         html=_plain.get_template("alert.html.j2").render(**context),
@@ -224,6 +262,7 @@ def render(view: AlertView) -> AlertMessage:
             "link": view.link,
         },
     )
+    return SharedAlert(message)
 
 
 def render_digest(view: DigestView) -> AlertMessage:

@@ -30,12 +30,14 @@ _CN = "零〇一二两俩三仨四五六七八九十百千"
 # "数十名", "几百人": a leading 数/几 before a unit is read as one of that unit (the lower bound)
 _NUM = rf"[0-9]+(?:\.[0-9]+)?|[几数](?=[十百千])[{_CN}]*|[{_CN}]+"
 _APPROX = r"多|余|几|来"
+# "684,400元": thousands separated by commas (a full-width comma is normalised to ",")
+_THOUSANDS = r"[1-9][0-9]{0,2}(?:,[0-9]{3})+(?![0-9])(?:\.[0-9]+)?"
 _AMOUNT = re.compile(
     # 3万6, 8万3千, 60余万元, 十几万, 七八万, 4.5万元, 3千块
-    rf"(?<![0-9.])(?P<num>{_NUM})(?P<approx>{_APPROX})?(?P<big>[万亿])(?P<rest>[0-9]{{1,4}}(?![0-9])|[{_CN}]{{1,3}})?"
+    rf"(?<![0-9.])(?<![0-9],)(?P<num>{_THOUSANDS}|{_NUM})(?P<approx>{_APPROX})?(?P<big>[万亿])(?P<rest>[0-9]{{1,4}}(?![0-9])|[{_CN}]{{1,3}})?"
     rf"(?P<approx2>多|余)?(?P<unit>元|块钱|块)?"
     # 3200元, 两千多块钱, 一千八百元
-    rf"|(?<![0-9.])(?P<num2>{_NUM})(?P<approx3>{_APPROX})?(?P<unit2>元|块钱|块)"
+    rf"|(?<![0-9.])(?<![0-9],)(?P<num2>{_THOUSANDS}|{_NUM})(?P<approx3>{_APPROX})?(?P<unit2>元|块钱|块)"
 )
 # An Arabic number with no unit counts only next to words about money owed ("欠我4600", "一共27000").
 _BARE = re.compile(
@@ -44,14 +46,14 @@ _BARE = re.compile(
 )
 _BARE_CN = re.compile(
     rf"(?<![{_CN}0-9])(?P<num>[一二两三四五六七八九][千百][一二两三四五六七八九]?)(?P<approx>多)?"
-    r"(?![人名个位天次年月号元块万千百十多余])"
+    r"(?![人名个位天次年月号元块万千百十多余一二两三四五六七八九工农民员])"
 )
 _MONEY_CONTEXT = re.compile(r"欠|共|工资|工钱|薪|说好|底薪|月薪|差|拖|剩|应发|报酬|给|结|一分|没拿|没发|拿不到|没了")
 _PAID_BEFORE = re.compile(
-    r"(给了|发了|只给|付了|结了|领了|预支|支付了|已支付|退了|罚金|罚款|处罚金|每人|人均|每个人|"
-    r"每月|一人|补偿|生活费|扣了|赔|返费|一天|日薪|时薪|每天)[^，。,；;]{0,3}$"
+    r"(给了|发了|只给|付了|结了|领了|预支|支付了|已支付|仅支付|只支付|已付|只付|又打了|退了|罚金|罚款|处罚金|每人|人均|每个人|"
+    r"每月|一人|每次|补偿|生活费|扣了|赔|返费|一天|日薪|日酬|日工资|时薪|每天)[^，。,；;]{0,3}$"
 )
-_HOTLINES = {"12345", "12333", "12315", "110", "120", "119"}
+_HOTLINES = {"12345", "12333", "12348", "12315", "110", "120", "119"}
 _PERSON = r"(?:工(?![资钱程地作期厂具])|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|爷|娘|师|人(?![民社大力才口]))"
 _FILLER = r"(?:(?![月天年日次项套间个店家处块元万千])[\u4e00-\u9fa5]){0,4}?"
 _WORKERS = re.compile(
@@ -91,15 +93,23 @@ _MONTHS = re.compile(
 # A crew or site office (工程队, 项目部) is not an employer's name. Each name gets a confidence from its suffix.
 _COMPANY_SUFFIX = re.compile(
     r"有限责任公司|股份有限公司|集团有限公司|有限公司|分公司|集团|公司|置业|地产|配送站|网点|经营部|商行|酒店|饭店|餐厅|"
-    r"酒楼|超市|培训学校|合作社|工作室|事务所|加工厂|制品厂|服装厂|电子厂|"
+    r"酒楼|超市|购物广场|培训学校|合作社|工作室|事务所|加工厂|制品厂|服装厂|电子厂|"
     r"(?<![商药门])店|养殖场|养鸭场|养鸡场|养猪场|盐场|(?<![工车])厂"
 )
 _COMPANY_STRONG = ("有限", "股份", "集团", "公司", "分公司")
+# Named estates and parks ("锦绣华庭", "鲁泰·翡翠城", "润禾工业园8号车间") are names whatever precedes them;
+# a descriptive suffix ("项目", "工程", "改造") names a project only with a name or a place of its own.
+_ESTATE = (
+    r"华庭|华府|悦府|御府|学府|花园|家园|公馆|名邸|雅居|锦苑|书香苑|名苑|佳苑|雅苑|嘉园|和园|御景园|御园|翡翠城|星城|新城|名城|"
+    r"天著|云境|壹号院|澜湾|蓝湾|翡翠湾|紫郡|豪庭|府前街区|大厦|产业园|工业园(?:[0-9一二三四五六七八九十]+号车间)?|小区"
+)
 _PROJECT_SUFFIX = re.compile(
-    r"(项目|工程(?!有限|公司|处|队|款|师|车|量|部)|小区|花园|家园|华庭|华府|公馆|广场|大厦|楼盘|安置房|安置区|教学楼|"
-    r"综合楼|办公楼|产业园|工业园|大桥|隧道|高速公路|改造|棚改)"
+    rf"({_ESTATE}|项目|工程(?!有限|公司|处|队|款|师|车|量|部)|楼盘|安置房|安置区|教学楼|综合楼|办公楼|大桥|隧道|"
+    r"高速公路(?:第[0-9一二三四五六七八九十]+标段)?|改造|棚改)"
     r"(?:[一二三四五六七八九十0-9]+期)?(?:项目|工程(?!有限|公司|款))?"
 )
+_ESTATE_START = re.compile(rf"(?:{_ESTATE})")
+_SITE_HEADS = ("安置房", "安置区", "教学楼", "综合楼", "办公楼", "棚改")
 _NAME_CHAR = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9（）()#·・]")
 # characters that end the clause before a name: "在XX公司", "XX的项目部", "被XX集团"
 _NAME_BREAK = set("的在被是给向欠说称对跟到去找了由为将把从等让叫帮替当据于所按着因以里起审结及进走与后时喺")
@@ -114,9 +124,11 @@ _NAME_LEAD = re.compile(
     r"(?:一家|一个|某)[\u4e00-\u9fa5]{0,4}?(?:工厂|营造厂|企业|公司)"
 )
 # words that make a mention a description rather than a name: "某公司", "一家工厂", "那个项目"
-_ANONYMOUS = re.compile(r"某|一家|一个|一处|一座|这家|那家|这个|那个|该|哪家|几家|多家|两家|此")
+_ANONYMOUS = re.compile(
+    r"某|一家|一个|一处|一座|一段|一条|一栋|一所|一批|一些|这家|那家|这个|那个|该|哪家|几家|多家|两家|此"
+)
 _VAGUE_NAME = re.compile(
-    r"^((我|你|他|她|俺|咱)们?(和|跟|与|及)?|们|一家|几家|哪|其|原|总|分|子|母|大|小|老|新|黑心|无良|当地|外地|对方|"
+    r"^((我|你|您|他|她|俺|咱)们?(和|跟|与|及)?|们|和|与|及|本|这|那|一家|几家|哪|其|原|总|分|子|母|大|小|老|新|黑心|无良|当地|外地|对方|"
     r"涉事|用工|施工|建筑|劳务|装修|装饰|物业|外包|总包|分包|派遣|中介|人力|开发|房地产|工程|项目|工地|建设|"
     r"所在|所属|相关|有关|上级|下属|个别|部分|不少|不同|今年|去年|"
     r"政府投资|政府|承包|名工人|工人|工友|开工|新开工|重点|计划|住宅|各项|制衣|服装|电子|食品|家具|加工|建材|纺织|"
@@ -125,7 +137,7 @@ _VAGUE_NAME = re.compile(
     r"[一二两三四五六七八九十几数0-9]+(个|家|座|栋|处|号|名)?)+"
 )
 # a place that only locates the employer ("任城区", "黛溪街道", "经开区"), never part of its registered name
-_DISTRICT = re.compile(r"^[\u4e00-\u9fa5]{1,4}?(?:街道|镇|乡|开发区|高新区|经开区|新区|经区|高区|工业园区|园区)")
+_DISTRICT = re.compile(r"^[\u4e00-\u9fa5]{0,4}?(?:街道|镇|乡|开发区|高新区|经开区|新区|经区|高区|工业园区|园区)")
 
 
 @dataclass
@@ -162,12 +174,12 @@ def _place_at(prefix: str) -> tuple[str, bool, str | None] | None:
     from wagewatch.classifier.places import gazetteer
 
     names = gazetteer()
-    for size in range(min(8, len(prefix) - 1), 1, -1):
+    for size in range(min(8, len(prefix)), 1, -1):
         entry = names.get(prefix[:size])
         if entry is not None:
             return entry.name, entry.name.endswith("区") and entry.name != "市中区", entry.city
     district = _DISTRICT.match(prefix)
-    if district and len(district.group()) < len(prefix):
+    if district:
         return district.group(), True, None
     return None
 
@@ -248,48 +260,34 @@ def _company(text: str, m: re.Match[str]) -> Name | None:
     return Name(name, confidence)
 
 
-def _strip_place(prefix: str) -> str:
-    """A project named after its city or county ("临沂市祥和公馆项目") is annotated without the place."""
-    from wagewatch.classifier.places import gazetteer
-
-    names = gazetteer()
-    changed = True
-    while changed and len(prefix) > 2:
-        changed = False
-        for size in range(min(8, len(prefix) - 2), 1, -1):
-            if prefix[:size] in names:
-                prefix, changed = prefix[size:], True
-                break
-    return prefix
+# words a description of a site starts with, beyond jieba's everyday words: "央企项目", "钢结构工程", "棚户区改造项目"
+_GENERIC_SITE = re.compile(
+    r"央企|国企|钢结构|民宿|旧|厂房|棚户|片区|城中村|学校|小学|中学|医院|道路|污水|管网|安置|保障|商住|商业|住宅|写字楼|"
+    r"光伏|风电|电站|地铁|高铁|公路|国道|省道|桥|河道|水利|园区|工业|产业|市政|乡村|农村|乡镇|[0-9第]"
+)
+# a suffix that is the head of a company's name: "洛阳华府置业有限公司", "山东蓝湾大酒店"
+_COMPANY_AFTER = re.compile(r"[\u4e00-\u9fa5]{0,6}?(?:有限|公司|集团|置业|地产|酒店|厂)")
 
 
-def _names(text: str, suffixes: re.Pattern[str], strong: tuple[str, ...], strip_place: bool = False) -> list[Name]:
-    found: list[Name] = []
-    for m in suffixes.finditer(text):
-        prefix = _name_before(text, m.start())
-        if _ANONYMOUS.search(prefix):
-            continue
-        vague = _VAGUE_NAME.match(prefix)
-        if vague:
-            prefix = prefix[vague.end() :]
-        if strip_place:
-            prefix = _strip_place(prefix)
-            vague = _VAGUE_NAME.match(prefix)
-            if vague:
-                prefix = prefix[vague.end() :]
-        if len(prefix) < 2 or not re.search(r"[\u4e00-\u9fa5A-Za-z]", prefix):
-            continue
-        if not m.group().startswith(strong):
-            # a weak suffix ("厂", "饭店", "改造") needs a name of its own after any place: "湖北武汉一家工厂" has none
-            rest = _strip_place(prefix)
-            rest = rest[v.end() :] if (v := _VAGUE_NAME.match(rest)) else rest
-            if len(rest) < 2:
-                continue
-        confidence = 0.9 if m.group().startswith(strong) else 0.6
-        if len(prefix) >= 4:
-            confidence += 0.1
-        found.append(Name(prefix + m.group(), round(min(confidence, 0.95), 2)))
-    return found
+def _project(text: str, m: re.Match[str]) -> Name | None:
+    prefix = _name_before(text, m.start())
+    if _ANONYMOUS.search(prefix) or _COMPANY_AFTER.match(text, m.end()):
+        return None
+    places, rest = _read_lead(prefix)
+    if not rest and places and m.group().startswith(_SITE_HEADS):  # "泉庄镇安置房项目"
+        return Name(prefix[prefix.rfind(places[-1][0]) :] + m.group(), 0.8)
+    if len(rest) < 2 or re.search(r"[我你您他她俺咱]|有限|公司|集团", rest):
+        return None
+    if places and rest[0] in "至到":  # "临沂至滨州高速公路第4标段"
+        return Name(prefix[prefix.rfind(places[-1][0]) :] + m.group(), 0.95)
+    if _ESTATE_START.match(m.group()) or not (rest[:2] in _common_words() or _GENERIC_SITE.match(rest)):
+        # a name of its own ("祥和公馆", "齐成化工园区管廊项目") is annotated without the place before it
+        return Name(rest + m.group(), 0.95)
+    # a description ("中医院病房楼项目", "220千伏输变电工程") names a project only with its place ("日照220千伏
+    # 输变电工程", "泉庄镇安置房项目"); alone ("检修项目", "公办小学教学楼项目") it names none
+    if not places:
+        return Name(rest + m.group(), 0.5)
+    return Name(prefix[prefix.rfind(places[-1][0]) :] + m.group(), 0.8)
 
 
 def extract_company(text: str) -> Name | None:
@@ -309,8 +307,8 @@ def extract_company(text: str) -> Name | None:
 
 def extract_project(text: str) -> Name | None:
     """The first project or site named ("兰陵县第三实验小学教学楼项目", "嘉禾花园"); "工地" alone gives None."""
-    names = _names(text, _PROJECT_SUFFIX, ("项目", "工程", "小区", "花园", "家园"), strip_place=True)
-    return names[0] if names else None
+    names = [n for m in _PROJECT_SUFFIX.finditer(text) if (n := _project(text, m))]
+    return max(names[:3], key=lambda n: n.confidence) if names else None
 
 
 # Escalation signals, each a named pattern so the explanation can say which one fired. Each needs the
@@ -400,7 +398,7 @@ def chinese_number(text: str) -> float | None:
         text = "一" + text[1:]
     if text[0].isdigit():
         try:
-            return float(text)
+            return float(text.replace(",", ""))
         except ValueError:
             return None
     # "七八万", "一二十个": two neighbouring digits are a range; keep the lower one
@@ -429,6 +427,7 @@ class Amount:
     yuan: float
     approximate: bool
     evidence: str
+    at: int = -1  # where the evidence starts in the text read
 
 
 @dataclass
@@ -504,8 +503,21 @@ def _is_year(text: str, m: re.Match[str]) -> bool:
     )
 
 
-_AGREED_BEFORE = re.compile(r"(说好|讲好|谈好|约定|答应)[的了]?[^，。,；;]{0,4}$")
-_PART_PAID_BEFORE = re.compile(r"(给了|发了|付了|结了|只给了?|领了|预支了?|先给了?)[^，。,；;]{0,2}$")
+# the pay agreed or due in all, less the part paid, is what is owed: "说好三千五，给了一千", "共计五十一万元，仅支付十二万元"
+_AGREED_BEFORE = re.compile(
+    r"(说好|讲好|谈好|约定|答应|一共|共计|总共|合计|应付|应发|结算)[的了为是]?[^，。,；;]{0,4}$"
+)
+_PART_PAID_BEFORE = re.compile(
+    r"(给了|发了|付了|结了|只给了?|领了|预支了?|先给了?|已付|仅支付|只支付|只付了?|又打了)[^，。,；;]{0,2}$"
+)
+# what is still owed, said as such, is the amount: "已付十万，还差166000元"
+_REMAINDER_BEFORE = re.compile(r"(还差|尚欠|仍欠|还欠|剩下的?|还剩|仍拖欠)[^，。,；;0-9]{0,2}$")
+# "千万别想不开": the adverb, not ten million
+_NOT_A_SUM_AFTER = re.compile(r"^[别不要莫得记注小当]")
+# a legal range or a fine ("处2万元以上100万元以下罚款") and a number to call ("拨打1955专线") are not sums owed
+_RANGE_AFTER = re.compile(r"^(以上|以下|以内|罚)")
+_COUNTED_AFTER = re.compile(r"^[户人名个套间亩吨件辆次家项起条栋座份册]")  # "涉及居民5万余户"
+_CALL_BEFORE = re.compile(r"(拨打|致电|热线|专线|电话)[^，。,；;0-9]{0,2}$")
 
 
 def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
@@ -521,11 +533,20 @@ def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
                     paid.append(amount.yuan)
             continue
         amount = _amount_from_match(m)
+        if m.group() in ("千万", "万万") and _NOT_A_SUM_AFTER.match(text[m.end() : m.end() + 1]):
+            continue
+        if _RANGE_AFTER.match(text[m.end() : m.end() + 2]) or (
+            not (m.group("unit") or m.group("unit2")) and _COUNTED_AFTER.match(text[m.end() : m.end() + 1])
+        ):
+            continue
         if amount and amount.yuan >= 50:
+            amount.at = m.start()
             found.append(amount)
     for pattern in (_BARE, _BARE_CN):
         for m in pattern.finditer(text):
             if any(a <= m.start() < b for a, b in taken) or m.group("num") in _HOTLINES:
+                continue
+            if _CALL_BEFORE.search(text[max(0, m.start() - 4) : m.start()]):
                 continue
             before, after = text[max(0, m.start() - 6) : m.start()], text[m.end() : m.end() + 6]
             if not (_MONEY_CONTEXT.search(before) or _MONEY_CONTEXT.search(after)):
@@ -540,7 +561,7 @@ def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
             if value is None or value < 100 or (pattern is _BARE and _is_year(text, m)):
                 continue
             approx = bool(m.groupdict().get("approx"))
-            found.append(Amount(yuan=value, approximate=approx, evidence=m.group()))
+            found.append(Amount(yuan=value, approximate=approx, evidence=m.group(), at=m.start()))
     return found
 
 
@@ -553,11 +574,14 @@ def extract_amount(text: str) -> Amount | None:
     found = _amounts(text, paid)
     if not found:
         return None
+    remainder = [a for a in found if _REMAINDER_BEFORE.search(text[max(0, a.at - 6) : a.at])]
+    if remainder:
+        return max(remainder, key=lambda a: a.yuan)
     best = max(found, key=lambda a: a.yuan)
-    start = text.find(best.evidence)
-    if paid and start >= 0 and _AGREED_BEFORE.search(text[max(0, start - 8) : start]) and sum(paid) < best.yuan:
+    start = best.at
+    if paid and _AGREED_BEFORE.search(text[max(0, start - 8) : start]) and sum(paid) < best.yuan:
         # "说好三千五，给了一千" owes 2,500: the agreed pay less what was paid
-        return Amount(yuan=best.yuan - sum(paid), approximate=best.approximate, evidence=best.evidence)
+        return Amount(yuan=best.yuan - sum(paid), approximate=best.approximate, evidence=best.evidence, at=best.at)
     return best
 
 
@@ -628,12 +652,14 @@ def project_type(text: str) -> str | None:
     return None
 
 
-# A sentence of statistics or policy in a longer report ("今年以来共追回工资9.1亿元", "总投资384亿元",
-# "全市1.2万名农民工") carries no sum or headcount of the case itself.
+# A sentence of statistics, policy or pay handed out in a longer report ("今年以来共追回工资9.1亿元",
+# "总投资384亿元", "全市1.2万名农民工", "现场发放工资318万元") carries no sum or headcount of the case itself.
 _STATISTIC = re.compile(
     r"累计(?!拖欠|欠)|今年以来|去年以来|近年来|以来[^，。]{0,6}共|共受理|共办理|共追回|共为|共计为|为[0-9一二三四五六七八九十百千万余多]+名劳动者|"
     r"总投资|投资[^，。]{0,4}亿|同比|环比|占比|约占|办结率|覆盖率|平均|全市|全省|全县|全区|全国|各地|据统计|统计显示|数据显示|"
-    r"[0-9.]+亿|[一二三四五六七八九十百千几数]+亿"
+    r"[0-9.]+亿|[一二三四五六七八九十百千几数]+亿|"
+    # pay handed out or on offer, not owed: a payday ceremony, a job fair, a wage arriving on a phone
+    r"集中发放|发放仪式|排队领|领取工资|现场发放|招聘会|岗位|月薪普遍|(?<![没未不])到账了"
 )
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 
@@ -641,10 +667,25 @@ _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 def case_sentences(text: str) -> str:
     """`text` without its statistic sentences (kept whole when every sentence is one): the sums and
     headcounts of a long report's case, not of the region's yearly figures."""
-    if len(text) < 120 or not _STATISTIC.search(text):
+    if not _STATISTIC.search(text):
         return text
     kept = "".join(s for s in _SENTENCE.findall(text) if not _STATISTIC.search(s))
     return kept or text
+
+
+# a sum said of one person ("本人被欠10200元", "每个人都被欠了五六千") is not the total of a group
+_ONE_PERSON_BEFORE = re.compile(
+    r"(本人|我个人|(?<![0-9一二两三四五六七八九十几多])个人|每人|每个人|每名[^，。,；;]{0,4}|(?<![0-9十])一个人|人均|"
+    r"有的[^，。,；;]{0,4})[^，。,；;0-9和跟与们及组队]{0,10}$"
+)
+
+
+def _group_total(amount: Amount | None, workers: int | None, text: str) -> Amount | None:
+    """`amount`, unless the text tells of several workers and the sum is one person's: the labelling guide
+    records no amount when only a per-person figure is given."""
+    if amount is None or not workers or workers < 2 or amount.at < 0:
+        return amount
+    return None if _ONE_PERSON_BEFORE.search(text[max(0, amount.at - 16) : amount.at]) else amount
 
 
 def extract(text: str) -> Facts:
@@ -654,7 +695,7 @@ def extract(text: str) -> Facts:
     workers = extract_workers(case)
     extreme = {name: [m.group() for m in pattern.finditer(text)] for name, pattern in EXTREME_PATTERNS.items()}
     return Facts(
-        amount=extract_amount(case),
+        amount=_group_total(extract_amount(case), workers, case),
         workers=workers,
         months_unpaid=extract_months(text),
         company=company.text if company else None,

@@ -138,6 +138,29 @@ class SchedulerSettings(_Strict):
     misfire_grace_seconds: int = Field(300, ge=1)
 
 
+SendersPerChannel = Annotated[int, Field(ge=1, le=64)]
+
+
+class ChannelConcurrency(_Strict):
+    """Messages sent at the same time on each channel type (each SMTP sender keeps its own connection)."""
+
+    email: SendersPerChannel = 4
+    wecom: SendersPerChannel = 2
+    dingtalk: SendersPerChannel = 2
+    sms: SendersPerChannel = 4
+    webhook: SendersPerChannel = 4
+    outbox: SendersPerChannel = 8
+
+
+class DispatchSettings(_Strict):
+    """How the dispatch stage sends: channel types side by side, each with its own limit, and every group robot
+    kept under the rate its service accepts (above it, lower alerts are folded into one digest message)."""
+
+    senders: int = Field(16, ge=1, le=256)  # messages in flight at once, all channels together; 1: one by one
+    concurrency: ChannelConcurrency = Field(default_factory=ChannelConcurrency)
+    robot_messages_per_minute: int = Field(20, ge=1)
+
+
 class Settings(_Strict):
     database_url: str = "sqlite:///var/wagewatch.db"
     public_base_url: str = "http://localhost:8000"
@@ -151,6 +174,7 @@ class Settings(_Strict):
     crawl_timeout_seconds: int = 600
     crawl_concurrency: int = Field(3, ge=1)  # sources crawled at the same time, each in its own process
     webhook_timeout_seconds: float = 10.0
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     analyze_batch_size: int = 256
     model_dir: str | None = None
 

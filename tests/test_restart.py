@@ -81,6 +81,9 @@ def test_crawl_killed_mid_run_loses_nothing_and_resumes(config_files, test_site)
 
 def test_dispatch_killed_between_send_and_record_never_sends_twice(config_files, test_site, smtp_server):
     point_at(config_files, test_site, smtp_server)
+    # One message in flight at a time, so exactly one is caught mid-send (with several senders each message in
+    # flight would be: tests/alerts/test_concurrent_sends.py).
+    config_files.update("settings.yaml", lambda s: s.update(dispatch={"senders": 1}))
     serve_weibo(test_site)
     assert wagewatch(config_files.root, "crawl", "weibo").returncode == 0
     config, db = _context(config_files)
@@ -185,7 +188,14 @@ def test_every_stage_is_idempotent(config_files, test_site, smtp_server):
     assert run_stage("cluster", config, db) == 0
     first_dispatch = run_stage("dispatch", config, db)
     assert first_dispatch["sent"] > 0
-    assert run_stage("dispatch", config, db) == {"planned": 0, "sent": 0, "failed": 0, "dead": 0, "unknown": 0}
+    assert run_stage("dispatch", config, db) == {
+        "planned": 0,
+        "sent": 0,
+        "failed": 0,
+        "dead": 0,
+        "unknown": 0,
+        "folded": 0,
+    }
     clock.freeze(DAYTIME + timedelta(minutes=config.policy.escalation.ack_minutes[0] + 1))
     assert run_stage("escalate", config, db) > 0
     assert run_stage("escalate", config, db) == 0

@@ -1,4 +1,9 @@
-"""Email over SMTP: multipart plain text + HTML, UTF-8, with a Message-ID derived from the delivery."""
+"""Email over SMTP: multipart plain text + HTML, UTF-8, with a Message-ID derived from the delivery.
+
+Messages are built with the stdlib's compat32 MIME classes: the modern `EmailMessage` API parses and refolds
+every header through its header registry, about ten times the cost (4 ms a message, most of a delivery's CPU).
+A drain of many messages reuses its SMTP connections (`SmtpPool`): one per server and sending thread.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,15 @@ import mimetypes
 import re
 import smtplib
 import ssl
-from email.message import EmailMessage
+import threading
+from email.encoders import encode_base64
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
+from pathlib import Path
 
 from wagewatch.alerts.channels.base import ChannelError, Envelope
 from wagewatch.core.config import SmtpSettings
@@ -15,32 +27,51 @@ from wagewatch.core.config import SmtpSettings
 SENDER_NAME = "欠薪舆情哨兵"
 
 
-def new_email(sender: str, to_name: str, to_address: str, subject: str, message_id: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["Subject"] = subject
-    msg["From"] = formataddr((SENDER_NAME, sender))
-    msg["To"] = formataddr((to_name, to_address))
+def _attachment(path: Path) -> MIMEBase:
+    ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    maintype, subtype = ctype.split("/", 1)
+    part = MIMEBase(maintype, subtype)
+    part.set_payload(path.read_bytes())
+    encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", path.name))
+    return part
+
+
+def new_email(
+    sender: str,
+    to_name: str,
+    to_address: str,
+    subject: str,
+    message_id: str,
+    text: str,
+    html: str | None = None,
+    attachments: tuple[Path, ...] = (),
+) -> Message:
+    """A UTF-8 message: plain text (and its HTML alternative), then any attachments."""
+    body: Message = MIMEText(text, "plain", "utf-8")
+    if html is not None:
+        body = MIMEMultipart("alternative", _subparts=[body, MIMEText(html, "html", "utf-8")])
+    msg = MIMEMultipart("mixed", _subparts=[body, *map(_attachment, attachments)]) if attachments else body
+    msg["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]  # compat32 folds Header objects itself
+    msg["From"] = formataddr((SENDER_NAME, sender), charset="utf-8")
+    msg["To"] = formataddr((to_name, to_address), charset="utf-8")
     msg["Date"] = formatdate(localtime=False)
     # A stable id lets a mail server or client drop a duplicate should one ever slip through.
     msg["Message-ID"] = message_id
     return msg
 
 
-def build_email(envelope: Envelope, sender: str) -> EmailMessage:
-    msg = new_email(
+def build_email(envelope: Envelope, sender: str) -> Message:
+    return new_email(
         sender,
         envelope.person.name,
         envelope.channel.to or "",
         envelope.message.subject,
         f"<{envelope.kind}-{envelope.delivery_id}@wagewatch>",
+        envelope.message.text,
+        envelope.message.html,
+        envelope.attachments,
     )
-    msg.set_content(envelope.message.text)
-    msg.add_alternative(envelope.message.html, subtype="html")
-    for path in envelope.attachments:
-        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        maintype, subtype = ctype.split("/", 1)
-        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
-    return msg
 
 
 def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
@@ -66,7 +97,7 @@ def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
     return client
 
 
-def _wire(msg: EmailMessage) -> bytes:
+def _wire(msg: Message) -> bytes:
     """The message as DATA carries it: CRLF line ends, leading dots doubled, ended by CRLF . CRLF."""
     data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
     data = re.sub(rb"(?m)^\.", b"..", data)
@@ -81,33 +112,100 @@ def _refused(smtp: SmtpSettings, stage: str, code: int, reply: bytes | str) -> C
     return ChannelError(f"SMTP {smtp.host}:{smtp.port}: {stage} refused: {code} {text!r}", permanent=code >= 500)
 
 
-def smtp_send(msg: EmailMessage, smtp: SmtpSettings) -> str:
+class _Dropped(ChannelError):
+    """The connection broke before the message was complete: nothing was taken, a retry is safe."""
+
+
+def _open(smtp: SmtpSettings) -> smtplib.SMTP:
+    try:
+        return _connect(smtp)
+    except smtplib.SMTPResponseException as exc:
+        raise _refused(smtp, "greeting/login", exc.smtp_code, exc.smtp_error) from exc
+    except (smtplib.SMTPException, OSError) as exc:  # nothing was sent yet
+        raise ChannelError(f"SMTP {smtp.host}:{smtp.port}: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()  # a 421 or a broken connection here changes nothing: the server already took the messages
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+def smtp_send(msg: Message, smtp: SmtpSettings, pool: SmtpPool | None = None) -> str:
     """Hand one message to the SMTP server and return its Message-ID; raises ChannelError.
 
     The outcome follows the protocol stage (RFC 5321 §3.3, §4.1.1.4): anything that goes wrong before the
     whole message and its terminating dot have been written means the server cannot have taken it, so it is
     safe to retry; the 250 reply to the data is the server taking responsibility, so the message is sent
     whatever happens at QUIT; only a break while waiting for that reply leaves the outcome unknown.
+
+    With a `pool` the connection stays open for the next message (see SmtpPool); without, it is closed.
     """
-    try:
-        client = _connect(smtp)
-    except smtplib.SMTPResponseException as exc:
-        raise _refused(smtp, "greeting/login", exc.smtp_code, exc.smtp_error) from exc
-    except (smtplib.SMTPException, OSError) as exc:  # nothing was sent yet
-        raise ChannelError(f"SMTP {smtp.host}:{smtp.port}: {exc.__class__.__name__}: {exc}") from exc
+    if pool is not None:
+        return pool.send(msg, smtp)
+    client = _open(smtp)
     try:
         message_id = _transaction(client, msg, smtp)
     except ChannelError:
         client.close()
         raise
-    try:
-        client.quit()  # a 421 or a broken connection here changes nothing: the server already took the message
-    except (smtplib.SMTPException, OSError):
-        client.close()
+    _quit(client)
     return message_id
 
 
-def _transaction(client: smtplib.SMTP, msg: EmailMessage, smtp: SmtpSettings) -> str:
+class SmtpPool:
+    """The SMTP connections of one drain: each sending thread keeps one connection per server open from
+    message to message (RFC 5321 allows any number of transactions per session) and QUITs them at `close`.
+
+    A connection that breaks or answers no is closed, and the next message opens a new one. When a kept
+    connection turns out dead before the message was complete (the server timed it out while idle), the
+    message is tried once more on a fresh connection at once: nothing was taken, so this cannot send twice.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[smtplib.SMTP] = []
+        self.connections = 0  # opened so far, for the benchmarks
+
+    def _clients(self) -> dict[tuple[str | None, int], smtplib.SMTP]:
+        if not hasattr(self._local, "clients"):
+            self._local.clients = {}
+        return self._local.clients
+
+    def send(self, msg: Message, smtp: SmtpSettings) -> str:
+        clients, key = self._clients(), (smtp.host, smtp.port)
+        reused = key in clients
+        if not reused:
+            client = _open(smtp)
+            with self._lock:
+                self._open.append(client)
+                self.connections += 1
+            clients[key] = client
+        try:
+            return _transaction(clients[key], msg, smtp)
+        except ChannelError as exc:
+            self._drop(key)
+            if reused and isinstance(exc, _Dropped):
+                return self.send(msg, smtp)
+            raise
+
+    def _drop(self, key: tuple[str | None, int]) -> None:
+        client = self._clients().pop(key)
+        client.close()
+        with self._lock:
+            self._open.remove(client)
+
+    def close(self) -> None:
+        """QUIT every connection still open (call once the sending threads are done)."""
+        with self._lock:
+            clients, self._open = self._open, []
+        for client in clients:
+            _quit(client)
+
+
+def _transaction(client: smtplib.SMTP, msg: Message, smtp: SmtpSettings) -> str:
     where = f"SMTP {smtp.host}:{smtp.port}"
     steps = (
         ("MAIL FROM", lambda: client.mail(parseaddr(msg["From"])[1]), 250),
@@ -121,7 +219,7 @@ def _transaction(client: smtplib.SMTP, msg: EmailMessage, smtp: SmtpSettings) ->
                 raise _refused(smtp, stage, code, reply)
         client.send(_wire(msg))
     except (smtplib.SMTPException, OSError) as exc:  # the terminating dot never left: not taken
-        raise ChannelError(
+        raise _Dropped(
             f"{where}: connection lost before the message was complete: {exc.__class__.__name__}: {exc}"
         ) from exc
     try:
@@ -137,7 +235,7 @@ def _transaction(client: smtplib.SMTP, msg: EmailMessage, smtp: SmtpSettings) ->
     return msg["Message-ID"]
 
 
-def send_email(envelope: Envelope, smtp: SmtpSettings) -> str:
+def send_email(envelope: Envelope, smtp: SmtpSettings, pool: SmtpPool | None = None) -> str:
     if not envelope.channel.to:
         raise ChannelError(f"no email address for {envelope.person.id}", permanent=True)
-    return smtp_send(build_email(envelope, smtp.sender), smtp)
+    return smtp_send(build_email(envelope, smtp.sender), smtp, pool)

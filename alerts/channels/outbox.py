@@ -5,7 +5,7 @@ them: the folder is 0700 and every file 0600 from the moment it exists."""
 from __future__ import annotations
 
 import os
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 
 from wagewatch.alerts.channels.base import Envelope
@@ -13,7 +13,7 @@ from wagewatch.alerts.channels.email import build_email, send_email
 from wagewatch.alerts.channels.registry import Alerter, register
 
 
-def write_eml(msg: EmailMessage, directory: Path, name: str) -> str:
+def write_eml(msg: Message, directory: Path, name: str) -> str:
     """Write atomically as `<name>.eml`; writing the same name again replaces the file."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     directory.chmod(0o700)
@@ -42,7 +42,7 @@ class EmailAlerter(Alerter):
     def send(self, envelope: Envelope) -> str:
         settings = self.config.settings
         if settings.smtp.host:
-            return send_email(envelope, settings.smtp)
+            return send_email(envelope, settings.smtp, self.smtp_pool)
         return write_outbox(envelope, Path(settings.outbox_dir), settings.smtp.sender)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from wagewatch.alerts.channels.base import ChannelError, Envelope
+from wagewatch.alerts.channels.email import SmtpPool
 from wagewatch.core.config import AppConfig
 
 
@@ -19,8 +20,9 @@ class Alerter:
     # A group robot: everyone in the group reads the message, so it must carry nothing personal (no token).
     group: ClassVar[bool] = False
 
-    def __init__(self, config: AppConfig) -> None:
+    def __init__(self, config: AppConfig, smtp_pool: SmtpPool | None = None) -> None:
         self.config = config
+        self.smtp_pool = smtp_pool  # a drain's open SMTP connections, reused from message to message
 
     def send(self, envelope: Envelope) -> str:
         raise NotImplementedError
@@ -37,9 +39,9 @@ def register(cls: type[Alerter]) -> type[Alerter]:
     return cls
 
 
-def send(envelope: Envelope, config: AppConfig) -> str:
+def send(envelope: Envelope, config: AppConfig, smtp_pool: SmtpPool | None = None) -> str:
     """Deliver on the envelope's channel and return a message id; raises ChannelError."""
     alerter = ALERTERS.get(envelope.channel.type)
     if alerter is None:
         raise ChannelError(f"channel type {envelope.channel.type!r} is not supported", permanent=True)
-    return alerter(config).send(envelope)
+    return alerter(config, smtp_pool).send(envelope)

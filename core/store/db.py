@@ -88,5 +88,11 @@ class Database:
         statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
         return session.execute(statement).scalar()
 
+    def insert_ignore_many(self, session: Session, model: Any, rows: list[dict[str, Any]]) -> int:
+        """INSERT each row unless its unique key exists, in one statement (executemany); how many were new."""
+        insert = sqlite_insert if self.is_sqlite else pg_insert
+        statement = insert(model).on_conflict_do_nothing().returning(model.id)
+        return len(session.execute(statement, rows).all())
+
     def dispose(self) -> None:
         self.engine.dispose()

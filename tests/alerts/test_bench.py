@@ -7,10 +7,23 @@ import sys
 
 from tests.conftest import REPO
 
+SMTP = ["--smtp-deliveries", "40", "--smtp-senders", "1", "4"]
+
 
 def test_bench_command_prints_latency_figures(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "wagewatch.bench.alerts", "--incidents", "150", "--new", "2", "--dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "wagewatch.bench.alerts",
+            "--incidents",
+            "150",
+            "--new",
+            "2",
+            "--dir",
+            str(tmp_path),
+            *SMTP,
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -22,3 +35,9 @@ def test_bench_command_prints_latency_figures(tmp_path):
     assert any(line.startswith("drain latency (analysed -> delivered), all: p50 ") for line in lines)
     assert any(line.startswith("steady state, one new incident per dispatch run") for line in lines)
     assert len(list((tmp_path / "outbox").glob("*.eml"))) > 150
+    # The slow SMTP server part: every email sent, four senders over four kept connections.
+    assert any(line.startswith("smtp (50 ms a message), 1 sender(s): 40 of 40 emails") for line in lines)
+    assert any(
+        line.startswith("smtp (50 ms a message), 4 sender(s): 40 of 40 emails") and "over 4 connection(s)" in line
+        for line in lines
+    )

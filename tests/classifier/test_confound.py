@@ -31,3 +31,10 @@ def test_a_corpus_dressed_by_label_is_caught() -> None:
 
 def test_a_corpus_whose_styles_cross_the_labels_passes() -> None:
     assert confound_macro_f1(_corpus(styled=False)) <= MAX_MACRO_F1
+
+
+def test_the_training_corpus_cannot_be_labelled_by_its_style() -> None:
+    """Issue 9: the corpus teaches the task, not the writing: style cues alone stay near chance."""
+    from wagewatch.classifier.corpus import load_training, training_files
+
+    assert confound_macro_f1(load_training(training_files())) <= MAX_MACRO_F1

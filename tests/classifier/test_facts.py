@@ -136,3 +136,69 @@ def test_escalation_signals() -> None:
 def test_company_boundaries(text: str, company: str | None) -> None:
     found = facts.extract_company(text)
     assert (found.text if found and found.confidence >= 0.7 else None) == company
+
+
+@pytest.mark.parametrize(
+    ("text", "project"),
+    [
+        ("在临沂市祥和公馆项目干活", "祥和公馆项目"),  # a name of its own: annotated without the place
+        ("鲁泰·翡翠城三期欠我们工钱", "鲁泰·翡翠城三期"),
+        ("润禾工业园8号车间的工人都没拿到钱", "润禾工业园8号车间"),
+        ("临沂至滨州高速公路第4标段的工人", "临沂至滨州高速公路第4标段"),
+        # a description names a project only with its place
+        ("工人们在日照220千伏输变电工程干了半年", "日照220千伏输变电工程"),
+        ("泉庄镇安置房项目拖欠工资", "泉庄镇安置房项目"),
+        ("我们在检修项目上干了三个月", None),
+        ("老板说央企项目钱没到", None),
+        ("某项目欠薪", None),
+        ("苏州工业园的电子厂欠薪", None),
+        ("洛阳华府置业有限公司欠钱", None),  # the head of a company's name
+    ],
+)
+def test_project_boundaries(text: str, project: str | None) -> None:
+    found = facts.extract_project(text)
+    assert (found.text if found and found.confidence >= 0.7 else None) == project
+
+
+@pytest.mark.parametrize(
+    ("text", "yuan"),
+    [
+        ("结算单上写明应付工资286000元，已付100000元，又打了两万，还差166000元", 166_000),
+        ("工资共计五十一万元，截至目前仅支付十二万元", 390_000),
+        ("石某拖欠工人工资684,400元", 684_400),
+        ("你千万别想不开，欠了四十多万总会有说法", 400_000),
+        ("拨打12348热线咨询，欠了2000元", 2_000),
+        ("先收到余款230万元，之前一共欠了三百七八十万", 3_700_000),
+        # one person's sum in a group's case is not the group's total
+        ("我们车间十二名技师，我本人被欠两万八千元", None),
+        # statistics of a long report are not the case's sum
+        (
+            "记者从市人社局获悉，今年以来全市共追回工资9.1亿元，移送案件45件。"
+            "本月初，城东一个工地的八名木工向本报求助，他们被拖欠工资十二万元，包工头一直躲着不见。"
+            "人社局已经介入，要求总包先行垫付。",
+            120_000,
+        ),
+    ],
+)
+def test_amount_owed_in_context(text: str, yuan: float | None) -> None:
+    found = facts.extract(text).amount
+    assert (found.yuan if found else None) == yuan
+
+
+def test_pay_handed_out_and_counted_things_are_not_sums_owed() -> None:
+    text = (
+        "城西一个安置房项目的工地上，二百多名农民工排队领取工资，现场发放工资三百多万元。"
+        "同一天，城东一家家具厂的五名油漆工来到人社局，说老板欠他们四万二，人一直联系不上。"
+    )
+    assert facts.extract(text).amount.yuan == 42_000
+    assert facts.extract("今年计划改造老旧小区68个，涉及居民5万余户，包工头欠我们八千").amount.yuan == 8_000
+
+
+def test_headcount_of_a_long_report_is_the_cases() -> None:
+    text = (
+        "记者从市人社局获悉，今年以来全市为9451名劳动者追回工资，移送案件45件。"
+        "本月初，城东一个工地的八名木工向本报求助，他们被拖欠工资十二万元，包工头一直躲着不见。"
+        "人社局已经介入，要求总包先行垫付。"
+    )
+    assert facts.extract(text).workers == 8
+    assert facts.extract("全厂有一百四十多名工人，拖欠四个月工资").amount is None

@@ -14,8 +14,7 @@ from wagewatch.core.config import SmtpSettings
 
 def _send(stage: str) -> tuple[FlakySmtpServer, str | ChannelError]:
     with FlakySmtpServer(1.0, 1, {stage: 1}) as server:
-        msg = new_email("wagewatch@localhost", "测试", "duty@example.org", "主题", "<delivery-1@wagewatch>")
-        msg.set_content("正文")
+        msg = new_email("wagewatch@localhost", "测试", "duty@example.org", "主题", "<delivery-1@wagewatch>", "正文")
         try:
             return server, smtp_send(msg, SmtpSettings(host="127.0.0.1", port=server.port, timeout_seconds=5))
         except ChannelError as exc:

@@ -7,7 +7,9 @@ Builds a SQLite store in a temporary folder, fills it with `--incidents` analyse
 1. draining the backlog: one dispatch run plans and delivers every alert to the local outbox (most severe
    first), with the latency per severity;
 2. steady state: with the backlog alerted, `--new` fresh incidents arrive one at a time, each followed by a
-   dispatch run, as the scheduler would do.
+   dispatch run, as the scheduler would do;
+3. a slow SMTP server (aiosmtpd, `--smtp-ms` per message): `--smtp-deliveries` due emails drained with
+   `dispatch.concurrency.email` at each of `--smtp-senders`, and how much faster than one sender.
 Latency is the time from the analysis being stored to the delivery being recorded as sent. Digests and quiet
 hours are turned off (held alerts wait on purpose); in service the scheduler's dispatch interval adds up to
 that many seconds on top.
@@ -31,7 +33,7 @@ from wagewatch.core.config import SHANDONG_CITIES, AppConfig, load_config
 from wagewatch.core.states import AlertState, PostState, SendStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery, Analysis, Incident, Post
-from wagewatch.stages.dispatch import dispatch
+from wagewatch.stages.dispatch import deliver_pending, dispatch
 
 SEVERITIES = [1, 2, 3, 4]
 SEVERITY_WEIGHTS = [40, 35, 20, 5]
@@ -183,19 +185,52 @@ def run(incidents: int, new: int, seed: int, folder: Path) -> None:
     db.dispose()
 
 
+def smtp_drain(deliveries: int, senders: list[int], delay_ms: float, folder: Path) -> None:
+    """Time draining `deliveries` due emails through a server taking `delay_ms` per message, per sender count."""
+    from wagewatch.bench import sends
+
+    seconds: dict[int, float] = {}
+    with sends.FlakySmtpServer(0.0, 1, delay=delay_ms / 1000) as server:
+        for n in senders:
+            url = f"sqlite:///{folder / f'smtp-{n}.db'}"
+            config = sends.bench_config(folder / f"smtp-{n}", url, server.port)
+            dispatch_settings = config.settings.dispatch.model_copy(
+                update={"concurrency": config.settings.dispatch.concurrency.model_copy(update={"email": n})}
+            )
+            config = config.model_copy(
+                update={"settings": config.settings.model_copy(update={"dispatch": dispatch_settings})}
+            )
+            db = Database(url)
+            db.upgrade()
+            sends.fill(db, config, deliveries, seed=1)
+            connections, started = server.log.connections, time.perf_counter()
+            result = deliver_pending(db, config)
+            seconds[n] = time.perf_counter() - started
+            db.dispose()
+            print(
+                f"smtp ({delay_ms:g} ms a message), {n} sender(s): {result.sent} of {deliveries} emails in "
+                f"{seconds[n]:.1f} s ({result.sent / seconds[n]:.0f}/s) over "
+                f"{server.log.connections - connections} connection(s)"
+                + (f"; {seconds[senders[0]] / seconds[n]:.1f}x the speed of {senders[0]}" if n != senders[0] else "")
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="告警时延基准 / Alert latency benchmark (analysed → delivered).")
     parser.add_argument("--incidents", type=int, default=10_000, help="backlog size (default 10000)")
     parser.add_argument("--new", type=int, default=50, help="fresh incidents measured one by one afterwards")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", type=Path, default=None, help="keep the store and outbox here (default: a temp dir)")
+    parser.add_argument("--smtp-deliveries", type=int, default=400, help="emails for the SMTP part (0: skip it)")
+    parser.add_argument("--smtp-ms", type=float, default=50.0, help="milliseconds the SMTP server takes a message")
+    parser.add_argument("--smtp-senders", type=int, nargs="+", default=[1, 4], help="email senders to compare")
     args = parser.parse_args()
-    if args.dir:
-        args.dir.mkdir(parents=True, exist_ok=True)
-        run(args.incidents, args.new, args.seed, args.dir)
-        return
-    with tempfile.TemporaryDirectory(prefix="wagewatch-bench-") as folder:
-        run(args.incidents, args.new, args.seed, Path(folder))
+    with tempfile.TemporaryDirectory(prefix="wagewatch-bench-") as temporary:
+        folder = args.dir or Path(temporary)
+        folder.mkdir(parents=True, exist_ok=True)
+        run(args.incidents, args.new, args.seed, folder)
+        if args.smtp_deliveries:
+            smtp_drain(args.smtp_deliveries, args.smtp_senders, args.smtp_ms, folder)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ run ends in seconds; everything else is the shipped configuration.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import multiprocessing
 import random
@@ -47,12 +48,16 @@ class ServerLog:
     taken: list[str] = field(default_factory=list)  # Message-IDs answered 250
     maybe: list[str] = field(default_factory=list)  # Message-IDs received whole, connection dropped before 250
     faults: Counter = field(default_factory=Counter)
+    connections: int = 0
 
 
 class FlakySmtpServer:
-    """A local SMTP server that fails a `rate` share of sessions at a stage drawn from `faults` (name: weight)."""
+    """A local SMTP server that takes `delay` seconds per message and fails a `rate` share of transactions at a stage drawn from `faults` (name:
+    weight). Senders keep a connection for many messages, so a fault is drawn when a connection opens (for its
+    greeting and first transaction) and again after each message it took (for the next transaction); a
+    `quit-421` fault shows only if no message follows on that connection. `connections` counts the sessions."""
 
-    def __init__(self, rate: float, seed: int, faults: dict[str, int] = FAULTS) -> None:
+    def __init__(self, rate: float, seed: int, faults: dict[str, int] = FAULTS, delay: float = 0.0) -> None:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import SMTP
 
@@ -61,22 +66,32 @@ class FlakySmtpServer:
         rng = random.Random(seed)
         log = self.log
         stages, weights = list(faults), list(faults.values())
+        later = [(stage, weight) for stage, weight in faults.items() if stage != "ehlo"]  # not on an open session
+
+        def draw(choices: list[tuple[str, int]]) -> str | None:
+            if not choices or rng.random() >= rate:
+                return None
+            fault = rng.choices([c for c, _ in choices], [w for _, w in choices])[0]
+            log.faults[fault] += 1
+            return fault
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's naming
                 message_id = BytesHeaderParser().parsebytes(envelope.content)["Message-ID"]
+                if delay:  # a slow server: each message takes this long to be accepted (others carry on meanwhile)
+                    await asyncio.sleep(delay)
                 if server.fault == "after-data":
                     log.maybe.append(message_id)
                     server.drop()
                     return "250 OK"  # never reaches the client: the connection is already gone
                 log.taken.append(message_id)
+                server.fault = draw(later)  # for the next transaction on this connection
                 return "250 OK"
 
         class Flaky(SMTP):
             def connection_made(self, transport):
-                self.fault = rng.choices(stages, weights)[0] if rng.random() < rate else None
-                if self.fault:
-                    log.faults[self.fault] += 1
+                log.connections += 1
+                self.fault = draw(list(zip(stages, weights, strict=True)))
                 super().connection_made(transport)
 
             def drop(self) -> None:
@@ -339,7 +354,8 @@ def render(outcome: Outcome) -> str:
         f"{outcome.workers} worker(s) + scheduler: {outcome.deliveries} deliveries in {outcome.seconds:.1f} s "
         f"({done / outcome.seconds:.0f}/s); sent {s.get('sent', 0)}, dead {s.get('dead', 0)}, "
         f"unknown {s.get('unknown', 0)}; server took {len(outcome.server.taken)}, "
-        f"maybe {len(outcome.server.maybe)}, faults {sum(outcome.server.faults.values())} "
+        f"maybe {len(outcome.server.maybe)}, connections {outcome.server.connections}, "
+        f"faults {sum(outcome.server.faults.values())} "
         f"({', '.join(f'{k} {v}' for k, v in sorted(outcome.server.faults.items()))}); "
         f"duplicates {outcome.duplicates}, lost {outcome.lost}, false sent {outcome.false_sent}, "
         f"false unknown {outcome.false_unknown}, without ops notice {outcome.untold}"

@@ -17,19 +17,35 @@ quiet hours (wagewatch.alerts.holding); several digest deliveries for one person
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from wagewatch.alerts.channels import ALERTERS, ChannelError, Envelope
-from wagewatch.alerts.delivery import Outgoing, Tally
+from wagewatch.alerts.delivery import Outgoing, Sender, Tally, drain
 from wagewatch.alerts.holding import Release, held_for_digest, release
-from wagewatch.alerts.queue import channel_at, notify_ops, queue_delivery
+from wagewatch.alerts.queue import (
+    channel_at,
+    delivery_values,
+    notify_ops,
+    queue_deliveries,
+    queue_delivery,
+    recent_robot_sends,
+)
 from wagewatch.alerts.realert import heat_jumped, severity_rose
-from wagewatch.alerts.render import AlertMessage, AlertView, DigestView, PostView, render, render_digest
+from wagewatch.alerts.render import (
+    AlertMessage,
+    AlertView,
+    DigestView,
+    PostView,
+    SharedAlert,
+    render_digest,
+    render_shared,
+)
 from wagewatch.alerts.routing import Target, route
 from wagewatch.classifier.api import PASSAGE_PREFIX
 from wagewatch.core import clock
@@ -97,8 +113,13 @@ def _create_lead(session: Session, incident: Incident, owner: Target, policy: Po
         deadline=deadline(policy, incident.project_type, kind, now),
     )
     session.add(lead)
+    return lead
+
+
+def _leads_created(session: Session, leads: list[Lead]) -> None:
+    """Number the new leads (one INSERT for all), then record and index them."""
     session.flush()
-    session.add(
+    session.add_all(
         AuditEvent(
             actor=ACTOR,
             entity="lead",
@@ -106,8 +127,9 @@ def _create_lead(session: Session, incident: Incident, owner: Target, policy: Po
             action="created",
             detail={"officer": lead.officer_id, "city": lead.city, "deadline": lead.deadline.isoformat()},
         )
+        for lead in leads
     )
-    return lead
+    enqueue_index(session, Indexed.LEAD, *(lead.id for lead in leads))
 
 
 def plan_batch(db: Database, config: AppConfig) -> tuple[int, int]:
@@ -126,8 +148,12 @@ def plan_batch(db: Database, config: AppConfig) -> tuple[int, int]:
             .with_for_update(skip_locked=True, of=Incident)
         ).all()
         involved = _involved_cities(session, list(incidents)) if incidents else {}
-        planned = sum(_plan_incident(session, db, config, incident, involved[incident.id]) for incident in incidents)
-        return len(incidents), planned
+        first = [incident for incident in incidents if incident.lead is None]
+        rows = [
+            row for incident in incidents for row in _plan_incident(session, config, incident, involved[incident.id])
+        ]
+        _leads_created(session, [incident.lead for incident in first if incident.lead is not None])
+        return len(incidents), queue_deliveries(session, db, rows)
 
 
 def plan_alerts(db: Database, config: AppConfig) -> int:
@@ -140,19 +166,20 @@ def plan_alerts(db: Database, config: AppConfig) -> int:
             return planned
 
 
-def _plan_incident(session: Session, db: Database, config: AppConfig, incident: Incident, involved: set[str]) -> int:
+def _plan_incident(session: Session, config: AppConfig, incident: Incident, involved: set[str]) -> list[dict]:
+    """Create the incident's lead (the first time) and return the delivery rows to queue for it."""
     policy = config.policy
     first = incident.lead is None
-    planned = 0
+    planned = []
     below_threshold = incident.label == "real" and (incident.severity or 0) < policy.alert_min_severity
     if not (first and below_threshold and not incident.needs_review):
         targets = _targets(incident, involved, config, first)
         when = release(policy, incident.label, incident.severity, clock.now(), hold=held_for_digest(incident))
         if first:
-            lead = _create_lead(session, incident, targets[0], policy, when)
-            enqueue_index(session, Indexed.LEAD, lead.id)
+            _create_lead(session, incident, targets[0], policy, when)
         for target in targets:
-            planned += queue_delivery(session, db, incident.id, target.person, target.reason, when)
+            row = delivery_values(incident.id, target.person, target.reason, when)
+            planned += [row] if row else []
     # What this alert told people, so that only a real change triggers the next one (wagewatch.alerts.realert).
     incident.alert_state = AlertState.ALERTED
     incident.alerted_severity = incident.severity
@@ -179,7 +206,13 @@ def _gave_up(config: AppConfig, db: Database, session: Session, delivery: AlertD
         )
 
 
-def _outgoing(config: AppConfig, db: Database, build: Callable[..., AlertMessage], retry_status: str) -> Outgoing:
+def _outgoing(
+    config: AppConfig,
+    db: Database,
+    build: Callable[..., AlertMessage],
+    retry_status: str,
+    preload: Callable[[Session, list[AlertDelivery]], None] | None = None,
+) -> Outgoing:
     def prepare(session: Session, deliveries: list[AlertDelivery]) -> Envelope:
         first = deliveries[0]
         person = config.cities.person(first.recipient_id)
@@ -197,12 +230,27 @@ def _outgoing(config: AppConfig, db: Database, build: Callable[..., AlertMessage
         )
         return Envelope(first.id, person, channel, build(config, session, deliveries, person, token))
 
-    return Outgoing(AlertDelivery, "delivery", ACTOR, prepare, partial(_gave_up, config, db), retry_status)
+    def urgent(session: Session, delivery: AlertDelivery) -> bool:
+        """A red (severity 4) alert is never held back by a robot's rate limit; everything else may fold."""
+        incident = session.get(Incident, delivery.incident_id)
+        return bool(incident and incident.severity == 4)
+
+    return Outgoing(
+        AlertDelivery,
+        "delivery",
+        ACTOR,
+        prepare,
+        partial(_gave_up, config, db),
+        retry_status,
+        fold_status="digest",
+        urgent=urgent,
+        preload=preload,
+    )
 
 
 def recover_interrupted(db: Database, config: AppConfig) -> int:
     """Deliveries left `sending` past their lease (their worker died) become `unknown`; ops are told."""
-    return _outgoing(config, db, _build_alert, "failed").expire(db)
+    return _outgoing(config, db, partial(_build_alert, Rendered()), "failed").expire(db)
 
 
 def _lead_link(config: AppConfig, lead_id: int | None, token: str | None) -> str:
@@ -223,7 +271,7 @@ def _ops_note(session: Session, reason: str) -> str | None:
     )
 
 
-def _passage(incident: Incident, posts: list[Post]) -> str | None:
+def _passage(incident: Incident, posts: list[PostView]) -> str | None:
     """The passage the classifier decided on (quoted in the explanation), else the start of the top post."""
     for line in incident.explanation or []:
         if isinstance(line, str) and line.startswith(PASSAGE_PREFIX):
@@ -231,14 +279,35 @@ def _passage(incident: Incident, posts: list[Post]) -> str | None:
     return posts[0].text[:160] if posts else None
 
 
-def _view(config: AppConfig, session: Session, incident: Incident, reason: str, person: Person, link: str) -> AlertView:
-    posts = session.scalars(
-        select(Post)
-        .join(Analysis, Analysis.post_id == Post.id)
-        .where(Analysis.incident_id == incident.id)
-        .order_by(desc(Post.reach), Post.id)
-        .limit(3)
-    ).all()
+def _top_posts(session: Session, incident_ids: Iterable[int]) -> dict[int, list[PostView]]:
+    """The three most-read posts of each incident (one query for them all), as the alert shows them."""
+    rank = func.row_number().over(partition_by=Analysis.incident_id, order_by=(desc(Post.reach), Post.id))
+    ranked = (
+        select(Analysis.incident_id, Post.source, Post.url, Post.text, Post.published_at, rank.label("rank"))
+        .join(Post, Post.id == Analysis.post_id)
+        .where(Analysis.incident_id.in_(list(incident_ids)))
+        .subquery()
+    )
+    posts: dict[int, list[PostView]] = defaultdict(list)
+    for incident_id, source, url, text, published_at, _ in session.execute(
+        select(ranked).where(ranked.c.rank <= 3).order_by(ranked.c.incident_id, ranked.c.rank)
+    ):
+        posts[incident_id].append(PostView(source, url, text, published_at))
+    return posts
+
+
+def _view(
+    config: AppConfig,
+    session: Session,
+    incident: Incident,
+    reason: str,
+    person: Person,
+    link: str,
+    posts: list[PostView] | None = None,
+) -> AlertView:
+    """What the templates show about `incident`; `posts` when already read (`_top_posts`)."""
+    if posts is None:
+        posts = _top_posts(session, [incident.id])[incident.id]
     lead = incident.lead
     return AlertView(
         incident_id=incident.id,
@@ -254,7 +323,7 @@ def _view(config: AppConfig, session: Session, incident: Incident, reason: str, 
         project=incident.project,
         amount_yuan=incident.amount_yuan,
         workers=incident.workers,
-        posts=[PostView(p.source, p.url, p.text, p.published_at) for p in posts],
+        posts=posts,
         reason=reason,
         deadline=lead.deadline if lead else None,
         link=link,
@@ -263,13 +332,42 @@ def _view(config: AppConfig, session: Session, incident: Incident, reason: str, 
     )
 
 
+class Rendered:
+    """One drain's alerts, rendered once per incident and reason for all their recipients (with the lead's id),
+    and what a wave about to be rendered needs, read in a few queries for the whole wave (`preload`)."""
+
+    def __init__(self) -> None:
+        self.alerts: dict[tuple[int, str], tuple[SharedAlert, int | None]] = {}
+        self.posts: dict[int, list[PostView]] = {}
+        self._lock = threading.Lock()
+
+    def preload(self, session: Session, deliveries: list[AlertDelivery]) -> None:
+        missing = {d.incident_id for d in deliveries if (d.incident_id, d.reason) not in self.alerts}
+        if not missing:
+            return
+        session.scalars(select(Incident).options(selectinload(Incident.lead)).where(Incident.id.in_(missing))).all()
+        posts = _top_posts(session, missing)
+        with self._lock:
+            self.posts.update((incident_id, posts.get(incident_id, [])) for incident_id in missing)
+
+
 def _build_alert(
-    config: AppConfig, session: Session, deliveries: list[AlertDelivery], person: Person, token: str | None
+    rendered: Rendered,
+    config: AppConfig,
+    session: Session,
+    deliveries: list[AlertDelivery],
+    person: Person,
+    token: str | None,
 ) -> AlertMessage:
     delivery = deliveries[0]
-    incident = session.get(Incident, delivery.incident_id)
-    link = _lead_link(config, incident.lead.id if incident.lead else None, token)
-    return render(_view(config, session, incident, delivery.reason, person, link))
+    key = (delivery.incident_id, delivery.reason)
+    if key not in rendered.alerts:
+        incident = session.get(Incident, delivery.incident_id)
+        posts = rendered.posts.get(delivery.incident_id)
+        view = _view(config, session, incident, delivery.reason, person, "", posts)
+        rendered.alerts[key] = (render_shared(view), incident.lead.id if incident.lead else None)
+    shared, lead_id = rendered.alerts[key]
+    return shared.personal(person.name, _lead_link(config, lead_id, token))
 
 
 def _build_digest(
@@ -286,32 +384,46 @@ def _build_digest(
 def deliver_pending(db: Database, config: AppConfig) -> Tally:
     """Send every due delivery once, most severe first (digest deliveries grouped per person and channel).
 
-    Each worker claims the next due delivery at the moment it is free, so several workers share a backlog
+    Channel types go side by side, each in waves of its concurrency limit (wagewatch.alerts.delivery.drain);
+    each worker claims the next due deliveries at the moment it is free, so several workers share a backlog
     without walking the same list."""
-    single = _outgoing(config, db, _build_alert, "failed")
-    following = (
-        select(AlertDelivery.id)
-        .join(Incident, Incident.id == AlertDelivery.incident_id)
-        .where(AlertDelivery.status != "digest")
-        .order_by(_most_severe_first(Incident.severity), AlertDelivery.id)
-        .limit(1)
-    )
-    tally = Tally()
-    while (outcome := single.deliver(db, config, following)) is not None:
-        tally += outcome
     with db.session() as session:
-        due = session.execute(
-            select(AlertDelivery.id, AlertDelivery.recipient_id, AlertDelivery.channel_index)
-            .where(AlertDelivery.status == "digest", AlertDelivery.next_attempt_at <= clock.now())
-            .order_by(AlertDelivery.id)
+        sender = Sender(config, recent_robot_sends(session, config))
+        heads = session.execute(
+            select(AlertDelivery.channel, func.max(func.coalesce(Incident.severity, 2)), func.min(AlertDelivery.id))
+            .join(Incident, Incident.id == AlertDelivery.incident_id)
+            .where(AlertDelivery.status.in_(("pending", "failed")), AlertDelivery.next_attempt_at <= clock.now())
+            .group_by(AlertDelivery.channel)
         ).all()
-    digests: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for delivery_id, recipient, channel_index in due:
-        digests[(recipient, channel_index)].append(delivery_id)
-    grouped = _outgoing(config, db, _build_digest, "digest")
-    for ids in digests.values():
-        tally += grouped.deliver(db, config, grouped.pick(ids)) or Tally()
-    return tally
+    try:
+        rendered = Rendered()
+        single = _outgoing(config, db, partial(_build_alert, rendered), "failed", rendered.preload)
+        following = (
+            select(AlertDelivery.id)
+            .join(Incident, Incident.id == AlertDelivery.incident_id)
+            .where(AlertDelivery.status.in_(("pending", "failed")), AlertDelivery.next_attempt_at <= clock.now())
+            .order_by(_most_severe_first(Incident.severity), AlertDelivery.id)
+        )
+        lanes = {
+            channel: following.where(AlertDelivery.channel == channel)
+            for channel, _, _ in sorted(heads, key=lambda head: (-head[1], head[2]))
+        }
+        tally = drain(single, db, config, lanes, sender)
+        with db.session() as session:
+            due = session.execute(
+                select(AlertDelivery.id, AlertDelivery.recipient_id, AlertDelivery.channel_index)
+                .where(AlertDelivery.status == "digest", AlertDelivery.next_attempt_at <= clock.now())
+                .order_by(AlertDelivery.id)
+            ).all()
+        digests: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for delivery_id, recipient, channel_index in due:
+            digests[(recipient, channel_index)].append(delivery_id)
+        grouped = _outgoing(config, db, _build_digest, "digest")
+        for ids in digests.values():
+            tally += grouped.deliver(db, config, grouped.pick(ids), sender) or Tally()
+        return tally
+    finally:
+        sender.close()
 
 
 def dispatch(db: Database, config: AppConfig) -> dict[str, int]:
