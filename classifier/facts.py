@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from wagewatch.classifier.places import gazetteer
+
 _DIGITS = {
     "零": 0,
     "〇": 0,
@@ -118,7 +120,8 @@ _NAME_KEEP_AFTER_BREAK = ("为民", "美的", "中为", "大为", "有为", "新
 _NAME_LEAD = re.compile(
     r"(?:开发|总承包|承包|分包|总包|供应|供货|承建|建材)商|(?:甲|乙|施工|建设|发包|总承包|承包|分包|总包|承建|用工|业主|对|资|开发|投资|双|买|卖|合作|出资)方|"
     r"(?:总承包|承包|分包|总包|施工|建设|用工|发包|开发)单位|被执行人|执行人|被申请人|申请人|被告人?|原告|主张|报道|约谈|起诉|投诉|上诉|"
-    r"申诉|反映|举报|拨打|联系上|联系|裁决|判决|判令|责令|督促|要求|通知|虚构|冒充|参与|入职|就职|任职|供职|来到|前往|"
+    r"申诉|反映|举报|核查|核实|调查|经查|拨打|联系上|联系|裁决|判决|判令|责令|督促|要求|通知|虚构|冒充|参与|入职|就职|任职|"
+    r"供职|来到|前往|经营|开办|开设|出资|(?:[0-9]{2,4}|[一二三四五六七八九十]{1,4})年|"
     r"承接|承建|承包(?!有限|公司|集团|工程)|总包|单位|老板|工头|负责人|法人|(?<!体)系(?!统|列)|名为|叫做|即为|"
     # "一家工厂德信工程有限公司": the description before a name
     r"(?:一家|一个|某)[\u4e00-\u9fa5]{0,4}?(?:工厂|营造厂|企业|公司)"
@@ -171,8 +174,6 @@ def _name_before(text: str, start: int, limit: int = 24) -> str:
 def _place_at(prefix: str) -> tuple[str, bool, str | None] | None:
     """The place that `prefix` starts with, whether it is a district that only locates ("崂山区", "黛溪街道"),
     and the Shandong city it lies in."""
-    from wagewatch.classifier.places import gazetteer
-
     names = gazetteer()
     for size in range(min(8, len(prefix)), 1, -1):
         entry = names.get(prefix[:size])
@@ -479,6 +480,8 @@ def _amount_from_match(m: re.Match[str]) -> Amount | None:
     if big:
         value *= _BIG[big]
         rest = m.group("rest")
+        if rest and not rest[0].isdigit() and len(rest) > 1 and not re.search("[千百十]", rest):
+            rest = rest[0]  # "两万九一分不少": 29,000, the 一 belongs to 一分
         if rest:  # "8万3" = 83,000; "8万3千" = 83,000; "3万25" is not a thing, "3万2500" is
             tail = chinese_number(rest.rstrip("千"))
             if tail is not None:
@@ -512,6 +515,9 @@ _PART_PAID_BEFORE = re.compile(
 )
 # what is still owed, said as such, is the amount: "已付十万，还差166000元"
 _REMAINDER_BEFORE = re.compile(r"(还差|尚欠|仍欠|还欠|剩下的?|还剩|仍拖欠)[^，。,；;0-9]{0,2}$")
+# "现还有四十六万元未付"
+_STILL_BEFORE = re.compile(r"(还有|仍有|尚有)$")
+_UNPAID_AFTER = re.compile(r"^(未付|未支付|没给|没付|未结|没结|没发|未发)")
 # "千万别想不开": the adverb, not ten million
 _NOT_A_SUM_AFTER = re.compile(r"^[别不要莫得记注小当]")
 # a legal range or a fine ("处2万元以上100万元以下罚款") and a number to call ("拨打1955专线") are not sums owed
@@ -574,7 +580,15 @@ def extract_amount(text: str) -> Amount | None:
     found = _amounts(text, paid)
     if not found:
         return None
-    remainder = [a for a in found if _REMAINDER_BEFORE.search(text[max(0, a.at - 6) : a.at])]
+    remainder = [
+        a
+        for a in found
+        if _REMAINDER_BEFORE.search(text[max(0, a.at - 6) : a.at])
+        or (
+            _STILL_BEFORE.search(text[max(0, a.at - 4) : a.at])
+            and _UNPAID_AFTER.match(text[a.at + len(a.evidence) : a.at + len(a.evidence) + 4])
+        )
+    ]
     if remainder:
         return max(remainder, key=lambda a: a.yuan)
     best = max(found, key=lambda a: a.yuan)

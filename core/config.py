@@ -519,11 +519,16 @@ def _format_validation_error(file: Path, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+# libyaml's safe loader where PyYAML was built with it: the same documents, about twenty times faster than the
+# pure-Python one, which spent a quarter of a second of CPU on cities.yaml in every command and crawl process.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_yaml(file: Path) -> dict[str, Any]:
     if not file.exists():
         raise ConfigError(f"{file}: file not found (config directory: --config, ${CONFIG_DIR_ENV} or ./config)")
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read: {exc}") from exc
     except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: nesting deeper than any real config

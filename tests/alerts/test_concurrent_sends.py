@@ -22,7 +22,7 @@ from tests.helpers import spawn
 from wagewatch.core import clock
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery
-from wagewatch.stages.dispatch import dispatch
+from wagewatch.stages.dispatch import deliver_pending, dispatch, plan_alerts
 
 CITIES = ["济南", "青岛", "淄博", "枣庄", "东营", "烟台", "潍坊", "济宁"]
 
@@ -181,7 +181,7 @@ def test_a_dispatcher_killed_with_several_messages_in_flight_never_repeats_one(s
         for city in CITIES[:4]:
             make_incident(store.db, city=city, severity=3)
         proc = spawn(store.root / "config", "dispatch")
-        for _ in range(1200):  # the three senders each have a message at the server, waiting for its 250
+        for _ in range(3600):  # the three senders each have a message at the server, waiting for its 250
             if server.in_flight == 3:
                 break
             threading.Event().wait(0.05)
@@ -227,3 +227,21 @@ def test_robot_overflow_is_folded_into_one_digest_and_red_is_never_held(store, r
     digest = robots.accepted("/wecom/jinan")[-1].json()["markdown"]["content"]
     assert len(robots.accepted("/wecom/jinan")) == 4 and "汇总（3条）" in digest
     assert all(f"线索编号{n}" in digest for n in blue[2:])
+
+
+def test_the_next_channel_and_the_ops_notice_go_out_in_the_same_pass(store, robots, monkeypatch):
+    use_robots(monkeypatch, robots, "qingdao", "dingtalk")
+    monkeypatch.setenv("WAGEWATCH_ROBOT_QINGDAO_SECRET", "not-the-robot-secret")  # refused for good
+    config = store.reload()
+    make_incident(store.db, city="青岛", severity=3)
+    plan_alerts(store.db, config)
+    tally = deliver_pending(store.db, config)  # one call: the channels side by side, then what the dead one queued
+    assert (tally.dead, tally.sent) == (1, 3)  # the leader's SMS; then the duty officer's SMS and the ops notice
+    with store.db.session() as session:
+        rows = session.execute(select(AlertDelivery.recipient_id, AlertDelivery.channel, AlertDelivery.status)).all()
+    assert sorted(rows) == [
+        ("qingdao-duty-day", "dingtalk", "dead"),
+        ("qingdao-duty-day", "sms", "sent"),
+        ("qingdao-leader", "sms", "sent"),
+        ("sd-ops", "email", "sent"),
+    ]

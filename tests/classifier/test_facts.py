@@ -107,6 +107,7 @@ def test_escalation_signals() -> None:
     [
         # the clause before the name ends with a role or an act, not with a single character
         ("住建局约谈了临沂宏远建材有限公司负责人", "临沂宏远建材有限公司"),
+        ("经查，您与王某于2025年共同出资经营装修公司", None),
         ("被告人王某系济宁恒达建筑劳务有限公司实际控制人", "济宁恒达建筑劳务有限公司"),
         ("承包商日照鸿运建设工程有限公司欠我们工钱", "日照鸿运建设工程有限公司"),
         ("分包方滨州盛源劳务分包有限公司欠我们工钱", "滨州盛源劳务分包有限公司"),
@@ -169,6 +170,8 @@ def test_project_boundaries(text: str, project: str | None) -> None:
         ("你千万别想不开，欠了四十多万总会有说法", 400_000),
         ("拨打12348热线咨询，欠了2000元", 2_000),
         ("先收到余款230万元，之前一共欠了三百七八十万", 3_700_000),
+        ("合同款一百零八万元，现还有四十六万元未付", 460_000),
+        ("今天五个人两万九一分不少全拿到了", 29_000),
         # one person's sum in a group's case is not the group's total
         ("我们车间十二名技师，我本人被欠两万八千元", None),
         # statistics of a long report are not the case's sum

@@ -2,7 +2,14 @@
 then the source health check raises ops alerts.
 
 A separate process per crawl keeps Twisted's reactor, which cannot be restarted, out of the long-running
-scheduler, and lets a stuck crawl be killed by its timeout without harming the other stages or sources.
+scheduler, and lets a stuck crawl be killed by its timeout without harming the other stages or sources. The
+processes are forked from a multiprocessing fork server that has already imported Scrapy, the spiders and the
+store: a fresh interpreter spent about three seconds of CPU on imports and set-up before its first request,
+longer than many crawls wait on the network, so on a busy machine two workers could barely beat one. The fork
+server is a process of its own, started once and single-threaded, so a crawl process inherits neither the
+scheduler's threads nor its database connections (a worker's source lock dies with the worker, not with the
+crawl it started). A crawl process ends when its worker dies, so a source whose lock expired is not still being
+crawled by an orphan.
 
 Several workers sharing one store (`wagewatch worker --stages crawl` on several machines) spread the sources
 between them: a source is crawled under a store-wide lock, and one that another worker crawled since this
@@ -11,12 +18,17 @@ round began is left to that worker.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
-import subprocess
-import sys
+import pkgutil
+import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -26,6 +38,7 @@ from wagewatch.core.states import CrawlStatus
 from wagewatch.core.store import Database
 from wagewatch.core.store.locks import try_lock
 from wagewatch.core.store.models import CrawlRun
+from wagewatch.crawlers import spiders
 from wagewatch.crawlers.state import backoff_until
 from wagewatch.stages.sources import check_sources
 
@@ -37,6 +50,30 @@ class CrawlOutcome:
     message: str
 
 
+# What a crawl process needs, imported once by the fork server. A module that fails to import is skipped
+# there (multiprocessing ignores it) and imported by the crawl process itself as before. None of them may
+# install Twisted's reactor: each crawl process installs its own (tests/test_workers.py checks).
+PRELOAD = [
+    "wagewatch.cli",
+    "wagewatch.stages.crawl",
+    "wagewatch.crawlers.runner",
+    # Scrapy's spider loader imports every spider module, whichever source is crawled.
+    *(module.name for module in pkgutil.iter_modules(spiders.__path__, f"{spiders.__name__}.")),
+    "scrapy.core.downloader.handlers.http11",
+    "psycopg",
+]
+_processes = multiprocessing.get_context("forkserver")
+_processes.set_forkserver_preload(PRELOAD)
+
+
+def start_fork_server() -> None:
+    """Start the fork server now rather than at the first crawl, and wait until it has imported Scrapy and the
+    spiders: seconds of CPU a long-running worker pays once."""
+    process = _processes.Process(target=int, name="fork server warm-up")  # forked only once PRELOAD is imported
+    process.start()
+    process.join()
+
+
 def crawl_source(config: AppConfig, db: Database, source: str) -> CrawlOutcome:
     until = backoff_until(db, source)
     if until is not None:
@@ -44,23 +81,62 @@ def crawl_source(config: AppConfig, db: Database, source: str) -> CrawlOutcome:
     env = dict(
         os.environ, WAGEWATCH_CONFIG_DIR=str(config.directory), WAGEWATCH_DATABASE_URL=config.settings.database_url
     )
-    cmd = [sys.executable, "-m", "wagewatch", "crawl", source]
-    try:
-        proc = subprocess.run(
-            cmd, env=env, capture_output=True, text=True, timeout=config.settings.crawl_timeout_seconds
+    # Only this process holds the writing end: when it dies, even by kill -9, the crawl process reads end-of-file.
+    crawl_end, worker_end = _processes.Pipe(duplex=False)
+    with tempfile.TemporaryDirectory(prefix="wagewatch-crawl-") as folder, worker_end:
+        stdout, stderr = Path(folder) / "stdout", Path(folder) / "stderr"
+        process = _processes.Process(
+            target=_crawl_process,
+            args=(source, env, os.getcwd(), str(stdout), str(stderr), crawl_end),
+            name=f"crawl {source}",
         )
-    except subprocess.TimeoutExpired:
-        _record_failure(db, source, f"抓取超时（{config.settings.crawl_timeout_seconds}秒）")
-        return CrawlOutcome(source, None, "timeout")
-    if proc.returncode != 0:
-        tail = _last_line(proc.stderr) or _last_line(proc.stdout) or "no output"
-        _record_failure(db, source, f"抓取进程异常退出（{proc.returncode}）：{tail[:500]}")
-    return CrawlOutcome(source, proc.returncode, _last_line(proc.stdout))
+        process.start()
+        crawl_end.close()
+        process.join(config.settings.crawl_timeout_seconds)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+            _record_failure(db, source, f"抓取超时（{config.settings.crawl_timeout_seconds}秒）")
+            return CrawlOutcome(source, None, "timeout")
+        out, err = (_read(stdout), _read(stderr))
+    if process.exitcode != 0:
+        tail = _last_line(err) or _last_line(out) or "no output"
+        _record_failure(db, source, f"抓取进程异常退出（{process.exitcode}）：{tail[:500]}")
+    return CrawlOutcome(source, process.exitcode, _last_line(out))
+
+
+def _crawl_process(source: str, env: dict[str, str], cwd: str, stdout: str, stderr: str, worker: Connection) -> None:
+    """`wagewatch crawl SOURCE` inside a process forked from the fork server, as if started by the caller:
+    the caller's environment and working directory, its output and its exit status in files of the caller's.
+    It ends at once if its worker dies, like the worker's own threads."""
+    threading.Thread(target=_exit_with_worker, args=(worker,), daemon=True).start()
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    for path, fd in ((stdout, 1), (stderr, 2)):
+        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(target, fd)
+        os.close(target)
+    from wagewatch.cli import cli
+
+    cli(["crawl", source], prog_name="wagewatch")
+
+
+def _exit_with_worker(worker: Connection) -> None:
+    """Wait for the worker's end of the pipe to close, then stop the crawl as kill -9 would: a worker's source
+    lock expires when the worker dies, and no orphan may go on crawling that source beside its next taker."""
+    with contextlib.suppress(EOFError):
+        worker.recv_bytes()
+    os._exit(1)
 
 
 def _last_line(output: str | None) -> str:
     lines = (output or "").strip().splitlines()
     return lines[-1] if lines else ""
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 
 def _record_failure(db: Database, source: str, message: str) -> None:

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from sqlalchemy import desc, func, select
+from sqlalchemy import Select, desc, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from wagewatch.alerts.channels import ALERTERS, ChannelError, Envelope
@@ -381,47 +381,63 @@ def _build_digest(
     return render_digest(DigestView(person.name, items, _lead_link(config, None, token)))
 
 
+def _lanes(db: Database) -> dict[str, Select]:
+    """The due deliveries (not digests) of each channel type, most severe first; the channel types in the
+    order of their most urgent delivery."""
+    now = clock.now()
+    due = (AlertDelivery.status.in_(("pending", "failed")), AlertDelivery.next_attempt_at <= now)
+    with db.session() as session:
+        heads = session.execute(
+            select(AlertDelivery.channel, func.max(func.coalesce(Incident.severity, 2)), func.min(AlertDelivery.id))
+            .join(Incident, Incident.id == AlertDelivery.incident_id)
+            .where(*due)
+            .group_by(AlertDelivery.channel)
+        ).all()
+    following = (
+        select(AlertDelivery.id)
+        .join(Incident, Incident.id == AlertDelivery.incident_id)
+        .where(*due)
+        .order_by(_most_severe_first(Incident.severity), AlertDelivery.id)
+    )
+    ordered = sorted(heads, key=lambda head: (-head[1], head[2]))
+    return {channel: following.where(AlertDelivery.channel == channel) for channel, _, _ in ordered}
+
+
+def _digests(db: Database) -> list[list[int]]:
+    """The due digest deliveries, grouped per person and channel: one message each."""
+    with db.session() as session:
+        due = session.execute(
+            select(AlertDelivery.id, AlertDelivery.recipient_id, AlertDelivery.channel_index)
+            .where(AlertDelivery.status == "digest", AlertDelivery.next_attempt_at <= clock.now())
+            .order_by(AlertDelivery.id)
+        ).all()
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for delivery_id, recipient, channel_index in due:
+        groups[(recipient, channel_index)].append(delivery_id)
+    return list(groups.values())
+
+
 def deliver_pending(db: Database, config: AppConfig) -> Tally:
     """Send every due delivery once, most severe first (digest deliveries grouped per person and channel).
 
     Channel types go side by side, each in waves of its concurrency limit (wagewatch.alerts.delivery.drain);
     each worker claims the next due deliveries at the moment it is free, so several workers share a backlog
-    without walking the same list."""
+    without walking the same list. A delivery given up (dead or unknown) queues the person's next channel or
+    an ops notice: those go out in another pass of the same run."""
     with db.session() as session:
         sender = Sender(config, recent_robot_sends(session, config))
-        heads = session.execute(
-            select(AlertDelivery.channel, func.max(func.coalesce(Incident.severity, 2)), func.min(AlertDelivery.id))
-            .join(Incident, Incident.id == AlertDelivery.incident_id)
-            .where(AlertDelivery.status.in_(("pending", "failed")), AlertDelivery.next_attempt_at <= clock.now())
-            .group_by(AlertDelivery.channel)
-        ).all()
     try:
         rendered = Rendered()
         single = _outgoing(config, db, partial(_build_alert, rendered), "failed", rendered.preload)
-        following = (
-            select(AlertDelivery.id)
-            .join(Incident, Incident.id == AlertDelivery.incident_id)
-            .where(AlertDelivery.status.in_(("pending", "failed")), AlertDelivery.next_attempt_at <= clock.now())
-            .order_by(_most_severe_first(Incident.severity), AlertDelivery.id)
-        )
-        lanes = {
-            channel: following.where(AlertDelivery.channel == channel)
-            for channel, _, _ in sorted(heads, key=lambda head: (-head[1], head[2]))
-        }
-        tally = drain(single, db, config, lanes, sender)
-        with db.session() as session:
-            due = session.execute(
-                select(AlertDelivery.id, AlertDelivery.recipient_id, AlertDelivery.channel_index)
-                .where(AlertDelivery.status == "digest", AlertDelivery.next_attempt_at <= clock.now())
-                .order_by(AlertDelivery.id)
-            ).all()
-        digests: dict[tuple[str, int], list[int]] = defaultdict(list)
-        for delivery_id, recipient, channel_index in due:
-            digests[(recipient, channel_index)].append(delivery_id)
         grouped = _outgoing(config, db, _build_digest, "digest")
-        for ids in digests.values():
-            tally += grouped.deliver(db, config, grouped.pick(ids), sender) or Tally()
-        return tally
+        tally = Tally()
+        while True:
+            passed = drain(single, db, config, _lanes(db), sender)
+            for ids in _digests(db):
+                passed += grouped.deliver(db, config, grouped.pick(ids), sender) or Tally()
+            tally += passed
+            if not (passed.dead or passed.unknown):
+                return tally
     finally:
         sender.close()
 
