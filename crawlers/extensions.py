@@ -78,7 +78,7 @@ class CrawlRunRecorder:
         return cls(crawler)
 
     def opened(self, spider) -> None:
-        with spider.db.session() as session:
+        with spider.db.session(write=True) as session:
             # A run still marked running was killed; its unfinished query passes resume (wagewatch.crawlers.state).
             for stale in session.scalars(
                 select(CrawlRun).where(CrawlRun.source == spider.name, CrawlRun.status == CrawlStatus.RUNNING)
@@ -98,7 +98,7 @@ class CrawlRunRecorder:
             message = f"已暂停抓取至 {clock.local(until):%Y-%m-%d %H:%M}"
         elif status == CrawlStatus.OK:
             clear_block(spider.db, spider.name)
-        with spider.db.session() as session:
+        with spider.db.session(write=True) as session:
             run = session.get(CrawlRun, spider.crawl_run_id)
             run.finished_at = clock.now()
             run.status = status

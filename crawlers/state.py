@@ -28,7 +28,7 @@ def backoff_until(db: Database, source: str) -> datetime | None:
 
 def record_block(db: Database, source: str, config: SourceConfig) -> datetime:
     """Back the source off: the configured minutes, doubled for each block in a row, capped."""
-    with db.session() as session:
+    with db.session(write=True) as session:
         state = session.get(SourceState, source) or SourceState(source=source, consecutive_blocks=0)
         session.add(state)
         minutes = min(config.block_backoff_max_minutes, config.block_backoff_minutes * 2**state.consecutive_blocks)
@@ -38,7 +38,7 @@ def record_block(db: Database, source: str, config: SourceConfig) -> datetime:
 
 
 def clear_block(db: Database, source: str) -> None:
-    with db.session() as session:
+    with db.session(write=True) as session:
         state = session.get(SourceState, source)
         if state is not None:
             state.consecutive_blocks = 0
@@ -63,7 +63,7 @@ class QueryPass:
 
 def open_pass(db: Database, source: str, key: str, payload: dict | None = None) -> QueryPass:
     """Start (or resume) a pass; the cursor row is marked in progress until `close_pass`."""
-    with db.session() as session:
+    with db.session(write=True) as session:
         cursor = session.scalars(
             select(CrawlCursor).where(CrawlCursor.source == source, CrawlCursor.key == key)
         ).first()
@@ -80,7 +80,7 @@ def open_pass(db: Database, source: str, key: str, payload: dict | None = None) 
 def close_pass(db: Database, source: str, qpass: QueryPass, forget: bool = False) -> None:
     """The pass read everything new: move the watermark up. `forget` drops one-off cursors (time slices)."""
     qpass.done = True
-    with db.session() as session:
+    with db.session(write=True) as session:
         cursor = session.scalars(
             select(CrawlCursor).where(CrawlCursor.source == source, CrawlCursor.key == qpass.key)
         ).first()
