@@ -74,7 +74,7 @@ class CharTfidf:
         points = (
             np.frombuffer("".join(cleaned).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64) + 1
         )
-        rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        text_of_char = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
         room = np.repeat(np.cumsum(lengths), lengths) - np.arange(len(points))  # characters left in the text
         padded = np.concatenate([points, np.zeros(high, dtype=np.int64)])
         packed = np.zeros(len(points), dtype=np.int64)
@@ -82,10 +82,10 @@ class CharTfidf:
         for n in range(1, high + 1):
             packed |= padded[n - 1 : n - 1 + len(points)] << (_CODE_BITS * (_MAX_N - n))
             if n >= low:
-                found_rows.append(rows[room >= n])
+                found_rows.append(text_of_char[room >= n])
                 found_keys.append(packed[room >= n])
         keys, order = self._packed_vocabulary()
-        wanted = np.concatenate(found_keys) if found_keys else np.zeros(0, dtype=np.int64)
+        wanted = np.concatenate(found_keys)
         at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
         known = keys[at] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)
         size = len(self.idf)
