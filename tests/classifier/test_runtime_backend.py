@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from wagewatch.classifier.api import DEFAULT_MODEL_DIR
-from wagewatch.classifier.corpus import CORPUS_DIR, read_jsonl
 from wagewatch.classifier.baseline import BaselineModel
+from wagewatch.classifier.corpus import CORPUS_DIR, read_jsonl
 from wagewatch.classifier.ensemble import EnsembleModel, load_network, load_text_model
 from wagewatch.classifier.normalize import normalize
 from wagewatch.classifier.textmodel import ONNX_FILE, QUANTIZED_ONNX_FILE
