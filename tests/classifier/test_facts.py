@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wagewatch.classifier import facts
+from wagewatch.classifier.settings import load_settings
 
 
 @pytest.mark.parametrize(
@@ -156,7 +157,7 @@ def test_court_case_after_a_colon_is_read() -> None:
 def test_others_in_the_same_plight_are_a_guess() -> None:
     """Others mentioned beside the writer may or may not be counted: the headcount is not trusted."""
     found = facts.extract("公司欠我三个月工资一万五千元。车间里还有十几个工友也是这样。")
-    assert found.workers_by_hearsay and found.confidence()["workers"] < 0.5
+    assert found.workers_by_hearsay and found.confidence()["workers"] < load_settings().facts.workers
     assert not facts.extract("公司拖欠我们十二个工友三个月工资").workers_by_hearsay
 
 
