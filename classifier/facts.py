@@ -55,6 +55,8 @@ _PAID_BEFORE = re.compile(
     r"(给了|发了|只给|付了|结了|领了|预支|支付了|已支付|仅支付|只支付|已付|只付|只转|又打了|退了|罚金|罚款|处罚金|每人|人均|每个人|"
     r"每月|一人|每次|补偿|生活费|扣了|赔|返费|一天|日薪|日酬|日工资|时薪|每天)[^，。,；;]{0,3}$"
 )
+# a monthly rate said right before the sum ("月薪5800", "说好一个月三千") is not the sum owed
+_RATE_BEFORE = re.compile(r"(每个月|月薪|底薪|说好一个月|约定一个月|一个月给)(是|为|有)?$")
 _HOTLINES = {"12345", "12333", "12348", "12315", "110", "120", "119"}
 _PERSON = r"(?:工(?![资钱程地作期厂具])|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|爷|娘|师|人(?![民社大力才口]))"
 _FILLER = r"(?:(?![月天年日次项套间个店家处块元万千])[\u4e00-\u9fa5]){0,4}?"
@@ -672,6 +674,8 @@ def _amounts(text: str, paid: list[tuple[Amount, bool]] | None = None) -> list[A
         ):
             continue
         kind = _money_kind(text, m.start(), m.end())
+        if _RATE_BEFORE.search(text[max(0, m.start() - 4) : m.start()]):
+            continue
         if amount and amount.yuan >= 50 and kind:
             amount.at, amount.wages = m.start(), kind == "wages"
             found.append(amount)
@@ -693,7 +697,7 @@ def _amounts(text: str, paid: list[tuple[Amount, bool]] | None = None) -> list[A
             if value is None or value < 100 or (pattern is _BARE and _is_year(text, m)):
                 continue
             kind = _money_kind(text, m.start(), m.end())
-            if kind is None:
+            if kind is None or _RATE_BEFORE.search(text[max(0, m.start() - 4) : m.start()]):
                 continue
             approx = bool(m.groupdict().get("approx"))
             found.append(Amount(value, approx, m.group(), m.start(), kind == "wages"))
@@ -876,16 +880,30 @@ def _said_of_others(text: str, workers: int | None) -> bool:
     return False
 
 
+# Wages reported from Taiwan, Hong Kong, Macau or abroad are in the local currency unless yuan is said: the
+# labelling guide records sums in yuan only ("積欠薪資八萬元" in a Taipei report is NT$80,000)
+_LOCAL_CURRENCY_PLACE = re.compile(
+    r"台湾|台北|台中|台南|高雄|新北(?!区)|新竹|彰化|屏东|嘉义|宜兰|花莲|基隆|苗栗|云林|南投|香港|新界|观塘|将军澳|"
+    r"荃湾|澳门|氹仔|新加坡|马来西亚|槟城|吉隆坡|纽约|法拉盛|多伦多|劳资审裁处|破欠基金|劳工事务局"
+)
+_YUAN_SAID = re.compile(r"人民币|内地|大陆")
+
+
+def _in_yuan(text: str) -> bool:
+    return not _LOCAL_CURRENCY_PLACE.search(text) or bool(_YUAN_SAID.search(text))
+
+
 def extract(text: str) -> Facts:
     company = extract_company(text)
     project = extract_project(text)
     case = case_sentences(text)
     people = case_sentences(text, headcount=True)
     workers = extract_workers(people)
+    yuan = _in_yuan(text)
     extreme = {name: [m.group() for m in pattern.finditer(text)] for name, pattern in EXTREME_PATTERNS.items()}
     return Facts(
-        amount=_group_total(extract_amount(case), workers, case),
-        claimed=_group_total(extract_amount(case, claimed=True), workers, case),
+        amount=_group_total(extract_amount(case), workers, case) if yuan else None,
+        claimed=_group_total(extract_amount(case, claimed=True), workers, case) if yuan else None,
         workers=workers,
         months_unpaid=extract_months(text),
         company=company.text if company else None,

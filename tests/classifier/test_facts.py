@@ -75,6 +75,20 @@ def test_not_sums_in_yuan(text: str) -> None:
     assert facts.extract_amount(text) is None
 
 
+def test_monthly_rate_is_not_the_sum_owed() -> None:
+    assert facts.extract_amount("在超市当了三个月理货员，月薪3800，老板一直拖着") is None
+    assert facts.extract_amount("说好一个月两千八，干了三个月，欠我八千四").yuan == 8_400
+    assert facts.extract_amount("老板欠我两个月工资一万二").yuan == 12_000  # not a rate: the months owed
+
+
+def test_wages_reported_from_taiwan_or_hong_kong_are_not_in_yuan() -> None:
+    """The labelling guide records yuan: a Taipei or Hong Kong report's sum is in the local currency."""
+    assert facts.extract("台北一名男子发文称，餐厅积欠他三个月薪资九万元").amount is None
+    assert facts.extract("香港一名判头拖欠地盘工人人工共二十万元").amount is None
+    assert facts.extract("香港媒体报道，内地一间石材厂拖欠工人工资约三十万元").amount.yuan == 300_000
+    assert facts.extract("常州新北区一家机械厂拖欠我工资一万五").amount.yuan == 15_000
+
+
 def test_false_claim_keeps_the_sum_claimed() -> None:
     """A false claim is recorded as claimed: its pretext money, and no part paid taken off."""
     found = facts.extract("一个包工头说开发商欠他工程款三十八万，工人工资早就结清，他只给了工人两千块辛苦费")
