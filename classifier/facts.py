@@ -126,8 +126,22 @@ _ESTATE_START = re.compile(rf"(?:{_ESTATE})")
 _SITE_HEADS = ("安置房", "安置区", "教学楼", "综合楼", "办公楼", "棚改")
 _NAME_CHAR = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9（）()#·・]")
 # characters that end the clause before a name: "在XX公司", "XX的项目部", "被XX集团"
-_NAME_BREAK = set("的在被是给向欠说称对跟到去找了由为将把从等让叫帮替当据于所按着因以里起审结及进走与后时喺做干就")
-_NAME_KEEP_AFTER_BREAK = ("为民", "美的", "中为", "大为", "有为", "新的", "钢结构", "结构", "数据", "依据", "时代")
+_NAME_BREAK = set("的在被是给向欠说称对跟到去找了由为将把从等让叫帮替当据于所按着因以里起审结及进走与后时喺做干就归")
+_NAME_KEEP_AFTER_BREAK = (
+    "为民",
+    "美的",
+    "中为",
+    "大为",
+    "有为",
+    "新的",
+    "钢结构",
+    "结构",
+    "数据",
+    "依据",
+    "时代",
+    "时光",
+    "时尚",
+)
 # words that end the clause before a name, read as whole words: "约谈XX公司", "被告人苏某系XX公司", "开发商XX置业"
 _NAME_LEAD = re.compile(
     r"(?:开发|总承包|承包|分包|总包|供应|供货|承建|建材)商|(?:甲|乙|施工|建设|发包|总承包|承包|分包|总包|承建|用工|业主|对|资|开发|投资|双|买|卖|合作|出资)方|"
@@ -739,6 +753,9 @@ def extract_amount(text: str, claimed: bool = False) -> Amount | None:
     return best
 
 
+_PARTNERSHIP = re.compile(r"[^，。,；;]{0,3}?(合伙|合作|入股|各出|出资)")
+
+
 def extract_workers(text: str) -> int | None:
     """How many workers are owed: "30多个农民工" → 30, "我们仨" → 3, "我和两个老乡" → 3, "我…" → 1."""
     counts: list[int] = []
@@ -748,8 +765,8 @@ def extract_workers(text: str) -> int | None:
             continue  # a lone "一名男子" in a notice is not annotated as a headcount
         if m.group("who2") == "人" and value > 5000:
             continue
-        if text[max(0, m.start() - 1) : m.start()] in ("第", "前", "近"):
-            continue
+        if text[max(0, m.start() - 1) : m.start()] in ("第", "前", "近") or _PARTNERSHIP.match(text, m.end()):
+            continue  # "两名合伙人": partners are not workers
         counts.append(int(value))
     for m in _GROUP_COUNT.finditer(text):
         value = chinese_number(m.group("num"))
@@ -766,8 +783,9 @@ def extract_workers(text: str) -> int | None:
         value = chinese_number(m.group("num"))
         if value and 1 <= value < 20:
             counts.append(int(value) + 1)
-    if not counts and _PARTNER.search(text):
-        counts.append(2)  # "我和我爸", "我和同事"
+    partner = _PARTNER.search(text)
+    if not counts and partner and not _PARTNERSHIP.match(text, partner.end()):
+        counts.append(2)  # "我和我爸", "我和同事", but not "我和朋友合伙" (a partnership has no workers owed)
     if counts:
         return max(counts)
     if text and not _PLURAL.search(text):

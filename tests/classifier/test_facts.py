@@ -141,6 +141,9 @@ def test_approximate_headcount_and_inference() -> None:
         ("一男子伙同五名亲友冒领工资", 5),
         # a month or a sum after the number is not a headcount
         ("我跟老板要三个月工资", None),
+        # partners are not workers owed
+        ("两名合伙人为了分红闹上了法庭", 1),  # not two workers: the one who claims
+        ("我和朋友合伙开了一家餐厅，他说欠我工资", None),
     ],
 )
 def test_companions(text: str, workers: int | None) -> None:
@@ -233,6 +236,9 @@ def test_escalation_signals() -> None:
         ("石材厂老板欠我三千", None),
         ("离职时公司欠我两个月工资", None),
         ("昌乐的施工队和项目部都说没钱", None),
+        # a name that contains a clause-ending character is kept whole ("时光"); "归…管" ends the clause
+        ("【投诉对象】青岛鲜果时光餐饮管理有限公司 拖欠工资", "青岛鲜果时光餐饮管理有限公司"),
+        ("保洁员一共二十个，归淄博洁美物业保洁有限公司管", "淄博洁美物业保洁有限公司"),
         # a clause read back to a suffix is not a name
         ("从8月开始公司就说资金紧张", None),
         ("但维修公司老板不给钱", None),
