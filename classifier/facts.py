@@ -360,6 +360,7 @@ WORKERS_CONFIDENCE = {
 AMOUNT_CONFIDENCE = {
     "unit": 0.95,  # a sum with its unit ("4.5万元", "两千六百块") (0.95)
     "bare": 0.85,  # a bare number next to words of money owed ("欠我4600") (0.88)
+    "own": 0.6,  # the writer's own sum where several are owed ("欠我一万六…车间二十八人都一样") (16 of 25)
 }
 
 
@@ -548,6 +549,7 @@ class Facts:
     several_workers: bool = False  # a plural ("我们几个", "这些工人") without a number
     workers_inferred: bool = False  # one worker assumed from a singular telling, no number in the text
     workers_by_hearsay: bool = False  # the count is of others said to be in the same plight ("还有八个工友也是")
+    amount_own: bool = False  # the sum is the writer's own among several workers owed ("欠我一万六…二十八人")
 
     @property
     def extreme(self) -> bool:
@@ -564,11 +566,12 @@ class Facts:
         amount = self.stated_amount(label)
         how = "hearsay" if self.workers_by_hearsay else "inferred" if self.workers_inferred else "stated"
         unit = amount is not None and re.search(r"[元块万亿]", amount.evidence)
+        kind = "own" if self.amount_own and label != "false" else "unit" if unit else "bare"
         return {
             "company": self.company_confidence,
             "project": self.project_confidence,
             "workers": 0.0 if self.workers is None else WORKERS_CONFIDENCE[how],
-            "amount": 0.0 if amount is None else AMOUNT_CONFIDENCE["unit" if unit else "bare"],
+            "amount": 0.0 if amount is None else AMOUNT_CONFIDENCE[kind],
         }
 
 
@@ -868,6 +871,24 @@ _ONE_PERSON_BEFORE = re.compile(
 )
 
 
+# the writer's own sum where others are owed too ("公司欠我三个月工资一万六…车间二十八人都是同样情况"): the
+# labelling guide records no per-person figure, yet annotators often record it; its confidence says so
+_OWN_SUM_BEFORE = re.compile(
+    r"((?:欠|少|差)(?:了)?我(?![们和跟与及])|(?<![和跟与])我(?:自己)?被(?:拖)?欠)[^，。,；;0-9和跟与们及组队]{0,10}$"
+)
+
+
+def _own_sum(amount: Amount | None, workers: int | None, text: str) -> bool:
+    """Whether `amount` is the writer's own sum in a text that tells of several workers owed."""
+    return bool(
+        amount
+        and workers
+        and workers >= 2
+        and amount.at >= 0
+        and _OWN_SUM_BEFORE.search(text[max(0, amount.at - 16) : amount.at])
+    )
+
+
 def _group_total(amount: Amount | None, workers: int | None, text: str) -> Amount | None:
     """`amount`, unless the text tells of several workers and the sum is one person's: the labelling guide
     records no amount when only a per-person figure is given."""
@@ -918,9 +939,10 @@ def extract(text: str) -> Facts:
     people = case_sentences(text, headcount=True)
     workers = extract_workers(people)
     yuan = _in_yuan(text)
+    amount = _group_total(extract_amount(case), workers, case) if yuan else None
     extreme = {name: [m.group() for m in pattern.finditer(text)] for name, pattern in EXTREME_PATTERNS.items()}
     return Facts(
-        amount=_group_total(extract_amount(case), workers, case) if yuan else None,
+        amount=amount,
         claimed=_group_total(extract_amount(case, claimed=True), workers, case) if yuan else None,
         workers=workers,
         months_unpaid=extract_months(text),
@@ -934,6 +956,7 @@ def extract(text: str) -> Facts:
         workers_inferred=workers == 1
         and not (_WORKERS.search(people) or _GROUP_COUNT.search(people) or _COMPANIONS.search(people)),
         workers_by_hearsay=_said_of_others(people, workers),
+        amount_own=_own_sum(amount, workers, case),
         several_workers=bool(_PLURAL.search(text)),
         extreme_signals=[name for name, found in extreme.items() if found],
         extreme_evidence=list(dict.fromkeys(phrase for found in extreme.values() for phrase in found)),

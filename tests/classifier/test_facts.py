@@ -89,6 +89,16 @@ def test_wages_reported_from_taiwan_or_hong_kong_are_not_in_yuan() -> None:
     assert facts.extract("常州新北区一家机械厂拖欠我工资一万五").amount.yuan == 15_000
 
 
+def test_writers_own_sum_among_several_is_not_trusted() -> None:
+    """The writer's own sum where a workshop is owed is a per-person figure: below the threshold, unless it is
+    what a false claim asks for."""
+    found = facts.extract("公司拖欠我三个月工资一万六千元。车间共二十八人，都没拿到钱。")
+    threshold = load_settings().facts.amount
+    assert found.amount_own and found.confidence("real")["amount"] < threshold
+    assert found.confidence("false")["amount"] >= threshold
+    assert not facts.extract("公司拖欠我们二十八个人三个月工资四十万元").amount_own
+
+
 def test_false_claim_keeps_the_sum_claimed() -> None:
     """A false claim is recorded as claimed: its pretext money, and no part paid taken off."""
     found = facts.extract("一个包工头说开发商欠他工程款三十八万，工人工资早就结清，他只给了工人两千块辛苦费")
