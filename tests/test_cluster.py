@@ -183,3 +183,18 @@ def test_incidents_from_another_worker_and_the_window(tmp_path):
         joined = session.scalars(select(Analysis.incident_id).where(Analysis.post_id.in_([p.id for p in late]))).all()
     assert joined[0] == fresh.id  # the other worker's incident, found without a restart
     assert stale.id not in joined  # past the window: a new incident instead
+
+
+def test_incidents_that_left_the_window_leave_the_index(tmp_path):
+    """A long-running service rebuilds the index from the store once the window moved on a day, so it does
+    not keep scoring incidents no post may join any more."""
+    policy = load_config().policy
+    text = _case_text(random.Random(17), "济南")
+    db, _ = _store(tmp_path, [("real", "济南", text)])
+    cluster_pending(db, policy)
+    index = cluster_module._INDEXES[str(db.engine.url)]
+    assert len(index.candidates("real", "济南", signature(text), 0.0)) == 1
+    clock.freeze(clock.now() + timedelta(days=policy.cluster_window_days + 2))
+    with db.session() as session:  # what the next batch does first
+        index.refresh(session, clock.now() - timedelta(days=policy.cluster_window_days))
+    assert index.candidates("real", "济南", signature(text), 0.0) == []
