@@ -78,12 +78,14 @@ _PARTNER = re.compile(
 # "N个人" after a bare noun ("我和师傅两个人") and a partner in crime ("伙同八名亲友").
 _COMPANIONS = re.compile(
     rf"(?:(?:我|俺|楼主|本人|他|她|您|其|某|男子|师傅|大姐|大哥|阿姨|[老小](?![板总])[\u4e00-\u9fa5])[^，。,；;和跟与及同]{{0,3}}"
-    rf"[和跟与及同](?![我俺])(?P<mod>[^，。,；;0-9{_CN}]{{0,8}}?)|[和跟与及同](?:其他|另外|其余|其它|另)的?)"
+    rf"[和跟与及同](?![我俺](?!们))(?P<mod>[^，。,；;0-9{_CN}]{{0,8}}?)|[和跟与及同](?:其他|另外|其余|其它|另)的?)"
     rf"(?P<num>[{_CN}0-9]{{1,3}})(?:个|名|位)?+(?![月天年日万千百元块次])"
     r"(?=[\u4e00-\u9fa5]{0,4}?(?:工|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|邻居|朋友|人|老乡|村|同事|司机|徒弟))"
 )
+_PEER = re.compile(r"(同事|朋友|师傅|伙伴|同伴|搭档|工友|老乡|同学)$")
 _TOTAL_MOD = re.compile(
-    r"共|等|们|(?:弟弟?|哥哥?|姐姐?|妹妹?|爸爸?|妈妈?|老婆|老公|媳妇|对象|儿子|女儿|丈夫|妻子|爱人)$"
+    r"共|等|还有|(?:们|弟弟?|哥哥?|姐姐?|妹妹?|爸爸?|妈妈?|老婆|老公|老伴|媳妇|对象|儿子|女儿|丈夫|妻子|爱人|父亲|母亲|"
+    r"家人|亲戚|舅子|叔叔?|舅舅?|表哥|表弟|表姐|表妹|徒弟)$"
 )
 # Plurals about the workers themselves; an audience ("朋友们", "大家评评理", "吧友们") is not one.
 _PLURAL = re.compile(
@@ -150,13 +152,13 @@ _NAME_LEAD = re.compile(
     r"供职|来到|前往|经营|开办|开设|出资|(?:[0-9]{2,4}|[一二三四五六七八九十]{1,4})年|"
     r"承接|承建|承包(?!有限|公司|集团|工程)|总包|单位|老板|工头|负责人|法人|(?<!体)系(?!统|列)|名为|叫做|即为|"
     # "在建住宅项目", "对外承揽工程", "调取项目…", "镇级财政投资项目", "今年共有重点工程"
-    r"在建|承揽|完成|调取|调阅|共有|[镇乡县市省区村]级|"
+    r"在建|承揽|完成|调取|调阅|共有|[镇乡县市省区村]级|指控|抹黑|接受|曝光|"
     # "一家工厂德信工程有限公司": the description before a name
     r"(?:一家|一个|某)[\u4e00-\u9fa5]{0,4}?(?:工厂|营造厂|企业|公司)"
 )
 # words that make a mention a description rather than a name: "某公司", "一家工厂", "那个项目"
 _ANONYMOUS = re.compile(
-    r"某|一家|一个|一处|一座|一段|一条|一栋|一所|一批|一些|这家|那家|这个|那个|该|哪家|几家|多家|两家|此|"
+    r"某|一家|一个|一间|一处|一座|一段|一条|一栋|一所|一批|一些|这家|那家|这个|那个|该|哪家|几家|多家|两家|此|"
     r"这种|那种|这类|各类|各种|多个|好几个|几个"
 )
 _VAGUE_NAME = re.compile(
@@ -364,13 +366,20 @@ AMOUNT_CONFIDENCE = {
 }
 
 
+# zones that name no place of their own ("园区办公楼"), and a description that an article opens ("一所乡镇中学")
+_BARE_ZONES = ("园区", "新区", "开发区", "高新区", "经开区", "工业园区", "厂区", "景区")
+_DESCRIBED_BEFORE = re.compile(r"(一所|一处|一座|一个|这个|那个|这所|那所)$")
+
+
 def _project(text: str, m: re.Match[str]) -> Name | None:
     prefix = _name_before(text, m.start())
-    if _ANONYMOUS.search(prefix) or _COMPANY_AFTER.match(text, m.end()):
+    opening = text[max(0, m.start() - len(prefix) - 2) : m.start() - len(prefix)]
+    if _ANONYMOUS.search(prefix) or _DESCRIBED_BEFORE.search(opening) or _COMPANY_AFTER.match(text, m.end()):
         return None
     places, rest = _read_lead(prefix)
     placed = prefix[prefix.rfind(places[-1][0]) :] + m.group() if places else ""
-    if not rest and places and m.group().startswith(_SITE_HEADS):  # "泉庄镇安置房项目"
+    if not rest and places and places[-1][0] not in _BARE_ZONES and m.group().startswith(_SITE_HEADS):
+        # "泉庄镇安置房项目"; not "园区办公楼"
         return Name(placed, PROJECT_CONFIDENCE["placed"], "placed")
     if len(rest) < 2 or re.search(r"[我你您他她俺咱]|有限|公司|集团", rest):
         return None
@@ -779,8 +788,8 @@ def extract_workers(text: str) -> int | None:
         mod = m.group("mod") or ""
         if _TOTAL_MOD.search(mod) or "伙同" in m.group():
             continue
-        if mod and not mod.endswith("的") and text.startswith(("个人", "人"), m.end("num")):
-            continue  # "我和同事两人": the total
+        if _PEER.search(mod) and text.startswith(("个人", "人"), m.end("num")):
+            continue  # "我和同事两人": the total; "我爸和同村七个人" are seven more
         if m.group("num") == "一" and text[m.start("num") - 1] == "另":
             continue  # "与另一名员工": one other, not a companion
         value = chinese_number(m.group("num"))

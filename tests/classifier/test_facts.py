@@ -151,6 +151,11 @@ def test_approximate_headcount_and_inference() -> None:
         ("一男子伙同五名亲友冒领工资", 5),
         # a month or a sum after the number is not a headcount
         ("我跟老板要三个月工资", None),
+        # "N个人" after a group ("同村") is N more; after a peer or a relative it is the total
+        ("我爸和同村五个人跟着工头干了半年", 6),
+        ("我和我们村的四个人去年跟着包工头", 5),
+        ("合作社欠我和老伴两个人工资一万二", 2),
+        ("我和父亲二人被拖欠三个月工资", 2),
         # partners are not workers owed
         ("两名合伙人为了分红闹上了法庭", 1),  # not two workers: the one who claims
         ("我和朋友合伙开了一家餐厅，他说欠我工资", None),
@@ -252,6 +257,7 @@ def test_escalation_signals() -> None:
         # a clause read back to a suffix is not a name
         ("从8月开始公司就说资金紧张", None),
         ("但维修公司老板不给钱", None),
+        ("网友发文指控一间知名连锁餐厅积欠薪资", None),
         ("曹县那边有个家具厂叫鑫森家具厂，欠我们工钱", "鑫森家具厂"),
         # a works that is the site of a project is not the employer; a developer by its short name neither
         ("在宏运食品厂扩建项目干活的工人被欠薪", None),
@@ -289,6 +295,8 @@ def test_company_boundaries(text: str, company: str | None) -> None:
         ("县公安局接到报警，某在建住宅项目有人爬上塔吊", None),
         ("他在外做工程欠了不少钱", None),
         ("这种政府投资项目有工资保证金", None),
+        ("我们是沂水县一所乡镇中学教学楼项目的农民工", None),  # a description opened by 一所
+        ("十几名装卸工聚集在园区办公楼前", None),  # a zone is no place of its own
         # the whole suffix is read: a section, a resettlement project, a construction
         ("枣庄至临沂高速公路五标段的工人", "枣庄至临沂高速公路五标段"),
         ("在滕州市鲁班片区棚户区改造安置房项目干了一年", "鲁班片区棚户区改造安置房项目"),
