@@ -7,7 +7,7 @@ transaction, so a crash leaves each row either untouched (picked up again) or fu
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -300,7 +301,8 @@ def enqueue_index(session: Session, entity: Indexed, *entity_ids: int) -> None:
     exactly when the change that needs it commits. One multi-row INSERT on the table: an ORM object per row
     cost an INSERT each (the ORM reads every new id back), the larger part of a stage's writes."""
     if entity_ids:
-        session.execute(insert(IndexQueue.__table__), [{"entity": entity, "entity_id": i} for i in entity_ids])
+        rows = [{"entity": entity, "entity_id": entity_id} for entity_id in entity_ids]
+        session.execute(insert(cast(Table, IndexQueue.__table__)), rows)
 
 
 class SourceState(Base):
