@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    insert,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -296,8 +297,11 @@ class IndexQueue(Base):
 
 def enqueue_index(session: Session, entity: Indexed, *entity_ids: int) -> None:
     """The one way rows reach the index_queue outbox: in the caller's transaction, so a document is queued
-    exactly when the change that needs it commits."""
-    session.add_all(IndexQueue(entity=entity, entity_id=entity_id) for entity_id in entity_ids)
+    exactly when the change that needs it commits. One INSERT for them all, not one ORM object each."""
+    if entity_ids:
+        session.execute(
+            insert(IndexQueue.__table__), [{"entity": entity, "entity_id": entity_id} for entity_id in entity_ids]
+        )
 
 
 class SourceState(Base):
