@@ -44,7 +44,7 @@ from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Policy
 from wagewatch.core.states import SendStatus
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import AuditEvent
+from wagewatch.core.store.models import AuditEvent, table_of
 
 DUE = ("pending", "failed", "digest")
 EXPIRED = "发送进程在发送过程中中断（租约已过期），是否送达未知；为避免重复发送未自动重发，请人工核实"
@@ -338,7 +338,7 @@ class Outgoing:
             failure = item.error or item.outcome
             assert isinstance(failure, ChannelError)  # neither folded nor sent: it failed
             tally += self._failed(session, config, [r for r in rows if r.status == "sending"], failure)
-        table = self.model.__table__
+        table = table_of(self.model)
         if sent:
             session.execute(
                 update(table)
@@ -352,7 +352,7 @@ class Outgoing:
                 sent,
             )
         if audits:
-            session.execute(insert(AuditEvent.__table__), audits)
+            session.execute(insert(table_of(AuditEvent)), audits)
         return tally
 
     def _failed(self, session: Session, config: AppConfig, rows: list[Any], exc: ChannelError) -> Tally:

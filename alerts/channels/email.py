@@ -83,7 +83,7 @@ def new_email(
         body = MIMEMultipart("alternative", _BOUNDARY + "_a", [_part(body), _part(html_part)], policy=POLICY)
     if attachments:
         parts = [_part(body), *(_part(_attachment(path)) for path in attachments)]
-        msg = MIMEMultipart("mixed", _BOUNDARY + "_m", parts, policy=POLICY)
+        msg: Message = MIMEMultipart("mixed", _BOUNDARY + "_m", parts, policy=POLICY)
     else:
         msg = body
     msg["Subject"] = subject  # folded as UTF-8 encoded words (compat32 falls back from ASCII)

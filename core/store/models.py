@@ -7,7 +7,7 @@ transaction, so a crash leaves each row either untouched (picked up again) or fu
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -295,12 +296,17 @@ class IndexQueue(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for Core statements: bulk writes on hot paths skip the ORM's per-row work."""
+    return cast(Table, model.__table__)
+
+
 def enqueue_index(session: Session, entity: Indexed, *entity_ids: int) -> None:
     """The one way rows reach the index_queue outbox: in the caller's transaction, so a document is queued
     exactly when the change that needs it commits. One INSERT for them all, not one ORM object each."""
     if entity_ids:
         session.execute(
-            insert(IndexQueue.__table__), [{"entity": entity, "entity_id": entity_id} for entity_id in entity_ids]
+            insert(table_of(IndexQueue)), [{"entity": entity, "entity_id": entity_id} for entity_id in entity_ids]
         )
 
 

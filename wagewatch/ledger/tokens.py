@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from wagewatch.core.store.models import OfficerToken
+from wagewatch.core.store.models import OfficerToken, table_of
+
+_INSERT = insert(table_of(OfficerToken))
 
 
 def _digest(token: str) -> str:
@@ -21,14 +23,10 @@ def mint(session: Session, person_id: str, now: datetime, valid_hours: int) -> s
     """A new token for `person_id`, valid for `valid_hours`; only its hash is stored. One Core INSERT: dispatch
     mints one for every personal alert, and an ORM object each cost more than the rest of the row's claim."""
     token = secrets.token_urlsafe(24)
-    session.execute(
-        insert(OfficerToken.__table__).values(
-            token_hash=_digest(token),
-            person_id=person_id,
-            created_at=now,
-            expires_at=now + timedelta(hours=valid_hours),
-        )
+    values = dict(
+        token_hash=_digest(token), person_id=person_id, created_at=now, expires_at=now + timedelta(hours=valid_hours)
     )
+    session.execute(_INSERT, values)
     return token
 
 

@@ -54,7 +54,16 @@ from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, AppConfig, Person, Policy
 from wagewatch.core.states import AlertState, Indexed, LeadKind, LeadStatus
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, Lead, Post, enqueue_index
+from wagewatch.core.store.models import (
+    AlertDelivery,
+    Analysis,
+    AuditEvent,
+    Incident,
+    Lead,
+    Post,
+    enqueue_index,
+    table_of,
+)
 from wagewatch.ledger import tokens
 from wagewatch.ledger.deadlines import deadline
 from wagewatch.stages.escalate import follow_up_note
@@ -122,11 +131,11 @@ def _create_leads(session: Session, leads: list[dict[str, Any]]) -> None:
     """Insert the new leads in one statement (Core, not one ORM object each), then record and index them."""
     if not leads:
         return
-    table = Lead.__table__
+    table = table_of(Lead)
     ids = session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), leads).all()
     now = clock.now()
     session.execute(
-        insert(AuditEvent.__table__),
+        insert(table_of(AuditEvent)),
         [
             dict(
                 actor=ACTOR,
