@@ -204,7 +204,8 @@ class Classifier:
             status, evidence = judgment.resolution(focus)
             if evidence:
                 explanation.append(f"办理状态：{judgment.RESOLUTION_NAMES[status]}（“{evidence}”）")
-        confidence = found.confidence
+        confidence = found.confidence(label)
+        amount = found.stated_amount(label)
         shown = self.settings.facts
         stated = label != "irrelevant"  # the labelling guide: an irrelevant text states no sum or headcount owed
         analysis = Analysis(
@@ -215,8 +216,8 @@ class Classifier:
             province=place.province,
             city=place.city,
             county=place.county,
-            amount_yuan=found.amount.yuan if stated and found.amount and confidence["amount"] >= shown.amount else None,
-            amount_approximate=bool(found.amount and found.amount.approximate),
+            amount_yuan=amount.yuan if stated and amount and confidence["amount"] >= shown.amount else None,
+            amount_approximate=bool(amount and amount.approximate),
             # one worker is inferred only for a real case; elsewhere a singular telling says nothing
             workers=found.workers
             if stated and confidence["workers"] >= shown.workers and (label == "real" or not found.workers_inferred)

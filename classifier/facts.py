@@ -52,7 +52,7 @@ _BARE_CN = re.compile(
 )
 _MONEY_CONTEXT = re.compile(r"欠|共|工资|工钱|薪|说好|底薪|月薪|差|拖|剩|应发|报酬|给|结|一分|没拿|没发|拿不到|没了")
 _PAID_BEFORE = re.compile(
-    r"(给了|发了|只给|付了|结了|领了|预支|支付了|已支付|仅支付|只支付|已付|只付|又打了|退了|罚金|罚款|处罚金|每人|人均|每个人|"
+    r"(给了|发了|只给|付了|结了|领了|预支|支付了|已支付|仅支付|只支付|已付|只付|只转|又打了|退了|罚金|罚款|处罚金|每人|人均|每个人|"
     r"每月|一人|每次|补偿|生活费|扣了|赔|返费|一天|日薪|日酬|日工资|时薪|每天)[^，。,；;]{0,3}$"
 )
 _HOTLINES = {"12345", "12333", "12348", "12315", "110", "120", "119"}
@@ -429,11 +429,13 @@ class Amount:
     approximate: bool
     evidence: str
     at: int = -1  # where the evidence starts in the text read
+    wages: bool = True  # False: money of another kind (工程款, 货款…), read only when the text states no other sum
 
 
 @dataclass
 class Facts:
     amount: Amount | None = None
+    claimed: Amount | None = None  # the largest sum, whatever its kind: what a false claim asks for
     workers: int | None = None
     months_unpaid: int | None = None
     company: str | None = None
@@ -454,19 +456,20 @@ class Facts:
     def extreme(self) -> bool:
         return bool(self.extreme_signals)
 
-    @property
-    def confidence(self) -> dict[str, float]:
+    def stated_amount(self, label: str) -> Amount | None:
+        """The sum to show for a text judged `label`: the sum a false claim asks for, the wages owed otherwise."""
+        return self.claimed if label == "false" else self.amount
+
+    def confidence(self, label: str = "real") -> dict[str, float]:
         """How far each fact can be trusted: a name with a registered-company suffix, a sum with its unit, a
         headcount the text states score high; a bare number or a worker inferred from a singular telling less."""
-        amount = 0.0
-        if self.amount:
-            amount = 0.9 if re.search(r"[元块万亿]", self.amount.evidence) else 0.6
+        amount = self.stated_amount(label)
         workers = 0.0 if self.workers is None else 0.6 if self.workers_inferred else 0.9
         return {
             "company": self.company_confidence,
             "project": self.project_confidence,
             "workers": workers,
-            "amount": amount,
+            "amount": 0.0 if amount is None else 0.9 if re.search(r"[元块万亿]", amount.evidence) else 0.6,
         }
 
 
@@ -513,6 +516,8 @@ _AGREED_BEFORE = re.compile(
 _PART_PAID_BEFORE = re.compile(
     r"(给了|发了|付了|结了|只给了?|领了|预支了?|先给了?|已付|仅支付|只支付|只付了?|又打了)[^，。,；;]{0,2}$"
 )
+# only a part paid, said after the sum ("4800的工资只给了800", "八个月的工钱四万八，只给了六千块"): the rest is owed
+_ONLY_PAID_BEFORE = re.compile(r"(只给了?|只发了?|只转了?|只付了?|仅支付了?|只支付了?)[^，。,；;]{0,4}$")
 # what is still owed, said as such, is the amount: "已付十万，还差166000元"
 _REMAINDER_BEFORE = re.compile(r"(还差|尚欠|仍欠|还欠|剩下的?|还剩|仍拖欠)[^，。,；;0-9]{0,2}$")
 # "现还有四十六万元未付"
@@ -524,19 +529,53 @@ _NOT_A_SUM_AFTER = re.compile(r"^[别不要莫得记注小当]")
 _RANGE_AFTER = re.compile(r"^(以上|以下|以内|罚)")
 _COUNTED_AFTER = re.compile(r"^[户人名个套间亩吨件辆次家项起条栋座份册]")  # "涉及居民5万余户"
 _CALL_BEFORE = re.compile(r"(拨打|致电|热线|专线|电话)[^，。,；;0-9]{0,2}$")
+# money other than wages: a project or goods payment, a value, a deposit ("工程款38万元", "价值四十余万元的
+# 苹果", "四万二的装修款"). The labelling guide records it for a false claim (the sum claimed under the name of
+# wages) and never for a real case, so it is read only when the text states no other sum, and marked.
+_OTHER_MONEY_BEFORE = re.compile(
+    r"(工程款|工程结算款|结算款|货款|材料款|装修款|租赁费|租金|押金|学费|储值|余额|贷款|借款|投资款?|出资|入股|价值|标的额|"
+    r"运费|违约金|分红|利润)[^，。,；;0-9]{0,4}$"
+)
+_OTHER_MONEY_AFTER = re.compile(r"^(的|元的)?(工程款|工程结算款|货款|材料款|装修款|租赁费|押金|学费|借款|投资款?|用于)")
+# not a sum at all: a count of views ("播放量超过50万") or a sum in another currency ("约新台币十八万元",
+# "四万五千美元", "二十万港元"), which the labelling guide, counting yuan, leaves out
+_NOT_MONEY_BEFORE = re.compile(
+    r"(播放量|播放|浏览量|阅读量|点击量|粉丝|观看|点赞|新台币|台币|港币|港元|澳门币|澳门元|美元|美金|令吉|新元|加元|欧元|日元|"
+    r"韩元|英镑)[^，。,；;0-9]{0,4}$"
+)
+_NOT_MONEY_AFTER = re.compile(r"^(港元|港币|澳门元|澳门币|澳元|美元|美金|令吉|新元|新币|加元|欧元|日元|韩元|英镑|台币|新台币|播放)")
 
 
-def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
+def _money_kind(text: str, start: int, end: int) -> str | None:
+    """"wages" for a sum that may be wages, "other" for money of another kind, None for no sum in yuan."""
+    before, after = text[max(0, start - 8) : start], text[end : end + 6]
+    if _NOT_MONEY_BEFORE.search(before) or _NOT_MONEY_AFTER.match(after):
+        return None
+    if _OTHER_MONEY_BEFORE.search(before) or _OTHER_MONEY_AFTER.match(after):
+        return "other"
+    return "wages"
+
+
+def _paid_part(text: str, at: int, amount: Amount, paid: list[tuple[Amount, bool]]) -> None:
+    """Add `amount`, found at `at` after a word of paying, to `paid` when it is a part paid, with whether only
+    that part was paid ("只给了800")."""
+    before = text[max(0, at - 8) : at]
+    only = bool(_ONLY_PAID_BEFORE.search(before)) and not re.search(r"每月|每个月|每人|每个人|人均", before)
+    if only or _PART_PAID_BEFORE.search(text[max(0, at - 6) : at]):
+        amount.at = at
+        paid.append((amount, only))
+
+
+def _amounts(text: str, paid: list[tuple[Amount, bool]] | None = None) -> list[Amount]:
     """Sums owed in `text`; sums paid are skipped and, when `paid` is a list, collected into it."""
     found: list[Amount] = []
     taken: list[tuple[int, int]] = []
     for m in _AMOUNT.finditer(text):
         taken.append(m.span())
         if _PAID_BEFORE.search(text[max(0, m.start() - 8) : m.start()]):
-            if paid is not None and _PART_PAID_BEFORE.search(text[max(0, m.start() - 6) : m.start()]):
-                amount = _amount_from_match(m)
-                if amount:
-                    paid.append(amount.yuan)
+            amount = _amount_from_match(m)
+            if paid is not None and amount and (m.group("num") or m.group("num2"))[0] not in "几数":  # "只付了几百块": vague
+                _paid_part(text, m.start(), amount, paid)
             continue
         amount = _amount_from_match(m)
         if m.group() in ("千万", "万万") and _NOT_A_SUM_AFTER.match(text[m.end() : m.end() + 1]):
@@ -545,8 +584,9 @@ def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
             not (m.group("unit") or m.group("unit2")) and _COUNTED_AFTER.match(text[m.end() : m.end() + 1])
         ):
             continue
-        if amount and amount.yuan >= 50:
-            amount.at = m.start()
+        kind = _money_kind(text, m.start(), m.end())
+        if amount and amount.yuan >= 50 and kind:
+            amount.at, amount.wages = m.start(), kind == "wages"
             found.append(amount)
     for pattern in (_BARE, _BARE_CN):
         for m in pattern.finditer(text):
@@ -558,26 +598,32 @@ def _amounts(text: str, paid: list[float] | None = None) -> list[Amount]:
             if not (_MONEY_CONTEXT.search(before) or _MONEY_CONTEXT.search(after)):
                 continue
             if _PAID_BEFORE.search(text[max(0, m.start() - 8) : m.start()]):
-                if paid is not None and _PART_PAID_BEFORE.search(text[max(0, m.start() - 6) : m.start()]):
-                    value = chinese_number(m.group("num"))
-                    if value:
-                        paid.append(value)
+                value = chinese_number(m.group("num"))
+                if paid is not None and value:
+                    _paid_part(text, m.start(), Amount(value, False, m.group()), paid)
                 continue
             value = chinese_number(m.group("num"))
             if value is None or value < 100 or (pattern is _BARE and _is_year(text, m)):
                 continue
+            kind = _money_kind(text, m.start(), m.end())
+            if kind is None:
+                continue
             approx = bool(m.groupdict().get("approx"))
-            found.append(Amount(yuan=value, approximate=approx, evidence=m.group(), at=m.start()))
+            found.append(Amount(value, approx, m.group(), m.start(), kind == "wages"))
     return found
 
 
-def extract_amount(text: str) -> Amount | None:
+def extract_amount(text: str, claimed: bool = False) -> Amount | None:
     """The largest sum owed, in yuan: wage totals are usually the biggest number in the text.
 
-    Sums paid, fines and per-person or per-day rates are skipped ("只给了200块", "每人1万元").
+    Sums paid, fines and per-person or per-day rates are skipped ("只给了200块", "每人1万元"). Money of
+    another kind (工程款, 货款…) counts only where no other sum is stated, unless `claimed`: the sum a false
+    claim asks for under the name of wages is recorded whatever it is.
     """
-    paid: list[float] = []
+    paid: list[tuple[Amount, bool]] = []
     found = _amounts(text, paid)
+    if not claimed:
+        found = [a for a in found if a.wages] or found
     if not found:
         return None
     remainder = [
@@ -593,9 +639,12 @@ def extract_amount(text: str) -> Amount | None:
         return max(remainder, key=lambda a: a.yuan)
     best = max(found, key=lambda a: a.yuan)
     start = best.at
-    if paid and _AGREED_BEFORE.search(text[max(0, start - 8) : start]) and sum(paid) < best.yuan:
-        # "说好三千五，给了一千" owes 2,500: the agreed pay less what was paid
-        return Amount(yuan=best.yuan - sum(paid), approximate=best.approximate, evidence=best.evidence, at=best.at)
+    # "说好三千五，给了一千" owes 2,500: the agreed pay less what was paid; so does a sum of which only a part
+    # was paid, said after it ("4800的工资只给了800"). A false claim's sum is recorded as claimed.
+    agreed = _AGREED_BEFORE.search(text[max(0, start - 8) : start])
+    part = sum(p.yuan for p, only in paid if agreed or (only and not claimed and p.at > start))
+    if 0 < part < best.yuan:
+        return Amount(best.yuan - part, best.approximate, best.evidence, best.at, best.wages)
     return best
 
 
@@ -710,6 +759,7 @@ def extract(text: str) -> Facts:
     extreme = {name: [m.group() for m in pattern.finditer(text)] for name, pattern in EXTREME_PATTERNS.items()}
     return Facts(
         amount=_group_total(extract_amount(case), workers, case),
+        claimed=_group_total(extract_amount(case, claimed=True), workers, case),
         workers=workers,
         months_unpaid=extract_months(text),
         company=company.text if company else None,

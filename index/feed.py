@@ -5,7 +5,9 @@ in id order, builds each document from the store as it is now, writes them in bo
 deletes exactly the rows it read once their documents are written. So:
 - Elasticsearch down: nothing is deleted, the pipeline goes on, and the next run catches up;
 - a crash between writing and deleting re-sends the same documents under the same ids (no duplicates);
-- a change made while a batch is in flight has its own newer row, which stays for the next run.
+- a change made while a batch is in flight has its own newer row, which stays for the next run;
+- rows queued for the same document later than a batch's own (already committed when the batch is read)
+  are answered by the batch's write and deleted with it, instead of writing that document again.
 A document Elasticsearch rejects keeps its row, with `attempts` and `last_error`, for an operator to see.
 """
 
@@ -20,6 +22,7 @@ from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch.helpers import scan
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from wagewatch.core import clock
 from wagewatch.core.config import AppConfig
@@ -134,6 +137,23 @@ def _feed_batch(
         log.error("Elasticsearch rejected the document of index_queue row %s: %s", row_id, error)
 
 
+def _later_rows(session: Session, rows: list[IndexQueue], after: int) -> list[IndexQueue]:
+    """Rows queued after row `after` for the documents of `rows`. Their changes committed with them, before
+    this read, so the documents about to be built from the store already show them: one write answers them
+    too, where walking on would write the same document again (analyze, cluster and dispatch each queue a
+    post or an incident they touch)."""
+    ids_of: dict[str, set[int]] = defaultdict(set)
+    for row in rows:
+        ids_of[row.entity].add(row.entity_id)
+    return [
+        row
+        for entity, ids in ids_of.items()
+        for row in session.scalars(
+            select(IndexQueue).where(IndexQueue.id > after, IndexQueue.entity == entity, IndexQueue.entity_id.in_(ids))
+        )
+    ]
+
+
 def feed_outbox(db: Database, config: AppConfig, client: Elasticsearch | None = None) -> dict[str, Any]:
     """Write every queued change to Elasticsearch; returns counts, and the error if it was unreachable.
 
@@ -146,6 +166,7 @@ def feed_outbox(db: Database, config: AppConfig, client: Elasticsearch | None = 
         kinds = _ensure_indices(client, db, config)
         report.requeued_overdue = requeue_overdue(client, db, kinds["leads"])
         last_id = 0
+        answered: set[int] = set()  # later rows already written with an earlier batch's documents
         while True:
             with db.session() as session:
                 rows = list(
@@ -156,10 +177,14 @@ def feed_outbox(db: Database, config: AppConfig, client: Elasticsearch | None = 
                         .limit(es.bulk_batch_size)
                     )
                 )
-            if not rows:
-                break
-            last_id = rows[-1].id
-            _feed_batch(client, db, rows, kinds, es.retries, report)
+                if not rows:
+                    break
+                last_id = rows[-1].id
+                rows = [row for row in rows if row.id not in answered]
+                later = _later_rows(session, rows, last_id)
+            answered.update(row.id for row in later)
+            if rows:
+                _feed_batch(client, db, rows + later, kinds, es.retries, report)
     except (IndexUnavailable, EsConnectionError, ApiError) as exc:
         if isinstance(exc, ApiError) and not transient(exc):
             raise

@@ -42,6 +42,48 @@ def test_not_amounts(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "yuan"),
+    [
+        # only a part was paid, said after the sum: the rest is owed
+        ("跑了一个月外卖，5200的工资站长只给了1200", 4_000),
+        ("干了半年瓦工，说好的工钱五万六，老板只给了一万块", 46_000),
+        ("装了四个月的窗，工钱三万二，包工头只转了八千块路费", 24_000),
+        # a per-month or per-person payment is not a part of the total
+        ("拖欠我们五个人共十二万元，每月只给了一千块生活费", 120_000),
+        # wages win over money of another kind stated beside them
+        ("包工头从开发商领了工程款52万元，却拖欠9名工人工资17.4万元", 174_000),
+        ("老板把价值三十余万元的设备卖了，欠我们的8.8万元工资就是不给", 88_000),
+        # money of another kind is read when nothing else is stated
+        ("材料商说工地欠他货款二十六万，拉横幅要“血汗钱”", 260_000),
+    ],
+)
+def test_amount_owed(text: str, yuan: float) -> None:
+    amount = facts.extract_amount(text)
+    assert amount is not None and amount.yuan == yuan
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "在台北的餐厅做了三个月，老板积欠薪资约新台币九万元",  # another currency, not yuan
+        "老板拖欠我们两个月工资，总共约三万五千港元",
+        "他发的讨薪视频播放量超过80万，评论区一片骂声",  # a count of views, not money
+    ],
+)
+def test_not_sums_in_yuan(text: str) -> None:
+    assert facts.extract_amount(text) is None
+
+
+def test_false_claim_keeps_the_sum_claimed() -> None:
+    """A false claim is recorded as claimed: its pretext money, and no part paid taken off."""
+    found = facts.extract("一个包工头说开发商欠他工程款三十八万，工人工资早就结清，他只给了工人两千块辛苦费")
+    assert found.stated_amount("false").yuan == 380_000
+    found = facts.extract("干了二十天小工张口要六万，说是欠薪，老板只给了他四千块，有转账记录")
+    assert found.stated_amount("false").yuan == 60_000
+    assert found.stated_amount("real").yuan == 56_000
+
+
+@pytest.mark.parametrize(
     ("text", "workers"),
     [
         ("30多个农民工在工地门口等着", 30),

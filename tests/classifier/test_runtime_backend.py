@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from wagewatch.classifier.api import DEFAULT_MODEL_DIR
+from wagewatch.classifier.baseline import BaselineModel
 from wagewatch.classifier.corpus import CORPUS_DIR, read_jsonl
-from wagewatch.classifier.ensemble import load_network, load_text_model
+from wagewatch.classifier.ensemble import EnsembleModel, load_network, load_text_model
 from wagewatch.classifier.normalize import normalize
 from wagewatch.classifier.textmodel import ONNX_FILE, QUANTIZED_ONNX_FILE
 
@@ -133,3 +134,26 @@ def test_runtime_tfidf_equals_scikit_learn(tmp_path: Path) -> None:
     expected = np.asarray(reference.transform(texts) @ model.label_coef.T)
     (actual,) = model.features.project(texts, model.label_coef)
     assert np.abs(actual - expected).max() < 1e-5
+
+
+class _MustNotRun:
+    version = "never-run"
+
+    def probabilities(self, texts: list[str]):
+        raise AssertionError("the transformer ran although its ensemble weight is 0")
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3])
+def test_the_ensemble_mixes_by_its_weight_and_skips_a_zero_weighted_transformer(both, weight: float) -> None:
+    baseline = BaselineModel.load(DEFAULT_MODEL_DIR)
+    texts = TEST_TEXTS[:40]
+    b_label, b_sev = baseline.probabilities(texts)
+    if weight == 0.0:
+        label, severity = EnsembleModel(_MustNotRun(), baseline, weight).probabilities(texts)  # type: ignore[arg-type]
+        assert np.array_equal(label, b_label) and np.array_equal(severity, b_sev)
+        return
+    network = both[0]
+    t_label, t_sev = network.probabilities(texts)
+    label, severity = EnsembleModel(network, baseline, weight).probabilities(texts)
+    assert np.allclose(label, weight * t_label + (1 - weight) * b_label)
+    assert np.allclose(severity, weight * t_sev + (1 - weight) * b_sev)

@@ -1,4 +1,5 @@
-"""The outbox feed: rejected documents stay queued with the reason, and time alone can make a lead overdue."""
+"""The outbox feed: rejected documents stay queued with the reason, time alone can make a lead overdue, and a
+document queued several times is written once."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 import wagewatch.index.feed
+from tests.search.conftest import with_es
 from wagewatch.core import clock
-from wagewatch.core.store.models import IndexQueue, Lead, Post
+from wagewatch.core.states import Indexed
+from wagewatch.core.store.models import IndexQueue, Lead, Post, enqueue_index
 from wagewatch.index.convert import STAGE_OVERDUE
 from wagewatch.pipeline import run_stage
 
@@ -55,3 +58,28 @@ def test_passing_deadline_refreshes_lead_documents(search_config, seeded_db, es_
         incident = es_client.get(index=f"{prefix}-incidents", id=str(lead.incident_id))["_source"]
         assert incident["lead_stage"] == STAGE_OVERDUE
     assert run_stage("index", search_config, seeded_db)["requeued_overdue"] == 0
+
+
+def test_a_document_queued_again_later_is_written_once(search_config, seeded_db, es_client, prefix, monkeypatch):
+    """Rows queued for a document after a batch's own (analyze, cluster and dispatch each queue the post or
+    incident they touch) are answered by the batch's write, however far apart they lie in the queue."""
+    with seeded_db.session() as session:
+        post_ids = session.scalars(select(Post.id).order_by(Post.id)).all()
+        enqueue_index(session, Indexed.POST, *post_ids)  # every post queued once more, after all the rest
+        queued = session.execute(select(IndexQueue.entity, IndexQueue.entity_id)).all()
+    documents = len(set(queued))
+    assert len(queued) > documents  # the seeding already queued some documents twice, and now every post
+    written: list[str] = []
+    real_write = wagewatch.index.feed.bulk_write
+
+    def counting_write(client, index, docs, **kwargs):
+        written.extend(f"{index}/{doc_id}" for doc_id in docs)
+        return real_write(client, index, docs, **kwargs)
+
+    monkeypatch.setattr(wagewatch.index.feed, "bulk_write", counting_write)
+    report = run_stage("index", with_es(search_config, bulk_batch_size=5), seeded_db)
+    assert report["pending"] == 0 and report["rejected"] == 0
+    posts_written = [name for name in written if "-posts" in name]
+    assert sorted(posts_written) == sorted(set(posts_written))  # no post document written twice in the run
+    es_client.indices.refresh(index=f"{prefix}-posts")
+    assert es_client.count(index=f"{prefix}-posts")["count"] == len(post_ids)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from wagewatch.alerts.realert import needs_realert
@@ -34,19 +34,43 @@ def signature(text: str) -> MinHash:
     return sig
 
 
+class _Bucket:
+    """The incidents of one (label, city): an LSH over their signatures, keyed by row number in `matrix`,
+    so the candidates it returns are scored against the query in one vectorised comparison."""
+
+    def __init__(self) -> None:
+        self.lsh = MinHashLSH(num_perm=NUM_PERM, params=LSH_BANDS)
+        self.ids = np.zeros(64, dtype=np.int64)
+        self.matrix = np.zeros((64, NUM_PERM), dtype=np.uint64)
+        self.size = 0
+
+    def add(self, incident_id: int, hashvalues: np.ndarray) -> None:
+        if self.size == len(self.ids):  # grow by doubling: amortised constant per incident
+            self.ids = np.concatenate([self.ids, np.zeros_like(self.ids)])
+            self.matrix = np.concatenate([self.matrix, np.zeros_like(self.matrix)])
+        self.ids[self.size] = incident_id
+        self.matrix[self.size] = hashvalues
+        self.lsh.insert(
+            self.size, LeanMinHash(seed=SEED, hashvalues=hashvalues, scheme=SCHEME), check_duplication=False
+        )
+        self.size += 1
+
+
 class IncidentIndex:
     """Candidate search for clustering: one MinHashLSH per (label, city) over the incidents of the window.
 
     A full scan rebuilt every incident's MinHash for every new post, so clustering cost grew with the
-    square of the volume; the index makes each post cost a lookup. The store stays the system of record:
-    incidents keep their signature (`incidents.signature`), the index is built from them after a restart
-    and topped up before every batch with the incidents any worker created since, and a rolled-back batch
-    discards it so it never holds an incident the store does not.
+    square of the volume; the index makes each post cost a lookup, and the candidates it finds are scored
+    together with numpy (one by one, their number growing with the city's incidents, they made the cost
+    per post grow with the volume again). The store stays the system of record: incidents keep their
+    signature (`incidents.signature`), the index is built from them after a restart and topped up before
+    every batch with the incidents any worker created since, and a rolled-back batch discards it so it
+    never holds an incident the store does not.
     """
 
     def __init__(self) -> None:
-        self._lsh: dict[tuple[str, str | None], MinHashLSH] = {}
-        self._signatures: dict[int, np.ndarray] = {}
+        self._buckets: dict[tuple[str, str | None], _Bucket] = {}
+        self._known: set[int] = set()
         self._loaded_up_to = 0
         self._since: datetime | None = None
 
@@ -62,31 +86,34 @@ class IncidentIndex:
             .order_by(Incident.id)
         ).all()
         for incident_id, label, city, hashvalues in rows:
-            if incident_id not in self._signatures and hashvalues:
+            if incident_id not in self._known and hashvalues:
                 self.add(incident_id, label, city, np.asarray(hashvalues, dtype=np.uint64))
         self._loaded_up_to = max(self._loaded_up_to, newest)
 
     def add(self, incident_id: int, label: str, city: str | None, hashvalues: np.ndarray) -> None:
-        lsh = self._lsh.get((label, city))
-        if lsh is None:
-            lsh = self._lsh[(label, city)] = MinHashLSH(num_perm=NUM_PERM, params=LSH_BANDS)
-        lsh.insert(incident_id, LeanMinHash(seed=SEED, hashvalues=hashvalues, scheme=SCHEME), check_duplication=False)
-        self._signatures[incident_id] = hashvalues
+        bucket = self._buckets.get((label, city))
+        if bucket is None:
+            bucket = self._buckets[(label, city)] = _Bucket()
+        bucket.add(incident_id, hashvalues)
+        self._known.add(incident_id)
 
     def candidates(self, label: str, city: str | None, sig: MinHash, threshold: float) -> list[int]:
         """Incidents at least `threshold` similar to `sig`, most similar first (the oldest on a tie)."""
-        lsh = self._lsh.get((label, city))
-        if lsh is None:
+        bucket = self._buckets.get((label, city))
+        found = bucket.lsh.query(sig) if bucket is not None else []
+        if not found:
             return []
-        scored = []
-        for incident_id in lsh.query(sig):
-            similarity = np.count_nonzero(self._signatures[incident_id] == sig.hashvalues) / NUM_PERM
-            if similarity >= threshold:
-                scored.append((-similarity, incident_id))
-        return [incident_id for _, incident_id in sorted(scored)]
+        rows = np.fromiter(found, dtype=np.int64, count=len(found))
+        # the fraction of equal values: datasketch's Jaccard estimate, as a full scan would compute it
+        similarity = np.count_nonzero(bucket.matrix[rows] == sig.hashvalues, axis=1) / NUM_PERM
+        close = similarity >= threshold
+        ids, similarity = bucket.ids[rows[close]], similarity[close]
+        return ids[np.lexsort((ids, -similarity))].tolist()
 
 
 _INDEXES: dict[str, IncidentIndex] = {}
+# on the table, not the mapped class: one statement compiled once, where the ORM's bulk path re-read the values
+_INSERT_INCIDENT = insert(Incident.__table__).returning(Incident.__table__.c.id)
 
 
 def _title(text: str) -> str:
@@ -119,19 +146,22 @@ def _merge(incident: Incident, analysis: Analysis, post: Post, policy: Policy) -
         incident.alert_state = AlertState.PENDING
 
 
-def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
+def cluster_pending(db: Database, policy: Policy, batch_size: int = 500) -> int:
     """Attach every analysed real or false post, and every post sent to review, to an incident, creating
     incidents as needed.
 
     A post joins the most similar incident of its label and city seen within the window, if that one is at
     least `cluster_similarity` alike (the oldest wins a tie); otherwise it starts an incident of its own.
+    A batch is one transaction without autoflush: each incident it touches is read once, a new one is one
+    INSERT (its id goes into the index at once, so the batch's later posts can join it), and the changed
+    analyses and incidents are written together when the batch commits.
     """
     key = str(db.engine.url)
     index = _INDEXES.setdefault(key, IncidentIndex())
     done = 0
     while True:
         try:
-            with db.session() as session:
+            with db.session() as session, session.no_autoflush:
                 rows = session.execute(
                     select(Analysis, Post)
                     .join(Post, Post.id == Analysis.post_id)
@@ -143,54 +173,59 @@ def cluster_pending(db: Database, policy: Policy, batch_size: int = 200) -> int:
                     return done
                 since = clock.now() - timedelta(days=policy.cluster_window_days)
                 index.refresh(session, since)
+                batch = _Batch(session, index, since, policy)
                 for analysis, post in rows:
-                    _cluster_one(session, db, index, analysis, post, since, policy)
+                    batch.cluster(analysis, post)
+                enqueue_index(session, Indexed.INCIDENT, *sorted(batch.touched))
+                enqueue_index(session, Indexed.POST, *(post.id for _, post in rows))
         except BaseException:
             _INDEXES.pop(key, None)  # it may hold incidents that the rollback removed
             raise
         done += len(rows)
 
 
-def _cluster_one(
-    session: Session,
-    db: Database,
-    index: IncidentIndex,
-    analysis: Analysis,
-    post: Post,
-    since: datetime,
-    policy: Policy,
-) -> None:
-    sig = signature(post.text)
-    ids = index.candidates(analysis.label, analysis.city, sig, policy.cluster_similarity)
-    in_window = (
-        {
-            inc.id: inc
-            for inc in session.scalars(select(Incident).where(Incident.id.in_(ids), Incident.last_seen >= since))
-        }
-        if ids
-        else {}
-    )
-    incident = next((in_window[i] for i in ids if i in in_window), None)
-    if incident is None:
-        incident = Incident(
-            **analysis.case_fields(),
-            title=_title(post.title or post.text),
-            signature=[int(v) for v in sig.hashvalues],
-            post_count=0,
-            reach=0,
-            first_seen=post.published_at or clock.now(),
-            last_seen=post.published_at or clock.now(),
-        )
-        session.add(incident)
-        session.flush()
-        index.add(incident.id, incident.label, incident.city, sig.hashvalues)
-    _merge(incident, analysis, post, policy) if incident.post_count else _first_post(incident, post)
-    analysis.incident_id = incident.id
-    analysis.clustered = True
-    enqueue_index(session, Indexed.INCIDENT, incident.id)
-    enqueue_index(session, Indexed.POST, post.id)
+class _Batch:
+    """One batch's incidents: those read from the store (in the window) or created by it, each read once."""
 
+    def __init__(self, session: Session, index: IncidentIndex, since: datetime, policy: Policy) -> None:
+        self.session = session
+        self.index = index
+        self.since = since
+        self.policy = policy
+        self.incidents: dict[int, Incident] = {}
+        self.out_of_window: set[int] = set()
+        self.touched: set[int] = set()
 
-def _first_post(incident: Incident, post: Post) -> None:
-    incident.post_count = 1
-    incident.reach = post.reach
+    def _in_window(self, ids: list[int]) -> list[Incident]:
+        """The incidents of `ids` still within the window, in the order of `ids`."""
+        unread = [i for i in ids if i not in self.incidents and i not in self.out_of_window]
+        if unread:
+            query = select(Incident).where(Incident.id.in_(unread), Incident.last_seen >= self.since)
+            self.incidents.update((incident.id, incident) for incident in self.session.scalars(query))
+            # last_seen only grows, and `since` is fixed for the batch: one outside stays outside
+            self.out_of_window.update(i for i in unread if i not in self.incidents)
+        return [self.incidents[i] for i in ids if i in self.incidents]
+
+    def cluster(self, analysis: Analysis, post: Post) -> None:
+        sig = signature(post.text)
+        ids = self.index.candidates(analysis.label, analysis.city, sig, self.policy.cluster_similarity)
+        incident = next(iter(self._in_window(ids)), None)
+        if incident is None:
+            seen = post.published_at or clock.now()
+            values = {
+                **analysis.case_fields(),
+                "title": _title(post.title or post.text),
+                "signature": [int(v) for v in sig.hashvalues],
+                "post_count": 1,
+                "reach": post.reach,
+                "first_seen": seen,
+                "last_seen": seen,
+            }
+            incident_id = self.session.execute(_INSERT_INCIDENT, values).scalar_one()
+            self.index.add(incident_id, analysis.label, analysis.city, sig.hashvalues)
+        else:
+            _merge(incident, analysis, post, self.policy)
+            incident_id = incident.id
+        analysis.incident_id = incident_id
+        analysis.clustered = True
+        self.touched.add(incident_id)
