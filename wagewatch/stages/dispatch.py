@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Select, desc, func, insert, select
+from sqlalchemy import Select, bindparam, desc, func, insert, select, update
 from sqlalchemy.orm import Session, defer, selectinload
 
 from wagewatch.alerts.channels import ALERTERS, ChannelError, Envelope
@@ -169,11 +169,34 @@ def plan_batch(db: Database, config: AppConfig) -> tuple[int, int]:
         involved = _involved_cities(session, list(incidents)) if incidents else {}
         leads: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
+        alerted: list[dict[str, Any]] = []
         for incident in incidents:
             lead, planned = _plan_incident(config, incident, involved[incident.id])
             leads += [lead] if lead else []
             rows += planned
+            # What this alert told people, so that only a real change triggers the next one (alerts.realert).
+            alerted.append(
+                dict(
+                    b_id=incident.id,
+                    b_severity=incident.severity,
+                    b_reach=incident.reach,
+                    b_cities=sorted(involved[incident.id] | set(incident.alerted_cities or [])),
+                )
+            )
         _create_leads(session, leads)
+        if alerted:  # one Core UPDATE for the batch (an ORM flush cost a quarter of planning)
+            table = table_of(Incident)
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(
+                    alert_state=AlertState.ALERTED,
+                    alerted_severity=bindparam("b_severity"),
+                    alerted_reach=bindparam("b_reach"),
+                    alerted_cities=bindparam("b_cities"),
+                ),
+                alerted,
+            )
         return len(incidents), queue_deliveries(session, db, rows)
 
 
@@ -190,8 +213,7 @@ def plan_alerts(db: Database, config: AppConfig) -> int:
 def _plan_incident(
     config: AppConfig, incident: Incident, involved: set[str]
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The incident's lead to create (the first time, else None) and the delivery rows to queue for it; marks
-    the incident alerted."""
+    """The incident's lead to create (the first time, else None) and the delivery rows to queue for it."""
     policy = config.policy
     first = incident.lead is None
     lead, planned = None, []
@@ -204,11 +226,6 @@ def _plan_incident(
         for target in targets:
             row = delivery_values(incident.id, target.person, target.reason, when)
             planned += [row] if row else []
-    # What this alert told people, so that only a real change triggers the next one (wagewatch.alerts.realert).
-    incident.alert_state = AlertState.ALERTED
-    incident.alerted_severity = incident.severity
-    incident.alerted_reach = incident.reach
-    incident.alerted_cities = sorted(involved | set(incident.alerted_cities or []))
     return lead, planned
 
 
