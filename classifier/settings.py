@@ -78,8 +78,8 @@ class FactSettings(_Strict):
 
     company: float = Field(0.7, ge=0, le=1)
     project: float = Field(0.7, ge=0, le=1)
-    workers: float = Field(0.5, ge=0, le=1)
-    amount: float = Field(0.5, ge=0, le=1)
+    workers: float = Field(0.7, ge=0, le=1)
+    amount: float = Field(0.7, ge=0, le=1)
 
 
 class PlausibilitySettings(_Strict):

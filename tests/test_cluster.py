@@ -4,9 +4,11 @@ across a restart and with incidents created by another worker."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import sqlalchemy
 from datasketch import MinHash
 from sqlalchemy import select
 
@@ -48,8 +50,22 @@ def _posts(rng: random.Random, cases: int) -> list[tuple[str, str, str]]:
     return posts
 
 
-def _store(tmp_path, posts: list[tuple[str, str, str]]) -> tuple[Database, list[int]]:
-    db = Database(f"sqlite:///{tmp_path / 'cluster.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> Iterator[str]:
+    """An empty store's URL, on each engine: the stage writes through plain statements on both."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cluster.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    yield url
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
+    engine.dispose()
+
+
+def _store(url: str, posts: list[tuple[str, str, str]]) -> tuple[Database, list[int]]:
+    db = Database(url)
     db.upgrade()
     now = clock.now()
     ids = []
@@ -117,20 +133,20 @@ def test_signature_matches_datasketch_update_by_update():
     assert list(signature(text).hashvalues) == list(reference.hashvalues)
 
 
-def test_index_merges_exactly_as_a_full_scan(tmp_path):
+def test_index_merges_exactly_as_a_full_scan(store_url):
     policy = load_config().policy
     posts = _posts(random.Random(14), 150)
-    db, ids = _store(tmp_path, posts)
+    db, ids = _store(store_url, posts)
     assert cluster_pending(db, policy, batch_size=37) == len(posts)
     expected = _full_scan(posts, policy.cluster_similarity)
     assert len(set(expected)) < len(posts)  # the cases do merge, so the comparison means something
     assert _groups(db, ids) == expected
 
 
-def test_restart_rebuilds_the_index_from_the_store(tmp_path):
+def test_restart_rebuilds_the_index_from_the_store(store_url):
     policy = load_config().policy
     posts = _posts(random.Random(15), 80)
-    db, ids = _store(tmp_path, posts)
+    db, ids = _store(store_url, posts)
     with db.session() as session:  # only the first half is pending; the rest waits for after the restart
         for analysis in session.scalars(select(Analysis).where(Analysis.id > ids[len(ids) // 2])):
             analysis.clustered = True
@@ -148,7 +164,7 @@ def test_incidents_from_another_worker_and_the_window(tmp_path):
     policy = load_config().policy
     rng = random.Random(16)
     text = _case_text(rng, "济南")
-    db, ids = _store(tmp_path, [("real", "济南", text)])
+    db, ids = _store(f"sqlite:///{tmp_path / 'cluster.db'}", [("real", "济南", text)])
     cluster_pending(db, policy)
     now = clock.now()
     with db.session() as session:
@@ -183,3 +199,18 @@ def test_incidents_from_another_worker_and_the_window(tmp_path):
         joined = session.scalars(select(Analysis.incident_id).where(Analysis.post_id.in_([p.id for p in late]))).all()
     assert joined[0] == fresh.id  # the other worker's incident, found without a restart
     assert stale.id not in joined  # past the window: a new incident instead
+
+
+def test_incidents_that_left_the_window_leave_the_index(tmp_path):
+    """A long-running service rebuilds the index from the store once the window moved on a day, so it does
+    not keep scoring incidents no post may join any more."""
+    policy = load_config().policy
+    text = _case_text(random.Random(17), "济南")
+    db, _ = _store(f"sqlite:///{tmp_path / 'cluster.db'}", [("real", "济南", text)])
+    cluster_pending(db, policy)
+    index = cluster_module._INDEXES[str(db.engine.url)]
+    assert len(index.candidates("real", "济南", signature(text), 0.0)) == 1
+    clock.freeze(clock.now() + timedelta(days=policy.cluster_window_days + 2))
+    with db.session() as session:  # what the next batch does first
+        index.refresh(session, clock.now() - timedelta(days=policy.cluster_window_days))
+    assert index.candidates("real", "济南", signature(text), 0.0) == []

@@ -306,7 +306,8 @@ def enqueue_index(session: Session, entity: Indexed, *entity_ids: int) -> None:
     exactly when the change that needs it commits. One multi-row INSERT on the table: an ORM object per row
     cost an INSERT each (the ORM reads every new id back), the larger part of a stage's writes."""
     if entity_ids:
-        session.execute(insert(table_of(IndexQueue)), [{"entity": entity, "entity_id": i} for i in entity_ids])
+        rows = [{"entity": entity, "entity_id": entity_id} for entity_id in entity_ids]
+        session.execute(insert(table_of(IndexQueue)), rows)
 
 
 class SourceState(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wagewatch.classifier import facts
+from wagewatch.classifier.settings import load_settings
 
 
 @pytest.mark.parametrize(
@@ -74,6 +75,20 @@ def test_not_sums_in_yuan(text: str) -> None:
     assert facts.extract_amount(text) is None
 
 
+def test_monthly_rate_is_not_the_sum_owed() -> None:
+    assert facts.extract_amount("在超市当了三个月理货员，月薪3800，老板一直拖着") is None
+    assert facts.extract_amount("说好一个月两千八，干了三个月，欠我八千四").yuan == 8_400
+    assert facts.extract_amount("老板欠我两个月工资一万二").yuan == 12_000  # not a rate: the months owed
+
+
+def test_wages_reported_from_taiwan_or_hong_kong_are_not_in_yuan() -> None:
+    """The labelling guide records yuan: a Taipei or Hong Kong report's sum is in the local currency."""
+    assert facts.extract("台北一名男子发文称，餐厅积欠他三个月薪资九万元").amount is None
+    assert facts.extract("香港一名判头拖欠地盘工人人工共二十万元").amount is None
+    assert facts.extract("香港媒体报道，内地一间石材厂拖欠工人工资约三十万元").amount.yuan == 300_000
+    assert facts.extract("常州新北区一家机械厂拖欠我工资一万五").amount.yuan == 15_000
+
+
 def test_false_claim_keeps_the_sum_claimed() -> None:
     """A false claim is recorded as claimed: its pretext money, and no part paid taken off."""
     found = facts.extract("一个包工头说开发商欠他工程款三十八万，工人工资早就结清，他只给了工人两千块辛苦费")
@@ -109,6 +124,55 @@ def test_approximate_headcount_and_inference() -> None:
     lone = facts.extract("干了二十天，老板不给钱")
     assert lone.workers == 1 and lone.workers_inferred
     assert not facts.extract("26名农民工被拖欠").workers_inferred
+
+
+@pytest.mark.parametrize(
+    ("text", "workers"),
+    [
+        # one worker and the others counted apart: the number plus one
+        ("他和同村的6个人在工地干了半年，一分没拿到", 7),
+        ("经核实，该店确欠您及另外3名服务员工资", 4),
+        ("该男子自称与其他8名工友被拖欠工资", 9),
+        ("老张和他所在班组的11名钢筋工被欠了五个月", 12),
+        # a number after a relative or a bare noun, or with 共, is the total; partners in crime are not workers
+        ("欠我和我哥两个人一万二", 2),
+        ("欠我和师傅两个人八千", 2),
+        ("我和工友们（共15人）都没拿到钱", 15),
+        ("一男子伙同五名亲友冒领工资", 5),
+        # a month or a sum after the number is not a headcount
+        ("我跟老板要三个月工资", None),
+    ],
+)
+def test_companions(text: str, workers: int | None) -> None:
+    assert facts.extract_workers(text) == workers
+
+
+def test_workforce_paid_and_trainees_are_not_headcounts() -> None:
+    """Sentences about a whole site paid, a class trained or an audience advised give no headcount owed."""
+    text = (
+        "上周，本县技能培训班结业，92名农民工取得焊工证书。"
+        "城南一个项目上一百多名工人的工资，当天由银行统一代发到卡。"
+        "另一处工地的7名瓦工却干了四个月没拿到钱，包工头已失联。"
+    )
+    assert facts.extract(text).workers == 7
+    claim = "有人称欠薪三百万。经查该项目在册工人共80人，工资均已通过专户按月发放。"
+    found = facts.extract(claim)
+    assert found.workers != 80 and found.claimed.yuan == 3_000_000  # the claim's sum is still read
+
+
+def test_court_case_after_a_colon_is_read() -> None:
+    """A court's "案例一:" opens its own case after a sentence of statistics."""
+    found = facts.extract(
+        "某区法院发布典型案例，今年以来涉欠薪案件同比下降，案例一：周某拖欠16名工人工资21.5万元后逃匿。"
+    )
+    assert found.workers == 16 and found.amount.yuan == 215_000
+
+
+def test_others_in_the_same_plight_are_a_guess() -> None:
+    """Others mentioned beside the writer may or may not be counted: the headcount is not trusted."""
+    found = facts.extract("公司欠我三个月工资一万五千元。车间里还有十几个工友也是这样。")
+    assert found.workers_by_hearsay and found.confidence()["workers"] < load_settings().facts.workers
+    assert not facts.extract("公司拖欠我们十二个工友三个月工资").workers_by_hearsay
 
 
 def test_months_owed_not_months_worked() -> None:
@@ -169,6 +233,13 @@ def test_escalation_signals() -> None:
         ("石材厂老板欠我三千", None),
         ("离职时公司欠我两个月工资", None),
         ("昌乐的施工队和项目部都说没钱", None),
+        # a clause read back to a suffix is not a name
+        ("从8月开始公司就说资金紧张", None),
+        ("但维修公司老板不给钱", None),
+        ("曹县那边有个家具厂叫鑫森家具厂，欠我们工钱", "鑫森家具厂"),
+        # a works that is the site of a project is not the employer; a developer by its short name neither
+        ("在宏运食品厂扩建项目干活的工人被欠薪", None),
+        ("项目开发方万隆置业以回款慢为由拖欠总包工程款", None),
         # of two companies, the one said to owe
         (
             "项目开发商为德州华泰置业有限公司，施工总包为山东鲁建建设工程有限公司，拖欠我们工资",
@@ -196,6 +267,16 @@ def test_company_boundaries(text: str, company: str | None) -> None:
         ("某项目欠薪", None),
         ("苏州工业园的电子厂欠薪", None),
         ("洛阳华府置业有限公司欠钱", None),  # the head of a company's name
+        # a site office, its manager or accounts, and clauses before 项目/工程 name no project
+        ("执法人员调取项目工资专户流水", None),
+        ("我问过项目经理，他说没钱", None),
+        ("县公安局接到报警，某在建住宅项目有人爬上塔吊", None),
+        ("他在外做工程欠了不少钱", None),
+        ("这种政府投资项目有工资保证金", None),
+        # the whole suffix is read: a section, a resettlement project, a construction
+        ("枣庄至临沂高速公路五标段的工人", "枣庄至临沂高速公路五标段"),
+        ("在滕州市鲁班片区棚户区改造安置房项目干了一年", "鲁班片区棚户区改造安置房项目"),
+        ("城东安置房项目部分工人在门口聚集", "城东安置房项目"),
     ],
 )
 def test_project_boundaries(text: str, project: str | None) -> None:

@@ -2,15 +2,20 @@
 
     python -m wagewatch.bench.pipeline --posts 100000 [--es-url http://127.0.0.1:9200]
 
-Runs twice, at N/4 and at N posts, each on a fresh SQLite store in a temporary folder (every stage first runs
-once on the empty store, as in a running service: modules imported, model loaded, indices created), and prints
-per stage its seconds, posts/s and the CPU seconds this process spent (Elasticsearch's own CPU is not in it;
-on a shared machine the wall time also holds other people's work), end to end, the process's peak memory and,
-per stage, how much longer N took than N/4 (4.0 means linear). Posts are generated: distinct cases of wage
-arrears in the 16 cities (some posted again, as follow-ups do), rumours, and unrelated posts about work and
-pay, in roughly the mix the crawlers bring; the labels are whatever the shipped classifier says. Indexing writes to a real Elasticsearch: the node named by
---es-url, else a local one started for the run (`wagewatch.index.testing.es_runner`). Dispatch delivers to
-the local outbox with digests and quiet hours off, as `wagewatch.bench.alerts` does.
+Runs the stages one after another at N/4 and at N posts, each on a fresh SQLite store in a temporary folder
+(every stage first runs once on the empty store, as in a running service: modules imported, model loaded,
+indices created), and prints per stage its seconds, posts/s and the CPU seconds this process spent
+(Elasticsearch's own CPU is not in it; on a shared machine the wall time also holds other people's work),
+their sum as "end to end, stages one after another", and per stage how much longer N took than N/4 (4.0 means
+linear). A third run at N (skip it with --no-chained) drains the same backlog as `wagewatch run` does: each
+stage in a thread of one process, woken by the stage before it (analyze -> cluster -> index and dispatch side
+by side), plus the index run that picks up the leads dispatch created; its wall time is "end to end, stages
+chained as deployed". Then the process's peak memory. Posts are generated: distinct cases of wage arrears in
+the 16 cities (some posted again, as follow-ups do), rumours, and unrelated posts about work and pay, in
+roughly the mix the crawlers bring; the labels are whatever the shipped classifier says. Indexing writes to a
+real Elasticsearch: the node named by --es-url, else a local one started for the run
+(`wagewatch.index.testing.es_runner`). Dispatch delivers to the local outbox with digests and quiet hours off,
+as `wagewatch.bench.alerts` does.
 
 Figures are printed, never asserted: the machine is shared and timings vary.
 """
@@ -156,9 +161,9 @@ def backlog(posts: int, es_url: str, seed: int) -> Iterator[tuple[AppConfig, Dat
             db.dispose()
 
 
-def run(posts: int, es_url: str, seed: int) -> dict[str, float]:
-    """Seconds per stage, run one after another, (and `total`, their sum) for `posts` posts on a fresh store;
-    prints a line per stage."""
+def run(posts: int, es_url: str, seed: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Wall and CPU seconds per stage, run one after another, (and `total`, their sum) for `posts` posts on a
+    fresh store; prints a line per stage."""
     with backlog(posts, es_url, seed) as (config, db):
         seconds: dict[str, float] = {}
         cpu: dict[str, float] = {}
@@ -178,7 +183,7 @@ def run(posts: int, es_url: str, seed: int) -> dict[str, float]:
             rate = posts / seconds[name] if seconds[name] else float("inf")
             extra = f"  {results[name]}" if name in ("index", "dispatch") else ""
             print(f"  {name:9} {seconds[name]:8.1f} s  {rate:8.0f} posts/s  cpu {cpu[name]:6.1f} s{extra}")
-        return seconds
+        return seconds, cpu
 
 
 def run_chained(posts: int, es_url: str, seed: int) -> float:
@@ -260,12 +265,14 @@ def main() -> None:
     args = parser.parse_args()
     clock.freeze(None)
     with elasticsearch(args.es_url) as url:
-        small = run(max(1, args.posts // 4), url, args.seed)
-        large = run(args.posts, url, args.seed)
+        small, small_cpu = run(max(1, args.posts // 4), url, args.seed)
+        large, large_cpu = run(args.posts, url, args.seed)
         chained = run_chained(args.posts, url, args.seed) if args.chained else None
     print(f"\ngrowth N/4 -> N ({args.posts // 4} -> {args.posts} posts; 4.0 is linear):")
     for name in (*STAGE_NAMES, "total"):
-        print(f"  {name:9} x{large[name] / small[name]:.2f}" if small[name] else f"  {name:9} -")
+        wall = f"x{large[name] / small[name]:.2f}" if small[name] else "-"
+        cpu = f"x{large_cpu[name] / small_cpu[name]:.2f}" if small_cpu[name] else "-"
+        print(f"  {name:9} {wall}  (cpu {cpu})")
     print(f"end to end at N, stages one after another: {args.posts / large['total']:.0f} posts/s")
     if chained:
         print(f"end to end at N, stages chained as deployed: {args.posts / chained:.0f} posts/s")

@@ -23,6 +23,7 @@ SCHEME = "affine32"
 # `cluster_similarity`) share a band with probability 1 - 1e-4, so the index finds what a full scan would;
 # every candidate is then checked against the threshold with the exact same estimate the scan used.
 LSH_BANDS = (32, 2)
+REBUILD_AFTER = timedelta(days=1)  # the index is rebuilt from the store once the window moved this far
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
@@ -77,8 +78,10 @@ class IncidentIndex:
     def refresh(self, session: Session, since: datetime) -> None:
         """Load the window's incidents created since the last refresh (all of them the first time)."""
         newest = session.scalar(select(func.max(Incident.id))) or 0
-        if self._since is None or since < self._since or newest < self._loaded_up_to:
-            self.__init__()  # first use, a window reaching further back, or a store that lost rows
+        if self._since is None or not self._since <= since < self._since + REBUILD_AFTER or newest < self._loaded_up_to:
+            # first use, a window reaching further back, a store that lost rows, or a day gone by: incidents
+            # that left the window are dropped, so a long-running service does not score ever more of them
+            self.__init__()
             self._since = since
         rows = session.execute(
             select(Incident.id, Incident.label, Incident.city, Incident.signature)
