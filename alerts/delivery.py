@@ -24,6 +24,7 @@ rows of one recipient leave together as one digest message; urgent rows are neve
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import defaultdict, deque
@@ -34,7 +35,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Select, insert, or_, select, update
+from sqlalchemy import Select, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from wagewatch.alerts.channels import ALERTERS, ChannelError, Envelope, send
@@ -43,7 +44,7 @@ from wagewatch.core import clock
 from wagewatch.core.config import AppConfig, Policy
 from wagewatch.core.states import SendStatus
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import AuditEvent
+from wagewatch.core.store.models import AuditEvent, table_of
 
 DUE = ("pending", "failed", "digest")
 EXPIRED = "发送进程在发送过程中中断（租约已过期），是否送达未知；为避免重复发送未自动重发，请人工核实"
@@ -210,6 +211,7 @@ class Sender:
 @dataclass
 class _Prepared:
     ids: list[int]
+    rows: list[Any] = field(default_factory=list)  # as claimed (detached): what a sent row's audit names
     envelope: Envelope | None = None
     error: ChannelError | None = None  # cannot go at all
     hold_until: datetime | None = None  # folded: a robot over its rate
@@ -222,7 +224,9 @@ class Outgoing:
     permanent ChannelError when it cannot go at all) and what to do when one is dead or unknown.
 
     `fold_status`: where a row waits when a group robot is over its rate (None: such rows are sent anyway);
-    `urgent`: whether a row must go even then; `preload`: read what a wave's rows need in one go."""
+    `urgent`: whether a row must go even then; `prefetch`: read and render, in the lane's read session and
+    before they are claimed, what the rows a lane just fetched will need (one set of queries per fetch, and
+    the claim's write transaction is left with only the claim, the link tokens and the envelopes)."""
 
     model: Any
     entity: str
@@ -232,7 +236,7 @@ class Outgoing:
     retry_status: str = "failed"
     fold_status: str | None = None
     urgent: Urgent = lambda session, row: True
-    preload: Callable[[Session, list[Any]], None] | None = None  # reads a wave's rows need, in a few queries
+    prefetch: Callable[[Session, list[int]], None] | None = None
 
     def _audit(self, row: Any, action: str, detail: dict) -> dict[str, Any]:
         return dict(
@@ -276,18 +280,17 @@ class Outgoing:
     def _wave(self, db: Database, config: AppConfig, pick: Select, sender: Sender, one_message: bool) -> Tally | None:
         now = clock.now()
         lease = timedelta(seconds=config.policy.send_lease_seconds)
-        with db.session(write=True) as session:  # the claim: a short transaction, committed before anything leaves
+        # The claim and the envelopes (with the link tokens they carry) in one short transaction, committed before
+        # anything leaves; on SQLite it holds the write lock from its start, so it never has to turn a read into
+        # a write (which fails at once when another connection wrote meanwhile).
+        with db.session(write=True) as session, session.no_autoflush:
             claimed = _claim(session, self.model, pick, now, lease)
-        if not claimed:
-            return None
-        waves = [_Prepared(claimed)] if one_message else [_Prepared([row_id]) for row_id in claimed]
-        # Rendering reads without holding a lock; what it adds (a link token) is written at the commit.
-        with db.session() as session, session.no_autoflush:
-            loaded = list(session.scalars(select(self.model).where(self.model.id.in_(claimed))))  # one read
-            if self.preload is not None:
-                self.preload(session, loaded)
+            if not claimed:
+                return None
+            waves = [_Prepared(claimed)] if one_message else [_Prepared([row_id]) for row_id in claimed]
+            loaded = {row.id: row for row in session.scalars(select(self.model).where(self.model.id.in_(claimed)))}
             for item in waves:
-                rows = [session.get(self.model, row_id) for row_id in item.ids]
+                item.rows = rows = [loaded[row_id] for row_id in item.ids]
                 try:
                     item.envelope = self.prepare(session, rows)
                 except ChannelError as exc:  # cannot go at all (recipient or channel left the config)
@@ -302,11 +305,29 @@ class Outgoing:
             return self._record(session, config, waves)
 
     def _record(self, session: Session, config: AppConfig, waves: list[_Prepared]) -> Tally:
-        """Write a wave's outcomes in one transaction."""
+        """Write a wave's outcomes in one transaction: the sent rows (nearly all of them) and their audit trail
+        in two Core statements; only rows that were folded or failed are loaded as objects."""
         tally, sent, audits = Tally(), [], []
-        session.scalars(select(self.model).where(self.model.id.in_([i for item in waves for i in item.ids]))).all()
+        unsent = [item for item in waves if item.hold_until is not None or not isinstance(item.outcome, str)]
+        loaded = (
+            {
+                row.id: row
+                for row in session.scalars(
+                    select(self.model).where(self.model.id.in_([i for item in unsent for i in item.ids]))
+                )
+            }
+            if unsent
+            else {}
+        )
         for item in waves:
-            rows = [row for row_id in item.ids if (row := session.get(self.model, row_id)) is not None]
+            if item not in unsent:
+                now = clock.now()
+                for row in item.rows:
+                    sent.append({"row_id": row.id, "at": now, "message": item.outcome})
+                    audits.append(self._audit(row, "sent", {}))
+                tally.sent += len(item.rows)
+                continue
+            rows = [loaded[row_id] for row_id in item.ids if row_id in loaded]
             if item.hold_until is not None:
                 for row in rows:  # not tried: the attempt the claim counted is given back
                     row.status, row.attempts, row.lease_until = self.fold_status, row.attempts - 1, None
@@ -314,18 +335,24 @@ class Outgoing:
                     audits.append(self._audit(row, "folded", {"until": item.hold_until.isoformat()}))
                 tally.folded += len(rows)
                 continue
-            failure = item.error or (item.outcome if isinstance(item.outcome, ChannelError) else None)
-            if failure is not None:
-                tally += self._failed(session, config, [r for r in rows if r.status == "sending"], failure)
-                continue
-            for row in rows:
-                sent.append({"id": row.id, "status": "sent", "sent_at": clock.now(), "message_id": item.outcome})
-                audits.append(self._audit(row, "sent", {}))
-            tally.sent += len(rows)
+            failure = item.error or item.outcome
+            assert isinstance(failure, ChannelError)  # neither folded nor sent: it failed
+            tally += self._failed(session, config, [r for r in rows if r.status == "sending"], failure)
+        table = table_of(self.model)
         if sent:
-            session.execute(update(self.model), [dict(row, lease_until=None) for row in sent])
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values(
+                    status=SendStatus.SENT,
+                    lease_until=None,
+                    sent_at=bindparam("at"),
+                    message_id=bindparam("message"),
+                ),
+                sent,
+            )
         if audits:
-            session.execute(insert(AuditEvent), audits)
+            session.execute(insert(table_of(AuditEvent)), audits)
         return tally
 
     def _failed(self, session: Session, config: AppConfig, rows: list[Any], exc: ChannelError) -> Tally:
@@ -347,23 +374,33 @@ class Outgoing:
 
 
 def drain(
-    outgoing: Outgoing, db: Database, config: AppConfig, lanes: dict[str, Select], sender: Sender, fetch: int = 256
+    outgoing: Outgoing,
+    db: Database,
+    config: AppConfig,
+    lanes: dict[str, Select],
+    sender: Sender,
+    fetch: int = 256,
+    rounds: int | None = None,
 ) -> Tally:
     """Send every due row that `lanes` selects (one ordered query of row ids per channel type, due rows only):
     the channel types side by side (in the order given), each in waves of its concurrency limit, so that a slow
     SMTP server or robot holds up only its own channel. Each lane reads the next `fetch` ids in order at a time
     (one sort of the backlog, not one per wave) and claims them wave by wave; ids another worker took meanwhile
-    are simply not won."""
+    are simply not won. With `rounds`, each lane stops after that many fetches (the caller looks for more
+    urgent work in between)."""
 
     def run(lane: str) -> Tally:
         tally, size = Tally(), sender.limit(lane)
-        while True:
+        for _ in itertools.repeat(None) if rounds is None else range(rounds):
             with db.session() as session:
                 ids = list(session.scalars(lanes[lane].limit(fetch)))
+                if ids and outgoing.prefetch is not None:
+                    outgoing.prefetch(session, ids)
             if not ids:
                 return tally
             for start in range(0, len(ids), size):
                 tally += outgoing.deliver_each(db, config, outgoing.pick(ids[start : start + size]), sender) or Tally()
+        return tally
 
     total = Tally()
     with ThreadPoolExecutor(max(1, min(len(lanes), sender.settings.senders)), "drain") as lanes_pool:

@@ -8,6 +8,7 @@ and SMS fold post text onto one line so it cannot pose as a line of the alert.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -104,20 +105,47 @@ class DigestView:
     link: str
 
 
+class LazyMarkdown(Mapping[str, str]):
+    """An alert's robot markdown per flavour, rendered the first time a robot channel reads it: most alerts go
+    by email and never need it, and its two templates were a third of an alert's rendering."""
+
+    def __init__(self, make: Callable[[str], str]) -> None:
+        self._make = make
+        self._made: dict[str, str] = {}
+
+    def __getitem__(self, flavour: str) -> str:
+        if flavour not in MARKDOWN_FLAVOURS:
+            raise KeyError(flavour)
+        if flavour not in self._made:  # two threads may both render it: same text, no harm
+            self._made[flavour] = self._make(flavour)
+        return self._made[flavour]
+
+    def __contains__(self, flavour: object) -> bool:
+        return flavour in MARKDOWN_FLAVOURS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MARKDOWN_FLAVOURS)
+
+    def __len__(self) -> int:
+        return len(MARKDOWN_FLAVOURS)
+
+
 @dataclass
 class AlertMessage:
     subject: str
     text: str
     html: str
     short: str = ""  # one line for SMS; the subject when not given
-    markdown: dict[str, str] = field(default_factory=dict)  # per robot flavour; the plain text when not given
+    markdown: Mapping[str, str] = field(default_factory=dict)  # per robot flavour; the plain text when not given
     facts: dict[str, object] = field(default_factory=dict)  # incident_id, severity, level, colour, link
 
     def __post_init__(self) -> None:
         # Messages built elsewhere (e.g. the crawlers' source-health alerts) give only subject, text and html.
         self.short = self.short or one_line(self.subject)
-        for flavour in MARKDOWN_FLAVOURS:
-            self.markdown.setdefault(flavour, escape_markdown_block(self.text))
+        missing = [flavour for flavour in MARKDOWN_FLAVOURS if flavour not in self.markdown]
+        if missing:
+            block = escape_markdown_block(self.text)
+            self.markdown = {**self.markdown, **dict.fromkeys(missing, block)}
 
 
 def _local(dt: datetime | None) -> str:
@@ -218,9 +246,7 @@ class SharedAlert:
             text=fill(m.text, name, link),
             html=fill(m.html, str(escape(name)), str(escape(link))),
             short=fill(m.short, one_line(name), one_line(link)),
-            markdown={
-                flavour: fill(text, escape_markdown(name), safe_url(link)) for flavour, text in m.markdown.items()
-            },
+            markdown=LazyMarkdown(lambda flavour: fill(m.markdown[flavour], escape_markdown(name), safe_url(link))),
             facts={**m.facts, "link": link},
         )
 
@@ -242,12 +268,11 @@ def render_shared(view: AlertView) -> SharedAlert:
         "reason_text": reason_text(view.reason),
         "next_step": next_step(view.reason),
     }
-    markdown = {
-        flavour: _markdown.get_template("alert.md.j2").render(
+    markdown = LazyMarkdown(
+        lambda flavour: _markdown.get_template("alert.md.j2").render(
             **context, colour_tag=_font(colour, flavour), link=SafeMarkdown(LINK_MARK)
         )
-        for flavour in MARKDOWN_FLAVOURS
-    }
+    )
     message = AlertMessage(
         subject=subject_of(view),
         text=_plain.get_template("alert.txt.j2").render(**context),

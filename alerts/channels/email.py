@@ -7,19 +7,22 @@ A drain of many messages reuses its SMTP connections (`SmtpPool`): one per serve
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import re
+import secrets
 import smtplib
 import ssl
 import threading
 from email.encoders import encode_base64
-from email.header import Header
 from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
+from typing import Any
 
 from wagewatch.alerts.channels.base import ChannelError, Envelope
 from wagewatch.core.config import SmtpSettings
@@ -27,13 +30,39 @@ from wagewatch.core.config import SmtpSettings
 SENDER_NAME = "欠薪舆情哨兵"
 
 
+@functools.lru_cache(maxsize=2048)
+def _folded(cte_type: str, linesep: str, max_line_length: int | None, name: str, value: str) -> bytes:
+    return Compat32(cte_type=cte_type, linesep=linesep, max_line_length=max_line_length).fold_binary(name, value)
+
+
+class FoldOnce(Compat32):
+    """compat32 that folds each distinct header once per process: Header.encode was half of building an email,
+    and a drain writes the same sender, recipients, subject, date and part headers over and over."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if not isinstance(value, str):
+            return super().fold_binary(name, value)
+        return _folded(self.cte_type, self.linesep, self.max_line_length, name, value)
+
+
+POLICY = FoldOnce()
+# Every part is base64, whose alphabet has no "_": a boundary with one can never occur inside a part, so one
+# boundary per process serves every message (its headers fold once) and the generator need not search for one.
+_BOUNDARY = f"=_wagewatch_{secrets.token_hex(8)}"
+
+
 def _attachment(path: Path) -> MIMEBase:
     ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     maintype, subtype = ctype.split("/", 1)
-    part = MIMEBase(maintype, subtype)
+    part = MIMEBase(maintype, subtype, policy=POLICY)
     part.set_payload(path.read_bytes())
     encode_base64(part)
     part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", path.name))
+    return part
+
+
+def _part(part: Message) -> Message:
+    del part["MIME-Version"]  # once per message (the top part keeps it), not once per part
     return part
 
 
@@ -48,11 +77,16 @@ def new_email(
     attachments: tuple[Path, ...] = (),
 ) -> Message:
     """A UTF-8 message: plain text (and its HTML alternative), then any attachments."""
-    body: Message = MIMEText(text, "plain", "utf-8")
+    body: Message = MIMEText(text, "plain", "utf-8", policy=POLICY)
     if html is not None:
-        body = MIMEMultipart("alternative", _subparts=[body, MIMEText(html, "html", "utf-8")])
-    msg = MIMEMultipart("mixed", _subparts=[body, *map(_attachment, attachments)]) if attachments else body
-    msg["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]  # compat32 folds Header objects itself
+        html_part = MIMEText(html, "html", "utf-8", policy=POLICY)
+        body = MIMEMultipart("alternative", _BOUNDARY + "_a", [_part(body), _part(html_part)], policy=POLICY)
+    if attachments:
+        parts = [_part(body), *(_part(_attachment(path)) for path in attachments)]
+        msg: Message = MIMEMultipart("mixed", _BOUNDARY + "_m", parts, policy=POLICY)
+    else:
+        msg = body
+    msg["Subject"] = subject  # folded as UTF-8 encoded words (compat32 falls back from ASCII)
     msg["From"] = formataddr((SENDER_NAME, sender), charset="utf-8")
     msg["To"] = formataddr((to_name, to_address), charset="utf-8")
     msg["Date"] = formatdate(localtime=False)

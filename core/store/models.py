@@ -296,13 +296,18 @@ class IndexQueue(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for Core statements: bulk writes on hot paths skip the ORM's per-row work."""
+    return cast(Table, model.__table__)
+
+
 def enqueue_index(session: Session, entity: Indexed, *entity_ids: int) -> None:
     """The one way rows reach the index_queue outbox: in the caller's transaction, so a document is queued
     exactly when the change that needs it commits. One multi-row INSERT on the table: an ORM object per row
     cost an INSERT each (the ORM reads every new id back), the larger part of a stage's writes."""
     if entity_ids:
         rows = [{"entity": entity, "entity_id": entity_id} for entity_id in entity_ids]
-        session.execute(insert(cast(Table, IndexQueue.__table__)), rows)
+        session.execute(insert(table_of(IndexQueue)), rows)
 
 
 class SourceState(Base):

@@ -32,7 +32,7 @@ def test_bench_command_prints_latency_figures(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert lines[0].startswith("backlog: 150 analysed incidents")
-    assert any(line.startswith("drain latency (analysed -> delivered), all: p50 ") for line in lines)
+    assert any(line.startswith("drain latency (stored -> delivered), all: p50 ") for line in lines)
     assert any(line.startswith("steady state, one new incident per dispatch run") for line in lines)
     assert len(list((tmp_path / "outbox").glob("*.eml"))) > 150
     # The slow SMTP server part: every email sent, four senders over four kept connections.

@@ -1,7 +1,7 @@
 """Cheap dispatch that stays exact: one SMTP connection carries a whole drain and a broken one is replaced
 without losing or repeating a message, each channel type keeps to its concurrency limit, a group robot over its
-rate gets the overflow as one digest while red alerts go at once, and two dispatchers (threads or a killed
-process) never send a message twice."""
+rate gets the overflow as one digest while red alerts go at once, two dispatchers (threads or a killed
+process) never send a message twice, and a red alert never waits behind a backlog of yellow ones."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from tests.alerts.conftest import FRIDAY_10, later, make_incident, use_robots
 from tests.conftest import free_port
 from tests.helpers import spawn
+from wagewatch.alerts import delivery
 from wagewatch.core import clock
 from wagewatch.core.store import Database
 from wagewatch.core.store.models import AlertDelivery
@@ -245,3 +246,37 @@ def test_the_next_channel_and_the_ops_notice_go_out_in_the_same_pass(store, robo
         ("qingdao-leader", "sms", "sent"),
         ("sd-ops", "email", "sent"),
     ]
+
+
+def test_a_red_incident_arriving_mid_drain_goes_before_the_yellow_backlog(store, monkeypatch):
+    """Dispatch plans and sends in turns, most severe first: a red incident that arrives while a backlog of
+    yellow alerts drains waits for the turn in progress (one fetch of deliveries per channel), not the backlog."""
+    for n in range(600):
+        make_incident(store.db, city=CITIES[n % len(CITIES)], severity=2, title=f"某工地欠薪{n}")
+    plan_alerts(store.db, store.config)  # a backlog of due yellow deliveries, as a long outage leaves it
+    with store.db.session() as session:
+        backlog = session.scalar(select(func.count()).select_from(AlertDelivery))
+        lanes = session.scalar(select(func.count(AlertDelivery.channel.distinct())))
+    assert backlog >= 600 and backlog > 256 * lanes
+    order: list[int] = []
+    red: list[int] = []
+    lock = threading.Lock()
+    send = delivery.send
+
+    def sending(envelope, config, smtp=None):
+        with lock:
+            order.append(envelope.delivery_id)
+            if len(order) == 10:  # the red case is analysed while the backlog drains
+                red.append(make_incident(store.db, city="济南", severity=4, title="济南某工地欠薪百人堵路"))
+        return send(envelope, config, smtp)
+
+    monkeypatch.setattr(delivery, "send", sending)
+    result = dispatch(store.db, store.config)
+    with store.db.session() as session:
+        red_ids = set(session.scalars(select(AlertDelivery.id).where(AlertDelivery.incident_id == red[0])))
+    assert red_ids and result["sent"] == len(order) == backlog + len(red_ids)
+    positions = [n for n, delivery_id in enumerate(order) if delivery_id in red_ids]
+    # Sent in the first wave of the first turn after it arrived: after the turn in progress (at most one fetch of
+    # 256 deliveries per channel type), ahead of the rest of the backlog; a wave's messages go side by side.
+    wave = store.config.settings.dispatch.concurrency.outbox  # email without an SMTP server goes to the outbox
+    assert max(positions) < 256 * lanes + wave

@@ -20,10 +20,12 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
-from sqlalchemy import Select, desc, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, bindparam, desc, func, insert, select, update
+from sqlalchemy.orm import Session, defer, selectinload
 
 from wagewatch.alerts.channels import ALERTERS, ChannelError, Envelope
 from wagewatch.alerts.delivery import Outgoing, Sender, Tally, drain
@@ -52,7 +54,16 @@ from wagewatch.core import clock
 from wagewatch.core.config import SHANDONG_CITIES, AppConfig, Person, Policy
 from wagewatch.core.states import AlertState, Indexed, LeadKind, LeadStatus
 from wagewatch.core.store import Database
-from wagewatch.core.store.models import AlertDelivery, Analysis, AuditEvent, Incident, Lead, Post, enqueue_index
+from wagewatch.core.store.models import (
+    AlertDelivery,
+    Analysis,
+    AuditEvent,
+    Incident,
+    Lead,
+    Post,
+    enqueue_index,
+    table_of,
+)
 from wagewatch.ledger import tokens
 from wagewatch.ledger.deadlines import deadline
 from wagewatch.stages.escalate import follow_up_note
@@ -99,37 +110,45 @@ def _targets(incident: Incident, involved: set[str], config: AppConfig, first: b
     return targets
 
 
-def _create_lead(session: Session, incident: Incident, owner: Target, policy: Policy, notified: Release) -> Lead:
+def _lead_values(incident: Incident, owner: Target, policy: Policy, notified: Release) -> dict[str, Any]:
+    """The ledger row of an incident alerted for the first time, owned by the first person on its route."""
     now = clock.now()
     kind = _lead_kind(owner.reason)
-    lead = Lead(
-        incident=incident,
+    return dict(
+        incident_id=incident.id,
         city=owner.city,
         officer_id=owner.person.id,
         kind=kind,
         status=LeadStatus.OPEN,
         created_at=now,
+        updated_at=now,
         notified_at=notified.at,
         deadline=deadline(policy, incident.project_type, kind, now),
     )
-    session.add(lead)
-    return lead
 
 
-def _leads_created(session: Session, leads: list[Lead]) -> None:
-    """Number the new leads (one INSERT for all), then record and index them."""
-    session.flush()
-    session.add_all(
-        AuditEvent(
-            actor=ACTOR,
-            entity="lead",
-            entity_id=lead.id,
-            action="created",
-            detail={"officer": lead.officer_id, "city": lead.city, "deadline": lead.deadline.isoformat()},
-        )
-        for lead in leads
+def _create_leads(session: Session, leads: list[dict[str, Any]]) -> None:
+    """Insert the new leads in one statement (Core, not one ORM object each), then record and index them."""
+    if not leads:
+        return
+    table = table_of(Lead)
+    ids = session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), leads).all()
+    now = clock.now()
+    session.execute(
+        insert(table_of(AuditEvent)),
+        [
+            dict(
+                actor=ACTOR,
+                entity="lead",
+                entity_id=lead_id,
+                action="created",
+                detail={"officer": lead["officer_id"], "city": lead["city"], "deadline": lead["deadline"].isoformat()},
+                at=now,
+            )
+            for lead_id, lead in zip(ids, leads, strict=True)
+        ],
     )
-    enqueue_index(session, Indexed.LEAD, *(lead.id for lead in leads))
+    enqueue_index(session, Indexed.LEAD, *ids)
 
 
 def plan_batch(db: Database, config: AppConfig) -> tuple[int, int]:
@@ -141,18 +160,43 @@ def plan_batch(db: Database, config: AppConfig) -> tuple[int, int]:
     with db.session(write=True) as session:
         incidents = session.scalars(
             select(Incident)
-            .options(selectinload(Incident.lead))
+            .options(selectinload(Incident.lead), defer(Incident.signature))
             .where(Incident.alert_state == AlertState.PENDING)
             .order_by(_most_severe_first(Incident.severity), Incident.id)
             .limit(PLAN_BATCH)
             .with_for_update(skip_locked=True, of=Incident)
         ).all()
         involved = _involved_cities(session, list(incidents)) if incidents else {}
-        first = [incident for incident in incidents if incident.lead is None]
-        rows = [
-            row for incident in incidents for row in _plan_incident(session, config, incident, involved[incident.id])
-        ]
-        _leads_created(session, [incident.lead for incident in first if incident.lead is not None])
+        leads: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        alerted: list[dict[str, Any]] = []
+        for incident in incidents:
+            lead, planned = _plan_incident(config, incident, involved[incident.id])
+            leads += [lead] if lead else []
+            rows += planned
+            # What this alert told people, so that only a real change triggers the next one (alerts.realert).
+            alerted.append(
+                dict(
+                    b_id=incident.id,
+                    b_severity=incident.severity,
+                    b_reach=incident.reach,
+                    b_cities=sorted(involved[incident.id] | set(incident.alerted_cities or [])),
+                )
+            )
+        _create_leads(session, leads)
+        if alerted:  # one Core UPDATE for the batch (an ORM flush cost a quarter of planning)
+            table = table_of(Incident)
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(
+                    alert_state=AlertState.ALERTED,
+                    alerted_severity=bindparam("b_severity"),
+                    alerted_reach=bindparam("b_reach"),
+                    alerted_cities=bindparam("b_cities"),
+                ),
+                alerted,
+            )
         return len(incidents), queue_deliveries(session, db, rows)
 
 
@@ -166,26 +210,23 @@ def plan_alerts(db: Database, config: AppConfig) -> int:
             return planned
 
 
-def _plan_incident(session: Session, config: AppConfig, incident: Incident, involved: set[str]) -> list[dict]:
-    """Create the incident's lead (the first time) and return the delivery rows to queue for it."""
+def _plan_incident(
+    config: AppConfig, incident: Incident, involved: set[str]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The incident's lead to create (the first time, else None) and the delivery rows to queue for it."""
     policy = config.policy
     first = incident.lead is None
-    planned = []
+    lead, planned = None, []
     below_threshold = incident.label == "real" and (incident.severity or 0) < policy.alert_min_severity
     if not (first and below_threshold and not incident.needs_review):
         targets = _targets(incident, involved, config, first)
         when = release(policy, incident.label, incident.severity, clock.now(), hold=held_for_digest(incident))
         if first:
-            _create_lead(session, incident, targets[0], policy, when)
+            lead = _lead_values(incident, targets[0], policy, when)
         for target in targets:
             row = delivery_values(incident.id, target.person, target.reason, when)
             planned += [row] if row else []
-    # What this alert told people, so that only a real change triggers the next one (wagewatch.alerts.realert).
-    incident.alert_state = AlertState.ALERTED
-    incident.alerted_severity = incident.severity
-    incident.alerted_reach = incident.reach
-    incident.alerted_cities = sorted(involved | set(incident.alerted_cities or []))
-    return planned
+    return lead, planned
 
 
 def _gave_up(config: AppConfig, db: Database, session: Session, delivery: AlertDelivery) -> None:
@@ -211,11 +252,13 @@ def _outgoing(
     db: Database,
     build: Callable[..., AlertMessage],
     retry_status: str,
-    preload: Callable[[Session, list[AlertDelivery]], None] | None = None,
+    prefetch: Callable[[Session, list[int]], None] | None = None,
 ) -> Outgoing:
+    people = {person.id: person for _, person in config.cities.everyone()}  # read once per run, not per message
+
     def prepare(session: Session, deliveries: list[AlertDelivery]) -> Envelope:
         first = deliveries[0]
-        person = config.cities.person(first.recipient_id)
+        person = people.get(first.recipient_id)
         channel = channel_at(person, first.channel_index) if person else None
         if person is None or channel is None:
             raise ChannelError(
@@ -244,13 +287,13 @@ def _outgoing(
         retry_status,
         fold_status="digest",
         urgent=urgent,
-        preload=preload,
+        prefetch=prefetch,
     )
 
 
 def recover_interrupted(db: Database, config: AppConfig) -> int:
     """Deliveries left `sending` past their lease (their worker died) become `unknown`; ops are told."""
-    return _outgoing(config, db, partial(_build_alert, Rendered()), "failed").expire(db)
+    return _outgoing(config, db, partial(_build_alert, Rendered(config)), "failed").expire(db)
 
 
 def _lead_link(config: AppConfig, lead_id: int | None, token: str | None) -> str:
@@ -301,7 +344,7 @@ def _view(
     session: Session,
     incident: Incident,
     reason: str,
-    person: Person,
+    recipient_name: str,
     link: str,
     posts: list[PostView] | None = None,
 ) -> AlertView:
@@ -327,28 +370,68 @@ def _view(
         reason=reason,
         deadline=lead.deadline if lead else None,
         link=link,
-        recipient_name=person.name,
+        recipient_name=recipient_name,
         note=_ops_note(session, reason) or follow_up_note(config, lead, reason),
     )
 
 
+@dataclass(frozen=True)
+class _Shared:
+    alert: SharedAlert
+    lead_id: int | None
+
+
 class Rendered:
-    """One drain's alerts, rendered once per incident and reason for all their recipients (with the lead's id),
-    and what a wave about to be rendered needs, read in a few queries for the whole wave (`preload`)."""
+    """A run's alerts, each rendered once per incident and reason for all its recipients (with the lead's id),
+    ahead of the claim: `prefetch` reads what a lane's next fetch of deliveries needs (incidents, leads, top
+    posts: three queries) and renders it in the lane's read session, so the claim's write transaction only
+    fills in names and links. Keeps the most recent KEEP alerts (a backlog's would not fit in memory)."""
 
-    def __init__(self) -> None:
-        self.alerts: dict[tuple[int, str], tuple[SharedAlert, int | None]] = {}
-        self.posts: dict[int, list[PostView]] = {}
-        self._lock = threading.Lock()
+    KEEP = 4096
 
-    def preload(self, session: Session, deliveries: list[AlertDelivery]) -> None:
-        missing = {d.incident_id for d in deliveries if (d.incident_id, d.reason) not in self.alerts}
-        if not missing:
-            return
-        session.scalars(select(Incident).options(selectinload(Incident.lead)).where(Incident.id.in_(missing))).all()
-        posts = _top_posts(session, missing)
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        self._alerts: dict[tuple[int, str], _Shared] = {}
+        self._lock = threading.Lock()  # lanes prefetch and build from their own threads
+
+    def prefetch(self, session: Session, delivery_ids: list[int]) -> None:
+        wanted = {
+            (incident_id, reason)
+            for incident_id, reason in session.execute(
+                select(AlertDelivery.incident_id, AlertDelivery.reason).where(AlertDelivery.id.in_(delivery_ids))
+            )
+        }
         with self._lock:
-            self.posts.update((incident_id, posts.get(incident_id, [])) for incident_id in missing)
+            missing = wanted - self._alerts.keys()
+        if missing:
+            self._render(session, missing)
+
+    def get(self, session: Session, incident_id: int, reason: str) -> _Shared:
+        """The alert about `incident_id` for `reason`, rendered now if no prefetch did it."""
+        with self._lock:
+            found = self._alerts.get((incident_id, reason))
+        return found or self._render(session, {(incident_id, reason)})[(incident_id, reason)]
+
+    def _render(self, session: Session, keys: set[tuple[int, str]]) -> dict[tuple[int, str], _Shared]:
+        incidents = {
+            incident.id: incident
+            for incident in session.scalars(
+                select(Incident)
+                .options(selectinload(Incident.lead), defer(Incident.signature))
+                .where(Incident.id.in_({incident_id for incident_id, _ in keys}))
+            )
+        }
+        posts = _top_posts(session, incidents)
+        made = {}
+        for incident_id, reason in keys:
+            incident = incidents[incident_id]
+            view = _view(self.config, session, incident, reason, "", "", posts.get(incident_id, []))
+            made[(incident_id, reason)] = _Shared(render_shared(view), incident.lead.id if incident.lead else None)
+        with self._lock:
+            self._alerts.update(made)
+            for key in list(self._alerts)[: max(0, len(self._alerts) - self.KEEP)]:  # the oldest first
+                del self._alerts[key]
+        return made
 
 
 def _build_alert(
@@ -360,14 +443,8 @@ def _build_alert(
     token: str | None,
 ) -> AlertMessage:
     delivery = deliveries[0]
-    key = (delivery.incident_id, delivery.reason)
-    if key not in rendered.alerts:
-        incident = session.get(Incident, delivery.incident_id)
-        posts = rendered.posts.get(delivery.incident_id)
-        view = _view(config, session, incident, delivery.reason, person, "", posts)
-        rendered.alerts[key] = (render_shared(view), incident.lead.id if incident.lead else None)
-    shared, lead_id = rendered.alerts[key]
-    return shared.personal(person.name, _lead_link(config, lead_id, token))
+    shared = rendered.get(session, delivery.incident_id, delivery.reason)
+    return shared.alert.personal(person.name, _lead_link(config, shared.lead_id, token))
 
 
 def _build_digest(
@@ -377,7 +454,7 @@ def _build_digest(
     for delivery in deliveries:
         incident = session.get(Incident, delivery.incident_id)
         link = _lead_link(config, incident.lead.id if incident.lead else None, token)
-        items.append(_view(config, session, incident, delivery.reason, person, link))
+        items.append(_view(config, session, incident, delivery.reason, person.name, link))
     return render_digest(DigestView(person.name, items, _lead_link(config, None, token)))
 
 
@@ -417,6 +494,34 @@ def _digests(db: Database) -> list[list[int]]:
     return list(groups.values())
 
 
+class _Delivering:
+    """What one run sends with: one Sender (its SMTP connections and robot budgets kept from pass to pass) and
+    one cache of rendered alerts."""
+
+    def __init__(self, db: Database, config: AppConfig) -> None:
+        self.db, self.config = db, config
+        with db.session() as session:
+            self.sender = Sender(config, recent_robot_sends(session, config))
+        rendered = Rendered(config)
+        self.single = _outgoing(config, db, partial(_build_alert, rendered), "failed", rendered.prefetch)
+        self.grouped = _outgoing(config, db, _build_digest, "digest")
+
+    def send(self, rounds: int | None = None) -> Tally:
+        """Send the due deliveries, most severe first, each lane at most `rounds` fetches (None: all), then the
+        due digests."""
+        db, config = self.db, self.config
+        passed = drain(self.single, db, config, _lanes(db), self.sender, rounds=rounds)
+        for ids in _digests(db):
+            passed += self.grouped.deliver(db, config, self.grouped.pick(ids), self.sender) or Tally()
+        return passed
+
+    def __enter__(self) -> _Delivering:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sender.close()
+
+
 def deliver_pending(db: Database, config: AppConfig) -> Tally:
     """Send every due delivery once, most severe first (digest deliveries grouped per person and channel).
 
@@ -424,33 +529,29 @@ def deliver_pending(db: Database, config: AppConfig) -> Tally:
     each worker claims the next due deliveries at the moment it is free, so several workers share a backlog
     without walking the same list. A delivery given up (dead or unknown) queues the person's next channel or
     an ops notice: those go out in another pass of the same run."""
-    with db.session() as session:
-        sender = Sender(config, recent_robot_sends(session, config))
-    try:
-        rendered = Rendered()
-        single = _outgoing(config, db, partial(_build_alert, rendered), "failed", rendered.preload)
-        grouped = _outgoing(config, db, _build_digest, "digest")
-        tally = Tally()
+    tally = Tally()
+    with _Delivering(db, config) as delivering:
         while True:
-            passed = drain(single, db, config, _lanes(db), sender)
-            for ids in _digests(db):
-                passed += grouped.deliver(db, config, grouped.pick(ids), sender) or Tally()
+            passed = delivering.send()
             tally += passed
             if not (passed.dead or passed.unknown):
                 return tally
-    finally:
-        sender.close()
 
 
 def dispatch(db: Database, config: AppConfig) -> dict[str, int]:
-    """The whole stage: recover, then plan and deliver batch by batch, so that with a backlog the first
-    (most severe) alerts leave before the last incidents are even planned. Any number of dispatch processes
-    may run at once (see wagewatch.alerts.delivery)."""
+    """The whole stage: recover, then plan and send in turns, most severe first, so that with a backlog the
+    first (most severe) alerts leave before the last incidents are even planned, and a red incident that
+    arrives during a long drain of yellow ones waits for one turn (a plan batch, one fetch per lane), not for
+    the whole backlog. Any number of dispatch processes may run at once (see wagewatch.alerts.delivery)."""
     tally = Tally(unknown=recover_interrupted(db, config))
     planned = 0
-    while True:
-        incidents, batch = plan_batch(db, config)
-        planned += batch
-        tally += deliver_pending(db, config)
-        if not incidents:
-            return {"planned": planned, **tally.as_dict()}
+    with _Delivering(db, config) as delivering:
+        while True:
+            incidents, batch = plan_batch(db, config)
+            planned += batch
+            passed = delivering.send(rounds=1)
+            tally += passed
+            # Done when nothing was left to plan and a turn found nothing due; what a given-up delivery queued
+            # (the next channel, an ops notice) is due at once and keeps the turns going.
+            if not incidents and not any(passed.as_dict().values()):
+                return {"planned": planned, **tally.as_dict()}
