@@ -280,10 +280,10 @@ _PROPER_TAGS = {"nr", "nrt", "nrfg", "ns", "nt", "nz"}
 # down; `facts:` in classifier.yaml sets the confidence a fact needs to be shown. Measured 4 December.
 COMPANY_CONFIDENCE = {
     "registered": 0.95,  # a registered company's suffix after a name of four characters or more (0.99)
-    "brand": 0.8,  # a shop or works named by a brand ("百佳惠超市", "华创电子厂") (0.83)
+    "brand": 0.9,  # a shop or works named by a brand ("百佳惠超市", "华创电子厂") (0.91)
     "short": 0.3,  # a registered suffix after a name of two or three characters ("文旅集团") (2 of 6)
     "developer": 0.1,  # a developer or client by a short name ("开发方兴鲁置业"), beside the employer (0 of 9)
-    "description": 0.1,  # a name starting with an everyday word ("木材加工厂", "夜班店") (0.10)
+    "description": 0.1,  # an everyday or trade word ("木材加工厂", "夜班店", "汽修厂") (0.10)
     "fragment": 0.05,  # a clause read as a name ("月开始公司", "那边有个家具厂") (0 of 26)
 }
 # the client or developer of a project, not the employer of its workers
@@ -297,22 +297,30 @@ _CLAUSE_TAGS = {"r", "ug", "uj", "ul", "uz", "y", "e", "o", "c"}
 
 
 @lru_cache(maxsize=4096)
-def _clause_fragment(rest: str) -> bool:
-    """Whether `rest`, the words before a suffix, is a piece of a clause rather than a name: jieba tags one
-    of its words as a pronoun, conjunction, particle or time, or as a count of months or times ("8月开始")."""
+def _words(rest: str) -> tuple[tuple[str, str], ...]:
+    """jieba's words of `rest` with their parts of speech."""
     import jieba
     import jieba.posseg
 
     jieba.setLogLevel(60)
-    for word in jieba.posseg.cut(rest):
-        tag = word.flag
-        if (
-            (tag in _CLAUSE_TAGS and word.word not in ("之家", "和"))
-            or (tag == "t" and len(word.word) > 1 and not re.fullmatch(r"青年|[一二三四五六七八九十0-9]+期", word.word))
-            or (tag in ("m", "q", "mq") and re.search("[个月间次]", word.word))
-        ):
-            return True
-    return False
+    return tuple((w.word, w.flag) for w in jieba.posseg.cut(rest))
+
+
+def _clause_fragment(rest: str) -> bool:
+    """Whether `rest`, the words before a suffix, is a piece of a clause rather than a name: jieba tags one
+    of its words as a pronoun, conjunction, particle or time, or as a count of months or times ("8月开始")."""
+    return any(
+        (tag in _CLAUSE_TAGS and word not in ("之家", "和"))
+        or (tag == "t" and len(word) > 1 and not re.fullmatch(r"青年|[一二三四五六七八九十0-9]+期", word))
+        or (tag in ("m", "q", "mq") and re.search("[个月间次]", word))
+        for word, tag in _words(rest)
+    )
+
+
+def _trade_word(rest: str) -> bool:
+    """Whether a two-character `rest` is a trade or a thing rather than a brand ("汽修厂", "冬枣合作社"): jieba
+    finds no proper name in it."""
+    return len(rest) <= 2 and not any(tag in _PROPER_TAGS or tag == "nrt" for _, tag in _words(rest))
 
 
 def _company(text: str, m: re.Match[str]) -> Name | None:
@@ -330,7 +338,7 @@ def _company(text: str, m: re.Match[str]) -> Name | None:
     elif strong:
         kind = "registered" if len(rest) >= 4 else "short"
     else:
-        kind = "brand"
+        kind = "description" if _trade_word(rest) else "brand"
     start = _registered_start(places)
     name = (start if (start + rest) in prefix else "") + rest + m.group()
     if kind == "brand" and _DEVELOPER_BEFORE.search(text[max(0, m.end() - len(name) - 4) : m.end() - len(name)]):

@@ -275,6 +275,8 @@ def test_escalation_signals() -> None:
         ("从8月开始公司就说资金紧张", None),
         ("但维修公司老板不给钱", None),
         ("网友发文指控一间知名连锁餐厅积欠薪资", None),
+        ("我在汽修厂干了三个月学徒", None),  # a trade, not a brand
+        ("网民反映冬枣合作社拖欠工资。经查，沾化区裕丰冬枣种植专业合作社雇用村民采摘", "裕丰冬枣种植专业合作社"),
         ("曹县那边有个家具厂叫鑫森家具厂，欠我们工钱", "鑫森家具厂"),
         # a works that is the site of a project is not the employer; a developer by its short name neither
         ("在宏运食品厂扩建项目干活的工人被欠薪", None),
