@@ -108,6 +108,15 @@ def test_closure_and_monthly_pay_are_not_statistics() -> None:
     assert found.workers == 30 and found.amount.yuan == 400_000
 
 
+def test_case_sentences_with_accumulated_arrears_or_a_district_project_are_read() -> None:
+    """ "累计被欠" is the case's own sum, and "全区老旧管网改造" a project, not a region's statistics."""
+    found = facts.extract("据了解，王师傅等6名工人为一家机械厂新建厂房干活，累计被欠工资5万余元。")
+    assert found.workers == 6 and found.amount.yuan == 50_000
+    found = facts.extract("一家维修公司的9名维修工参与全区老旧管网改造，被拖欠工资共计12万元。")
+    assert found.workers == 9 and found.amount.yuan == 120_000
+    assert facts.extract("今年以来全市共追回工资3.2亿元，惠及劳动者1.1万人。另一工地8名瓦工被欠6万元。").workers == 8
+
+
 def test_followers_are_not_money() -> None:
     assert facts.extract_amount("他称被欠薪五万元，视频发出三天涨粉十余万").yuan == 50_000
     assert facts.extract_amount("一名拥有数十万粉丝的博主带人讨薪") is None
@@ -170,6 +179,7 @@ def test_approximate_headcount_and_inference() -> None:
         ("我和我们村的四个人去年跟着包工头", 5),
         ("合作社欠我和老伴两个人工资一万二", 2),
         ("我和父亲二人被拖欠三个月工资", 2),
+        ("我姥姥和同村七八个老太太去绑苗", 8),
         # days of work are not workers
         ("一天一百八，我爸干了一百多个工。", 1),
         ("帖子说项目欠十八个木工的工资", 18),
