@@ -78,12 +78,14 @@ _PARTNER = re.compile(
 # "N个人" after a bare noun ("我和师傅两个人") and a partner in crime ("伙同八名亲友").
 _COMPANIONS = re.compile(
     rf"(?:(?:我|俺|楼主|本人|他|她|您|其|某|男子|师傅|大姐|大哥|阿姨|[老小](?![板总])[\u4e00-\u9fa5])[^，。,；;和跟与及同]{{0,3}}"
-    rf"[和跟与及同](?![我俺])(?P<mod>[^，。,；;0-9{_CN}]{{0,8}}?)|[和跟与及同](?:其他|另外|其余|其它|另)的?)"
+    rf"[和跟与及同](?![我俺](?!们))(?P<mod>[^，。,；;0-9{_CN}]{{0,8}}?)|[和跟与及同](?:其他|另外|其余|其它|另)的?)"
     rf"(?P<num>[{_CN}0-9]{{1,3}})(?:个|名|位)?+(?![月天年日万千百元块次])"
     r"(?=[\u4e00-\u9fa5]{0,4}?(?:工|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|邻居|朋友|人|老乡|村|同事|司机|徒弟))"
 )
+_PEER = re.compile(r"(同事|朋友|师傅|伙伴|同伴|搭档|工友|老乡|同学)$")
 _TOTAL_MOD = re.compile(
-    r"共|等|们|(?:弟弟?|哥哥?|姐姐?|妹妹?|爸爸?|妈妈?|老婆|老公|媳妇|对象|儿子|女儿|丈夫|妻子|爱人)$"
+    r"共|等|还有|(?:们|弟弟?|哥哥?|姐姐?|妹妹?|爸爸?|妈妈?|老婆|老公|老伴|媳妇|对象|儿子|女儿|丈夫|妻子|爱人|父亲|母亲|"
+    r"家人|亲戚|舅子|叔叔?|舅舅?|表哥|表弟|表姐|表妹|徒弟)$"
 )
 # Plurals about the workers themselves; an audience ("朋友们", "大家评评理", "吧友们") is not one.
 _PLURAL = re.compile(
@@ -126,8 +128,22 @@ _ESTATE_START = re.compile(rf"(?:{_ESTATE})")
 _SITE_HEADS = ("安置房", "安置区", "教学楼", "综合楼", "办公楼", "棚改")
 _NAME_CHAR = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9（）()#·・]")
 # characters that end the clause before a name: "在XX公司", "XX的项目部", "被XX集团"
-_NAME_BREAK = set("的在被是给向欠说称对跟到去找了由为将把从等让叫帮替当据于所按着因以里起审结及进走与后时喺做干就")
-_NAME_KEEP_AFTER_BREAK = ("为民", "美的", "中为", "大为", "有为", "新的", "钢结构", "结构", "数据", "依据", "时代")
+_NAME_BREAK = set("的在被是给向欠说称对跟到去找了由为将把从等让叫帮替当据于所按着因以里起审结及进走与后时喺做干就归")
+_NAME_KEEP_AFTER_BREAK = (
+    "为民",
+    "美的",
+    "中为",
+    "大为",
+    "有为",
+    "新的",
+    "钢结构",
+    "结构",
+    "数据",
+    "依据",
+    "时代",
+    "时光",
+    "时尚",
+)
 # words that end the clause before a name, read as whole words: "约谈XX公司", "被告人苏某系XX公司", "开发商XX置业"
 _NAME_LEAD = re.compile(
     r"(?:开发|总承包|承包|分包|总包|供应|供货|承建|建材)商|(?:甲|乙|施工|建设|发包|总承包|承包|分包|总包|承建|用工|业主|对|资|开发|投资|双|买|卖|合作|出资)方|"
@@ -136,13 +152,13 @@ _NAME_LEAD = re.compile(
     r"供职|来到|前往|经营|开办|开设|出资|(?:[0-9]{2,4}|[一二三四五六七八九十]{1,4})年|"
     r"承接|承建|承包(?!有限|公司|集团|工程)|总包|单位|老板|工头|负责人|法人|(?<!体)系(?!统|列)|名为|叫做|即为|"
     # "在建住宅项目", "对外承揽工程", "调取项目…", "镇级财政投资项目", "今年共有重点工程"
-    r"在建|承揽|完成|调取|调阅|共有|[镇乡县市省区村]级|"
+    r"在建|承揽|完成|调取|调阅|共有|[镇乡县市省区村]级|指控|抹黑|接受|曝光|"
     # "一家工厂德信工程有限公司": the description before a name
     r"(?:一家|一个|某)[\u4e00-\u9fa5]{0,4}?(?:工厂|营造厂|企业|公司)"
 )
 # words that make a mention a description rather than a name: "某公司", "一家工厂", "那个项目"
 _ANONYMOUS = re.compile(
-    r"某|一家|一个|一处|一座|一段|一条|一栋|一所|一批|一些|这家|那家|这个|那个|该|哪家|几家|多家|两家|此|"
+    r"某|一家|一个|一间|一处|一座|一段|一条|一栋|一所|一批|一些|这家|那家|这个|那个|该|哪家|几家|多家|两家|此|"
     r"这种|那种|这类|各类|各种|多个|好几个|几个"
 )
 _VAGUE_NAME = re.compile(
@@ -346,16 +362,24 @@ WORKERS_CONFIDENCE = {
 AMOUNT_CONFIDENCE = {
     "unit": 0.95,  # a sum with its unit ("4.5万元", "两千六百块") (0.95)
     "bare": 0.85,  # a bare number next to words of money owed ("欠我4600") (0.88)
+    "own": 0.6,  # the writer's own sum where several are owed ("欠我一万六…车间二十八人都一样") (16 of 25)
 }
+
+
+# zones that name no place of their own ("园区办公楼"), and a description that an article opens ("一所乡镇中学")
+_BARE_ZONES = ("园区", "新区", "开发区", "高新区", "经开区", "工业园区", "厂区", "景区")
+_DESCRIBED_BEFORE = re.compile(r"(一所|一处|一座|一个|这个|那个|这所|那所)$")
 
 
 def _project(text: str, m: re.Match[str]) -> Name | None:
     prefix = _name_before(text, m.start())
-    if _ANONYMOUS.search(prefix) or _COMPANY_AFTER.match(text, m.end()):
+    opening = text[max(0, m.start() - len(prefix) - 2) : m.start() - len(prefix)]
+    if _ANONYMOUS.search(prefix) or _DESCRIBED_BEFORE.search(opening) or _COMPANY_AFTER.match(text, m.end()):
         return None
     places, rest = _read_lead(prefix)
     placed = prefix[prefix.rfind(places[-1][0]) :] + m.group() if places else ""
-    if not rest and places and m.group().startswith(_SITE_HEADS):  # "泉庄镇安置房项目"
+    if not rest and places and places[-1][0] not in _BARE_ZONES and m.group().startswith(_SITE_HEADS):
+        # "泉庄镇安置房项目"; not "园区办公楼"
         return Name(placed, PROJECT_CONFIDENCE["placed"], "placed")
     if len(rest) < 2 or re.search(r"[我你您他她俺咱]|有限|公司|集团", rest):
         return None
@@ -534,6 +558,7 @@ class Facts:
     several_workers: bool = False  # a plural ("我们几个", "这些工人") without a number
     workers_inferred: bool = False  # one worker assumed from a singular telling, no number in the text
     workers_by_hearsay: bool = False  # the count is of others said to be in the same plight ("还有八个工友也是")
+    amount_own: bool = False  # the sum is the writer's own among several workers owed ("欠我一万六…二十八人")
 
     @property
     def extreme(self) -> bool:
@@ -550,11 +575,12 @@ class Facts:
         amount = self.stated_amount(label)
         how = "hearsay" if self.workers_by_hearsay else "inferred" if self.workers_inferred else "stated"
         unit = amount is not None and re.search(r"[元块万亿]", amount.evidence)
+        kind = "own" if self.amount_own and label != "false" else "unit" if unit else "bare"
         return {
             "company": self.company_confidence,
             "project": self.project_confidence,
             "workers": 0.0 if self.workers is None else WORKERS_CONFIDENCE[how],
-            "amount": 0.0 if amount is None else AMOUNT_CONFIDENCE["unit" if unit else "bare"],
+            "amount": 0.0 if amount is None else AMOUNT_CONFIDENCE[kind],
         }
 
 
@@ -739,6 +765,9 @@ def extract_amount(text: str, claimed: bool = False) -> Amount | None:
     return best
 
 
+_PARTNERSHIP = re.compile(r"[^，。,；;]{0,3}?(合伙|合作|入股|各出|出资)")
+
+
 def extract_workers(text: str) -> int | None:
     """How many workers are owed: "30多个农民工" → 30, "我们仨" → 3, "我和两个老乡" → 3, "我…" → 1."""
     counts: list[int] = []
@@ -748,8 +777,8 @@ def extract_workers(text: str) -> int | None:
             continue  # a lone "一名男子" in a notice is not annotated as a headcount
         if m.group("who2") == "人" and value > 5000:
             continue
-        if text[max(0, m.start() - 1) : m.start()] in ("第", "前", "近"):
-            continue
+        if text[max(0, m.start() - 1) : m.start()] in ("第", "前", "近") or _PARTNERSHIP.match(text, m.end()):
+            continue  # "两名合伙人": partners are not workers
         counts.append(int(value))
     for m in _GROUP_COUNT.finditer(text):
         value = chinese_number(m.group("num"))
@@ -759,15 +788,16 @@ def extract_workers(text: str) -> int | None:
         mod = m.group("mod") or ""
         if _TOTAL_MOD.search(mod) or "伙同" in m.group():
             continue
-        if mod and not mod.endswith("的") and text.startswith(("个人", "人"), m.end("num")):
-            continue  # "我和同事两人": the total
+        if _PEER.search(mod) and text.startswith(("个人", "人"), m.end("num")):
+            continue  # "我和同事两人": the total; "我爸和同村七个人" are seven more
         if m.group("num") == "一" and text[m.start("num") - 1] == "另":
             continue  # "与另一名员工": one other, not a companion
         value = chinese_number(m.group("num"))
         if value and 1 <= value < 20:
             counts.append(int(value) + 1)
-    if not counts and _PARTNER.search(text):
-        counts.append(2)  # "我和我爸", "我和同事"
+    partner = _PARTNER.search(text)
+    if not counts and partner and not _PARTNERSHIP.match(text, partner.end()):
+        counts.append(2)  # "我和我爸", "我和同事", but not "我和朋友合伙" (a partnership has no workers owed)
     if counts:
         return max(counts)
     if text and not _PLURAL.search(text):
@@ -850,6 +880,24 @@ _ONE_PERSON_BEFORE = re.compile(
 )
 
 
+# the writer's own sum where others are owed too ("公司欠我三个月工资一万六…车间二十八人都是同样情况"): the
+# labelling guide records no per-person figure, yet annotators often record it; its confidence says so
+_OWN_SUM_BEFORE = re.compile(
+    r"((?:欠|少|差)(?:了)?我(?![们和跟与及])|(?<![和跟与])我(?:自己)?被(?:拖)?欠)[^，。,；;0-9和跟与们及组队]{0,10}$"
+)
+
+
+def _own_sum(amount: Amount | None, workers: int | None, text: str) -> bool:
+    """Whether `amount` is the writer's own sum in a text that tells of several workers owed."""
+    return bool(
+        amount
+        and workers
+        and workers >= 2
+        and amount.at >= 0
+        and _OWN_SUM_BEFORE.search(text[max(0, amount.at - 16) : amount.at])
+    )
+
+
 def _group_total(amount: Amount | None, workers: int | None, text: str) -> Amount | None:
     """`amount`, unless the text tells of several workers and the sum is one person's: the labelling guide
     records no amount when only a per-person figure is given."""
@@ -900,9 +948,10 @@ def extract(text: str) -> Facts:
     people = case_sentences(text, headcount=True)
     workers = extract_workers(people)
     yuan = _in_yuan(text)
+    amount = _group_total(extract_amount(case), workers, case) if yuan else None
     extreme = {name: [m.group() for m in pattern.finditer(text)] for name, pattern in EXTREME_PATTERNS.items()}
     return Facts(
-        amount=_group_total(extract_amount(case), workers, case) if yuan else None,
+        amount=amount,
         claimed=_group_total(extract_amount(case, claimed=True), workers, case) if yuan else None,
         workers=workers,
         months_unpaid=extract_months(text),
@@ -916,6 +965,7 @@ def extract(text: str) -> Facts:
         workers_inferred=workers == 1
         and not (_WORKERS.search(people) or _GROUP_COUNT.search(people) or _COMPANIONS.search(people)),
         workers_by_hearsay=_said_of_others(people, workers),
+        amount_own=_own_sum(amount, workers, case),
         several_workers=bool(_PLURAL.search(text)),
         extreme_signals=[name for name, found in extreme.items() if found],
         extreme_evidence=list(dict.fromkeys(phrase for found in extreme.values() for phrase in found)),

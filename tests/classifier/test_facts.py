@@ -89,6 +89,16 @@ def test_wages_reported_from_taiwan_or_hong_kong_are_not_in_yuan() -> None:
     assert facts.extract("常州新北区一家机械厂拖欠我工资一万五").amount.yuan == 15_000
 
 
+def test_writers_own_sum_among_several_is_not_trusted() -> None:
+    """The writer's own sum where a workshop is owed is a per-person figure: below the threshold, unless it is
+    what a false claim asks for."""
+    found = facts.extract("公司拖欠我三个月工资一万六千元。车间共二十八人，都没拿到钱。")
+    threshold = load_settings().facts.amount
+    assert found.amount_own and found.confidence("real")["amount"] < threshold
+    assert found.confidence("false")["amount"] >= threshold
+    assert not facts.extract("公司拖欠我们二十八个人三个月工资四十万元").amount_own
+
+
 def test_false_claim_keeps_the_sum_claimed() -> None:
     """A false claim is recorded as claimed: its pretext money, and no part paid taken off."""
     found = facts.extract("一个包工头说开发商欠他工程款三十八万，工人工资早就结清，他只给了工人两千块辛苦费")
@@ -141,6 +151,14 @@ def test_approximate_headcount_and_inference() -> None:
         ("一男子伙同五名亲友冒领工资", 5),
         # a month or a sum after the number is not a headcount
         ("我跟老板要三个月工资", None),
+        # "N个人" after a group ("同村") is N more; after a peer or a relative it is the total
+        ("我爸和同村五个人跟着工头干了半年", 6),
+        ("我和我们村的四个人去年跟着包工头", 5),
+        ("合作社欠我和老伴两个人工资一万二", 2),
+        ("我和父亲二人被拖欠三个月工资", 2),
+        # partners are not workers owed
+        ("两名合伙人为了分红闹上了法庭", 1),  # not two workers: the one who claims
+        ("我和朋友合伙开了一家餐厅，他说欠我工资", None),
     ],
 )
 def test_companions(text: str, workers: int | None) -> None:
@@ -233,9 +251,13 @@ def test_escalation_signals() -> None:
         ("石材厂老板欠我三千", None),
         ("离职时公司欠我两个月工资", None),
         ("昌乐的施工队和项目部都说没钱", None),
+        # a name that contains a clause-ending character is kept whole ("时光"); "归…管" ends the clause
+        ("【投诉对象】青岛鲜果时光餐饮管理有限公司 拖欠工资", "青岛鲜果时光餐饮管理有限公司"),
+        ("保洁员一共二十个，归淄博洁美物业保洁有限公司管", "淄博洁美物业保洁有限公司"),
         # a clause read back to a suffix is not a name
         ("从8月开始公司就说资金紧张", None),
         ("但维修公司老板不给钱", None),
+        ("网友发文指控一间知名连锁餐厅积欠薪资", None),
         ("曹县那边有个家具厂叫鑫森家具厂，欠我们工钱", "鑫森家具厂"),
         # a works that is the site of a project is not the employer; a developer by its short name neither
         ("在宏运食品厂扩建项目干活的工人被欠薪", None),
@@ -273,6 +295,8 @@ def test_company_boundaries(text: str, company: str | None) -> None:
         ("县公安局接到报警，某在建住宅项目有人爬上塔吊", None),
         ("他在外做工程欠了不少钱", None),
         ("这种政府投资项目有工资保证金", None),
+        ("我们是沂水县一所乡镇中学教学楼项目的农民工", None),  # a description opened by 一所
+        ("十几名装卸工聚集在园区办公楼前", None),  # a zone is no place of its own
         # the whole suffix is read: a section, a resettlement project, a construction
         ("枣庄至临沂高速公路五标段的工人", "枣庄至临沂高速公路五标段"),
         ("在滕州市鲁班片区棚户区改造安置房项目干了一年", "鲁班片区棚户区改造安置房项目"),
