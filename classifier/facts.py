@@ -56,13 +56,14 @@ _PAID_BEFORE = re.compile(
     r"每月|一人|每次|补偿|生活费|扣了|赔|返费|一天|日薪|日酬|日工资|时薪|每天)[^，。,；;]{0,3}$"
 )
 # a monthly rate said right before the sum ("月薪5800", "说好一个月三千") is not the sum owed
-_RATE_BEFORE = re.compile(r"(每个月|月薪|底薪|说好一个月|约定一个月|一个月给)(是|为|有)?$")
+_RATE_BEFORE = re.compile(r"(每个月|月薪|底薪|说好一个月|约定一个月|一个月给|[，,。；;]一个月)(是|为|有)?$")
 _HOTLINES = {"12345", "12333", "12348", "12315", "110", "120", "119"}
 _PERSON = r"(?:工(?![资钱程地作期厂具])|员|友|乡|妹|弟|兄|傅|匠|们|婶|姨|姐|哥|叔|爷|娘|师|人(?![民社大力才口]))"
 _FILLER = r"(?:(?![月天年日次项套间个店家处块元万千])[\u4e00-\u9fa5]){0,4}?"
+# "干了一百多个工," counts days of work, not workers
 _WORKERS = re.compile(
     rf"(?<![{_CN}0-9.])(?P<num>{_NUM})(?![{_CN}0-9.])(?P<approx>{_APPROX})?"
-    rf"(?:(?P<who>[名位])|(?:个|号)?(?P<who2>农民工|工人|民工|员工|工友|人(?![民社大力才口]))|(?:个|号){_FILLER}{_PERSON})"
+    rf"(?:(?P<who>[名位])|(?:个|号)?(?P<who2>农民工|工人|民工|员工|工友|人(?![民社大力才口]))|(?:个|号)(?!工(?:[，。,；;的!！?？]|$)){_FILLER}{_PERSON})"
 )
 _GROUP_COUNT = re.compile(
     rf"(?:我们|俺们|咱们|他们|她们|俺)(?P<num>{_NUM})(?![{_CN}0-9.])(?P<approx>{_APPROX})?(?:个|人|口子)?"
@@ -651,11 +652,11 @@ _OTHER_MONEY_AFTER = re.compile(r"^(的|元的)?(工程款|工程结算款|货�
 # not a sum at all: a count of views ("播放量超过50万") or a sum in another currency ("约新台币十八万元",
 # "四万五千美元", "二十万港元"), which the labelling guide, counting yuan, leaves out
 _NOT_MONEY_BEFORE = re.compile(
-    r"(播放量|播放|浏览量|阅读量|点击量|粉丝|观看|点赞|新台币|台币|港币|港元|澳门币|澳门元|美元|美金|令吉|新元|加元|欧元|日元|"
+    r"(播放量|播放|浏览量|阅读量|点击量|粉丝|涨粉|观看|点赞|新台币|台币|港币|港元|澳门币|澳门元|美元|美金|令吉|新元|加元|欧元|日元|"
     r"韩元|英镑)[^，。,；;0-9]{0,4}$"
 )
 _NOT_MONEY_AFTER = re.compile(
-    r"^(港元|港币|澳门元|澳门币|澳元|美元|美金|令吉|新元|新币|加元|欧元|日元|韩元|英镑|台币|新台币|播放)"
+    r"^(港元|港币|澳门元|澳门币|澳元|美元|美金|令吉|新元|新币|加元|欧元|日元|韩元|英镑|台币|新台币|播放|次播放|粉丝|粉|人次)"
 )
 
 
@@ -700,7 +701,7 @@ def _amounts(text: str, paid: list[tuple[Amount, bool]] | None = None) -> list[A
         ):
             continue
         kind = _money_kind(text, m.start(), m.end())
-        if _RATE_BEFORE.search(text[max(0, m.start() - 4) : m.start()]):
+        if _RATE_BEFORE.search(text[max(0, m.start() - 6) : m.start()]):
             continue
         if amount and amount.yuan >= 50 and kind:
             amount.at, amount.wages = m.start(), kind == "wages"
@@ -723,7 +724,7 @@ def _amounts(text: str, paid: list[tuple[Amount, bool]] | None = None) -> list[A
             if value is None or value < 100 or (pattern is _BARE and _is_year(text, m)):
                 continue
             kind = _money_kind(text, m.start(), m.end())
-            if kind is None or _RATE_BEFORE.search(text[max(0, m.start() - 4) : m.start()]):
+            if kind is None or _RATE_BEFORE.search(text[max(0, m.start() - 6) : m.start()]):
                 continue
             approx = bool(m.groupdict().get("approx"))
             found.append(Amount(value, approx, m.group(), m.start(), kind == "wages"))
@@ -850,10 +851,10 @@ _STATISTIC = re.compile(
     r"总投资|投资[^，。]{0,4}亿|同比|环比|占比|约占|办结率|覆盖率|平均|全市|全省|全县|全区|全国|各地|据统计|统计显示|数据显示|"
     r"[0-9.]+亿|[一二三四五六七八九十百千几数]+亿|"
     # pay handed out or on offer, not owed: a payday ceremony, a job fair, a wage arriving on a phone
-    r"集中发放|发放仪式|排队领|领取工资|现场发放|招聘会|岗位|月薪普遍|(?<![没未不])到账了|"
+    r"集中发放|发放仪式|排队领|(?<!按月)(?<![没未])领取工资|现场发放|招聘会|岗位|月薪普遍|(?<![没未不])到账了|"
     # pay handed out to a site's workforce, a class or an audience ("一百多名工人的工资…统一代发到卡",
     # "79名农民工取得…证书", "解答了74名务工人员的咨询")
-    r"代发到卡|统一代发|结业|证书|解答了|咨询"
+    r"代发到卡|统一代发|培训班结业|结业仪式|证书|解答了|咨询"
 )
 # a sentence about a whole workforce paid ("在册农民工共72人，工资均已…发放") gives no headcount owed, though
 # a false claim's sum may stand in it ("称欠工资两百多万，…工资早已通过专用账户发放完毕")

@@ -79,6 +79,7 @@ def test_monthly_rate_is_not_the_sum_owed() -> None:
     assert facts.extract_amount("在超市当了三个月理货员，月薪3800，老板一直拖着") is None
     assert facts.extract_amount("说好一个月两千八，干了三个月，欠我八千四").yuan == 8_400
     assert facts.extract_amount("老板欠我两个月工资一万二").yuan == 12_000  # not a rate: the months owed
+    assert facts.extract_amount("看了四个月大棚，一个月两千五，一分没给") is None  # a rate after a clause
 
 
 def test_wages_reported_from_taiwan_or_hong_kong_are_not_in_yuan() -> None:
@@ -97,6 +98,19 @@ def test_writers_own_sum_among_several_is_not_trusted() -> None:
     assert found.amount_own and found.confidence("real")["amount"] < threshold
     assert found.confidence("false")["amount"] >= threshold
     assert not facts.extract("公司拖欠我们二十八个人三个月工资四十万元").amount_own
+
+
+def test_closure_and_monthly_pay_are_not_statistics() -> None:
+    """A shop closing (结业) or wages drawn monthly (按月领取工资) is not a ceremony or a course: the case is read."""
+    found = facts.extract("旺角一间茶餐厅突然结业，十多名员工到劳动部门求助。")
+    assert found.workers == 10
+    found = facts.extract("司机们按月领取工资，但公司已连续三个月未发薪，三十多人被欠约四十万元人民币。")
+    assert found.workers == 30 and found.amount.yuan == 400_000
+
+
+def test_followers_are_not_money() -> None:
+    assert facts.extract_amount("他称被欠薪五万元，视频发出三天涨粉十余万").yuan == 50_000
+    assert facts.extract_amount("一名拥有数十万粉丝的博主带人讨薪") is None
 
 
 def test_false_claim_keeps_the_sum_claimed() -> None:
@@ -156,6 +170,9 @@ def test_approximate_headcount_and_inference() -> None:
         ("我和我们村的四个人去年跟着包工头", 5),
         ("合作社欠我和老伴两个人工资一万二", 2),
         ("我和父亲二人被拖欠三个月工资", 2),
+        # days of work are not workers
+        ("一天一百八，我爸干了一百多个工。", 1),
+        ("帖子说项目欠十八个木工的工资", 18),
         # partners are not workers owed
         ("两名合伙人为了分红闹上了法庭", 1),  # not two workers: the one who claims
         ("我和朋友合伙开了一家餐厅，他说欠我工资", None),
