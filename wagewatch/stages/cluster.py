@@ -199,20 +199,29 @@ class _Batch:
         self.out_of_window: set[int] = set()
         self.touched: set[int] = set()
 
-    def _in_window(self, ids: list[int]) -> list[Incident]:
-        """The incidents of `ids` still within the window, in the order of `ids`."""
-        unread = [i for i in ids if i not in self.incidents and i not in self.out_of_window]
-        if unread:
-            query = select(Incident).where(Incident.id.in_(unread), Incident.last_seen >= self.since)
-            self.incidents.update((incident.id, incident) for incident in self.session.scalars(query))
-            # last_seen only grows, and `since` is fixed for the batch: one outside stays outside
-            self.out_of_window.update(i for i in unread if i not in self.incidents)
-        return [self.incidents[i] for i in ids if i in self.incidents]
+    def _best_in_window(self, ids: list[int]) -> Incident | None:
+        """The first incident of `ids` (best first) still within the window. Only the ones tried are read:
+        the number of candidates above the threshold grows with the city's incidents, the answer does not."""
+        for incident_id in ids:
+            if incident_id in self.out_of_window:
+                continue
+            incident = self.incidents.get(incident_id)
+            if incident is None:
+                incident = self.session.scalar(
+                    select(Incident).where(Incident.id == incident_id, Incident.last_seen >= self.since)
+                )
+                if incident is None:
+                    # last_seen only grows, and `since` is fixed for the batch: one outside stays outside
+                    self.out_of_window.add(incident_id)
+                    continue
+                self.incidents[incident_id] = incident
+            return incident
+        return None
 
     def cluster(self, analysis: Analysis, post: Post) -> None:
         sig = signature(post.text)
         ids = self.index.candidates(analysis.label, analysis.city, sig, self.policy.cluster_similarity)
-        incident = next(iter(self._in_window(ids)), None)
+        incident = self._best_in_window(ids)
         if incident is None:
             seen = post.published_at or clock.now()
             values = {
