@@ -102,12 +102,21 @@ def test_files(test_dir: Path = TEST_DIR) -> list[Path]:
     return sorted(test_dir.glob("*.jsonl"))
 
 
-def training_files(train_dir: Path = TRAIN_DIR, feedback_dir: Path = FEEDBACK_DIR) -> list[Path]:
-    """The corpus training files and any exported feedback files, in a fixed (sorted) order."""
-    files = sorted(train_dir.glob("*.jsonl"))
+def training_files(
+    train_dir: Path = TRAIN_DIR, feedback_dir: Path = FEEDBACK_DIR, patterns: list[str] | None = None
+) -> list[Path]:
+    """The corpus training files matching `patterns` (default: all) and any exported feedback files, in a
+    fixed (sorted) order; a pattern that matches nothing is an error, not a silently smaller corpus."""
+    files: set[Path] = set()
+    for pattern in patterns or ["*.jsonl"]:
+        matched = set(train_dir.glob(pattern))
+        if not matched:
+            raise FileNotFoundError(f"no corpus file in {train_dir} matches {pattern!r} (classifier.yaml train.corpus)")
+        files |= matched
+    found = sorted(files)
     if feedback_dir.is_dir():
-        files += sorted(feedback_dir.glob("*.jsonl"))
-    return files
+        found += sorted(feedback_dir.glob("*.jsonl"))
+    return found
 
 
 def load_training(files: list[Path]) -> list[Example]:

@@ -284,7 +284,10 @@ def component_model(model_dir: Path, component: str):
         return BaselineModel.load(model_dir)
     settings = load_settings()
     seed = int((ModelMeta.load(model_dir).extra or {}).get("seed", settings.train.seed))
-    examples = [Example(**{**e.__dict__, "text": normalize(e.text)}) for e in load_training(training_files())]
+    examples = [
+        Example(**{**e.__dict__, "text": normalize(e.text)})
+        for e in load_training(training_files(patterns=settings.train.corpus))
+    ]
     train, valid = split_validation(examples, settings.train.validation_fraction, seed)
     return train_baseline(train, valid, settings.baseline)
 

@@ -48,6 +48,19 @@ class TrainSettings(_Strict):
     threads: int = Field(2, ge=1)
     char_dropout: float = Field(0.08, ge=0, lt=1)
     crop_probability: float = Field(0.3, ge=0, le=1)
+    # Patterns under classifier/corpus/train/ that `wagewatch train` reads: a corpus file written after the
+    # shipped model is measured first and joins the list when a retrained model is shipped.
+    corpus: list[str] = Field(
+        default_factory=lambda: [
+            "false.jsonl",
+            "irrelevant.jsonl",
+            "real.jsonl",
+            "longform_*.jsonl",
+            "v2_*.jsonl",
+            "v3_*.jsonl",
+        ],
+        min_length=1,
+    )
 
 
 class InferenceSettings(_Strict):

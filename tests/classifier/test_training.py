@@ -7,6 +7,7 @@ well under a minute on two cores; what is tested is the machinery, not the accur
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +15,10 @@ import pytest
 import torch
 
 from wagewatch.classifier import calibration
-from wagewatch.classifier.api import Classifier, load_classifier
+from wagewatch.classifier.api import DEFAULT_MODEL_DIR, Classifier, load_classifier
 from wagewatch.classifier.baseline import BaselineModel, train_baseline
 from wagewatch.classifier.charvocab import SPECIAL_TOKENS, build_vocabulary, make_tokenizer
-from wagewatch.classifier.corpus import Example, load_training, split_validation
+from wagewatch.classifier.corpus import TRAIN_DIR, Example, load_training, split_validation, training_files
 from wagewatch.classifier.settings import load_settings
 from wagewatch.classifier.training import train_model
 
@@ -163,6 +164,26 @@ def test_later_files_override_labels(tmp_path: Path) -> None:
     corpus.write_text('{"id": "1", "text": "x", "label": "maybe"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="label"):
         load_training([corpus])
+
+
+def test_training_reads_the_configured_corpus_files(tmp_path: Path) -> None:
+    for name in ("real.jsonl", "v2_a.jsonl", "v3_a.jsonl"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+    no_feedback = tmp_path / "none"
+    assert [p.name for p in training_files(tmp_path, no_feedback, ["real.jsonl", "v2_*.jsonl"])] == [
+        "real.jsonl",
+        "v2_a.jsonl",
+    ]
+    assert len(training_files(tmp_path, no_feedback)) == 3
+    with pytest.raises(FileNotFoundError, match="v9_"):
+        training_files(tmp_path, no_feedback, ["v9_*.jsonl"])
+
+
+def test_the_configured_corpus_is_what_the_shipped_model_was_trained_on() -> None:
+    """`wagewatch train` with the shipped settings reads exactly the examples the shipped model counted."""
+    meta = json.loads((DEFAULT_MODEL_DIR / "wagewatch.json").read_text(encoding="utf-8"))["extra"]
+    files = training_files(TRAIN_DIR, Path("/nonexistent"), load_settings().train.corpus)
+    assert len(load_training(files)) == meta["train_examples"] + meta["validation_examples"]
 
 
 @pytest.mark.slow

@@ -78,7 +78,10 @@ def train(
 
     settings = load_settings(settings_path)
     feedback_dir = Path("/nonexistent") if no_feedback else DEFAULT_FEEDBACK_DIR
-    files = training_files(TRAIN_DIR, feedback_dir) + sorted(feedback_files)
+    try:
+        files = training_files(TRAIN_DIR, feedback_dir, settings.train.corpus) + sorted(feedback_files)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
     examples = load_training(files)
     click.echo(f"训练数据 {len(examples)} 条，来自: " + ", ".join(str(f) for f in files))
     report = train_model(
