@@ -5,7 +5,9 @@
 Builds a SQLite store in a temporary folder, fills it with `--incidents` analysed incidents spread over the
 16 cities (about 5% of unknown place, 3% false claims, severities 1-4), then measures:
 1. draining the backlog: one dispatch run plans and delivers every alert to the local outbox (most severe
-   first), with the latency per severity;
+   first), with the latency per severity; with `--workers N`, N dispatch processes drain the same store at
+   once, as N `wagewatch worker --stages dispatch` would (one per core), and the run checks that the
+   deliveries they report add up to the delivery rows, each sent once;
 2. steady state: with the backlog alerted, `--new` fresh incidents arrive one at a time, each followed by a
    dispatch run, as the scheduler would do;
 3. a slow SMTP server (aiosmtpd, `--smtp-ms` per message): `--smtp-deliveries` due emails drained with
@@ -19,6 +21,7 @@ interval adds up to that many seconds on top.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 import resource
 import statistics
@@ -154,7 +157,35 @@ def _summary(values: list[float]) -> str:
     )
 
 
-def run(incidents: int, new: int, seed: int, folder: Path) -> None:
+def _dispatch_process(config: AppConfig, sent: multiprocessing.Queue) -> None:
+    db = Database(config.settings.database_url)
+    sent.put(dispatch(db, config)["sent"])
+    db.dispose()
+
+
+def drain_with_workers(db: Database, config: AppConfig, workers: int) -> tuple[int, float]:
+    """Deliveries the dispatch runs report in all, and their CPU seconds: in-process for one worker, else
+    `workers` forked processes on the same store at once."""
+    if workers == 1:
+        cpu = time.process_time()
+        return dispatch(db, config)["sent"], time.process_time() - cpu
+    db.dispose()  # no pooled connection crosses the fork
+    context = multiprocessing.get_context("fork")
+    reported: multiprocessing.Queue = context.Queue()
+    children_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    processes = [context.Process(target=_dispatch_process, args=(config, reported)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    sent = sum(reported.get() for _ in processes)
+    for process in processes:
+        process.join()
+        if process.exitcode:
+            raise SystemExit(f"a dispatch worker exited with {process.exitcode}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return sent, after.ru_utime + after.ru_stime - children_cpu.ru_utime - children_cpu.ru_stime
+
+
+def run(incidents: int, new: int, seed: int, folder: Path, workers: int = 1) -> None:
     config = bench_config(folder)
     db = Database(config.settings.database_url)
     db.upgrade()
@@ -166,13 +197,19 @@ def run(incidents: int, new: int, seed: int, folder: Path) -> None:
         f"backlog: {incidents} analysed incidents waiting (SQLite file {folder / 'bench.db'}, outbox channel), "
         f"generated and stored in {time.perf_counter() - generating:.1f} s"
     )
-    started, cpu = time.perf_counter(), time.process_time()
-    result = dispatch(db, config)
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    started = time.perf_counter()
+    sent, cpu = drain_with_workers(db, config, workers)
+    elapsed = time.perf_counter() - started
+    with db.session() as session:
+        rows = session.scalar(select(func.count()).select_from(AlertDelivery))
+        done = session.scalar(
+            select(func.count()).select_from(AlertDelivery).where(AlertDelivery.status == SendStatus.SENT)
+        )
     print(
-        f"drain: one dispatch run planned {result['planned']} and sent {result['sent']} deliveries in "
-        f"{elapsed:.1f} s ({result['sent'] / elapsed:.0f} deliveries/s; {cpu:.1f} s CPU, "
-        f"{1000 * cpu / result['sent']:.1f} ms each)"
+        f"drain: {workers} dispatch worker(s) sent {sent} deliveries in {elapsed:.1f} s "
+        f"({sent / elapsed:.0f} deliveries/s; {cpu:.1f} s CPU, {1000 * cpu / sent:.1f} ms each); "
+        f"{done} of {rows} delivery rows sent"
+        + ("" if sent == done else f" — the workers reported {sent}: {sent - done} sent twice")
     )
     drain = latencies(db, 1, stored)
     print(f"drain latency (stored -> delivered), all: {_summary([v for vs in drain.values() for v in vs])}")
@@ -186,7 +223,8 @@ def run(incidents: int, new: int, seed: int, folder: Path) -> None:
         steady.extend(v for vs in latencies(db, first, stored).values() for v in vs)
     if steady:
         print(f"steady state, one new incident per dispatch run with {incidents} already alerted: {_summary(steady)}")
-    print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    print(f"peak memory (largest process): {peak / 1024:.0f} MiB")
     db.dispose()
 
 
@@ -225,6 +263,7 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=10_000, help="backlog size (default 10000)")
     parser.add_argument("--new", type=int, default=50, help="fresh incidents measured one by one afterwards")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="dispatch processes draining the backlog at once")
     parser.add_argument("--dir", type=Path, default=None, help="keep the store and outbox here (default: a temp dir)")
     parser.add_argument("--smtp-deliveries", type=int, default=400, help="emails for the SMTP part (0: skip it)")
     parser.add_argument("--smtp-ms", type=float, default=50.0, help="milliseconds the SMTP server takes a message")
@@ -233,7 +272,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wagewatch-bench-") as temporary:
         folder = args.dir or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)
-        run(args.incidents, args.new, args.seed, folder)
+        run(args.incidents, args.new, args.seed, folder, args.workers)
         if args.smtp_deliveries:
             smtp_drain(args.smtp_deliveries, args.smtp_senders, args.smtp_ms, folder)
 
