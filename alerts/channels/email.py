@@ -36,13 +36,20 @@ def _folded(cte_type: str, linesep: str, max_line_length: int | None, name: str,
     return Compat32(cte_type=cte_type, linesep=linesep, max_line_length=max_line_length).fold_binary(name, value)
 
 
+# Printable ASCII words one space apart: a value compat32 writes unchanged when it fits on the line.
+_AS_IS = re.compile(r"[!-~]+(?: [!-~]+)*")
+
+
 class FoldOnce(Compat32):
     """compat32 that folds each distinct header once per process: Header.encode was half of building an email,
-    and a drain writes the same sender, recipients, subject, date and part headers over and over."""
+    and a drain writes the same sender, recipients, subject, date and part headers over and over. A short
+    ASCII value (the Message-ID, new in every message) needs no folding and is written as it is."""
 
     def fold_binary(self, name: str, value: Any) -> bytes:
         if not isinstance(value, str):
             return super().fold_binary(name, value)
+        if self.max_line_length and len(name) + 2 + len(value) <= self.max_line_length and _AS_IS.fullmatch(value):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
         return _folded(self.cte_type, self.linesep, self.max_line_length, name, value)
 
 

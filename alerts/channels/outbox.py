@@ -12,17 +12,35 @@ from wagewatch.alerts.channels.base import Envelope
 from wagewatch.alerts.channels.email import build_email, send_email
 from wagewatch.alerts.channels.registry import Alerter, register
 
+_private: set[Path] = set()  # folders this process has made 0700 (a drain writes thousands of files into one)
+
+
+def _make_private(directory: Path) -> None:
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    _private.add(directory)
+
 
 def write_eml(msg: Message, directory: Path, name: str) -> str:
     """Write atomically as `<name>.eml`; writing the same name again replaces the file."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    directory.chmod(0o700)
+    if directory not in _private:
+        _make_private(directory)
     target = directory / f"{name}.eml"
     tmp = target.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)  # a leftover from a crash keeps its old mode; start afresh
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(bytes(msg))
+    data = memoryview(bytes(msg))
+    while True:
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            break
+        except FileExistsError:  # a leftover from a crash keeps its old mode: start afresh
+            tmp.unlink(missing_ok=True)
+        except FileNotFoundError:  # the folder was removed since this process made it
+            _make_private(directory)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
     os.replace(tmp, target)
     return str(target)
 

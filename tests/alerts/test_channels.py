@@ -4,8 +4,13 @@ and hostile post text that must not turn into markup anywhere."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import stat
 from email import message_from_bytes, policy
+from email.policy import Compat32
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -14,6 +19,8 @@ from sqlalchemy import select
 from tests.alerts.conftest import DINGTALK_SECRET, SMS_KEY, dingtalk_check, make_incident, use_robots
 from wagewatch.alerts.channels.base import ChannelError, Envelope
 from wagewatch.alerts.channels.dingtalk import sign, signed_url
+from wagewatch.alerts.channels.email import POLICY, new_email
+from wagewatch.alerts.channels.outbox import write_eml
 from wagewatch.alerts.channels.webhook import build_request, send_webhook
 from wagewatch.alerts.render import AlertView, PostView, render
 from wagewatch.core.config import Channel, Person, WebhookTemplate
@@ -233,3 +240,36 @@ def test_unset_robot_urls_are_skipped_for_the_next_channel(store):
     make_incident(store.db, city="济南", severity=3)
     dispatch(store.db, store.config)
     assert _statuses(store) == {("jinan-duty-day", "email"): "sent", ("jinan-leader", "email"): "sent"}
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("Message-ID", "<delivery-123@wagewatch>"),
+        ("Date", "Fri, 04 Dec 2026 19:08:28 -0000"),
+        ("X-Test", "two  spaces"),
+        ("X-Test", " leading space"),
+        ("X-Test", "tab\there"),
+        ("X-Test", "=?utf-8?b?5rWL6K+V?="),
+        ("Message-ID", "<" + "x" * 70 + "@wagewatch>"),
+        ("Subject", "济南市某工地拖欠农民工工资"),
+        ("X-Test", "line\nbreak"),
+    ],
+)
+def test_headers_are_folded_byte_for_byte_as_compat32_folds_them(name, value):
+    assert POLICY.fold_binary(name, value) == Compat32().fold_binary(name, value)
+
+
+def test_an_outbox_file_is_private_and_replaces_a_leftover(tmp_path):
+    outbox = tmp_path / "outbox"
+    outbox.mkdir(mode=0o755)
+    (outbox / "delivery-1.tmp").write_bytes(b"half a message from a crash")
+    (outbox / "delivery-1.tmp").chmod(0o644)
+    msg = new_email("wagewatch@localhost", "测试", "duty@example.org", "主题", "<delivery-1@wagewatch>", "正文")
+    path = write_eml(msg, outbox, "delivery-1")
+    assert stat.S_IMODE(outbox.stat().st_mode) == 0o700 and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert message_from_bytes(Path(path).read_bytes(), policy=policy.default)["Subject"] == "主题"
+    assert sorted(p.name for p in outbox.iterdir()) == ["delivery-1.eml"]
+    shutil.rmtree(outbox)  # removed while the service runs: the next message makes it again
+    path = write_eml(msg, outbox, "delivery-2")
+    assert stat.S_IMODE(outbox.stat().st_mode) == 0o700 and Path(path).exists()

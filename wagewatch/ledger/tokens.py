@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from wagewatch.core.store.models import OfficerToken, table_of
 
 _INSERT = insert(table_of(OfficerToken))
+_PENDING = "wagewatch.ledger.tokens.pending"
 
 
 def _digest(token: str) -> str:
@@ -20,14 +21,32 @@ def _digest(token: str) -> str:
 
 
 def mint(session: Session, person_id: str, now: datetime, valid_hours: int) -> str:
-    """A new token for `person_id`, valid for `valid_hours`; only its hash is stored. One Core INSERT: dispatch
-    mints one for every personal alert, and an ORM object each cost more than the rest of the row's claim."""
-    token = secrets.token_urlsafe(24)
-    values = dict(
-        token_hash=_digest(token), person_id=person_id, created_at=now, expires_at=now + timedelta(hours=valid_hours)
-    )
-    session.execute(_INSERT, values)
+    """A new token for `person_id`, valid for `valid_hours`; only its hash is stored."""
+    token = mint_pending(session, person_id, now, valid_hours)
+    insert_pending(session)
     return token
+
+
+def mint_pending(session: Session, person_id: str, now: datetime, valid_hours: int) -> str:
+    """A new token whose row waits in the session until `insert_pending`: dispatch mints one for every personal
+    alert of a wave, and one INSERT for all of them costs what one did for each."""
+    token = secrets.token_urlsafe(24)
+    session.info.setdefault(_PENDING, []).append(
+        dict(
+            token_hash=_digest(token),
+            person_id=person_id,
+            created_at=now,
+            expires_at=now + timedelta(hours=valid_hours),
+        )
+    )
+    return token
+
+
+def insert_pending(session: Session) -> None:
+    """Store the tokens `mint_pending` made in this session (one Core INSERT)."""
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.execute(_INSERT, rows)
 
 
 def resolve(session: Session, token: str, now: datetime) -> OfficerToken | None:

@@ -269,7 +269,7 @@ def _outgoing(
         token = (
             None
             if ALERTERS[channel.type].group
-            else tokens.mint(session, person.id, clock.now(), config.policy.link_valid_hours)
+            else tokens.mint_pending(session, person.id, clock.now(), config.policy.link_valid_hours)
         )
         return Envelope(first.id, person, channel, build(config, session, deliveries, person, token))
 
@@ -288,6 +288,7 @@ def _outgoing(
         fold_status="digest",
         urgent=urgent,
         prefetch=prefetch,
+        prepared=tokens.insert_pending,
     )
 
 
