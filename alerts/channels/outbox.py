@@ -9,7 +9,7 @@ from email.message import Message
 from pathlib import Path
 
 from wagewatch.alerts.channels.base import Envelope
-from wagewatch.alerts.channels.email import build_email, send_email
+from wagewatch.alerts.channels.email import as_bytes, build_email, send_email
 from wagewatch.alerts.channels.registry import Alerter, register
 
 _private: set[Path] = set()  # folders this process has made 0700 (a drain writes thousands of files into one)
@@ -27,7 +27,7 @@ def write_eml(msg: Message, directory: Path, name: str) -> str:
         _make_private(directory)
     target = directory / f"{name}.eml"
     tmp = target.with_suffix(".tmp")
-    data = memoryview(bytes(msg))
+    data = memoryview(as_bytes(msg))
     while True:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

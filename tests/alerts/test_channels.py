@@ -19,7 +19,7 @@ from sqlalchemy import select
 from tests.alerts.conftest import DINGTALK_SECRET, SMS_KEY, dingtalk_check, make_incident, use_robots
 from wagewatch.alerts.channels.base import ChannelError, Envelope
 from wagewatch.alerts.channels.dingtalk import sign, signed_url
-from wagewatch.alerts.channels.email import POLICY, new_email
+from wagewatch.alerts.channels.email import POLICY, as_bytes, new_email
 from wagewatch.alerts.channels.outbox import write_eml
 from wagewatch.alerts.channels.webhook import build_request, send_webhook
 from wagewatch.alerts.render import AlertView, PostView, render
@@ -273,3 +273,27 @@ def test_an_outbox_file_is_private_and_replaces_a_leftover(tmp_path):
     shutil.rmtree(outbox)  # removed while the service runs: the next message makes it again
     path = write_eml(msg, outbox, "delivery-2")
     assert stat.S_IMODE(outbox.stat().st_mode) == 0o700 and Path(path).exists()
+
+
+@pytest.mark.parametrize("linesep", ["\n", "\r\n"])
+@pytest.mark.parametrize("html", [None, "<p>正文</p>\n" * 80])
+@pytest.mark.parametrize("attach", [False, True])
+def test_emails_are_written_byte_for_byte_as_the_stdlib_generator_writes_them(tmp_path, linesep, html, attach):
+    files = ()
+    if attach:
+        (tmp_path / "情况表.xlsx").write_bytes(bytes(range(256)) * 40)
+        (tmp_path / "notes.txt").write_text("第一行\r\n第二行\r第三行\n", encoding="utf-8")
+        files = (tmp_path / "情况表.xlsx", tmp_path / "notes.txt")
+    msg = new_email(
+        "wagewatch@localhost",
+        '张三 <evil@example.org>, "李四"',
+        "duty@example.org",
+        "【红色预警】济南市历下区某建筑工地拖欠120名农民工工资约350万元 <script>alert(1)</script> " * 2,
+        "<delivery-1@wagewatch>",
+        "正文第一行\n\n.以点开头的行\r\n" * 50,
+        html,
+        files,
+    )
+    assert as_bytes(msg, linesep) == msg.as_bytes(policy=POLICY.clone(linesep=linesep))
+    msg.preamble = "This is a MIME message."  # not a shape dispatch builds: the generator writes it
+    assert as_bytes(msg, linesep) == msg.as_bytes(policy=POLICY.clone(linesep=linesep))
