@@ -4,7 +4,8 @@ Messages are built with the stdlib's compat32 MIME classes: the modern `EmailMes
 every header through its header registry, about ten times the cost (4 ms a message, most of a delivery's CPU).
 Even compat32 spent most of an alert's remaining cost folding headers and setting charset parameters, so headers
 fold once per process (`FoldOnce`), text parts are built directly (`_text`) and the messages so built are
-written without the generator's walk (`as_bytes`, byte for byte the generator's output). A drain of many messages reuses its SMTP connections (`SmtpPool`): one per server and sending thread.
+written without the generator's walk (`as_bytes`, byte for byte the generator's output). A drain of many
+messages reuses its SMTP connections (`SmtpPool`): one per server and sending thread.
 """
 
 from __future__ import annotations
