@@ -17,8 +17,11 @@ import secrets
 import smtplib
 import ssl
 import threading
-from email import base64mime
+from collections.abc import Iterator
+from email import base64mime, quoprimime
+from email.charset import RFC2047_CHROME_LEN, Charset
 from email.encoders import encode_base64
+from email.header import Header
 from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -33,9 +36,46 @@ from wagewatch.core.config import SmtpSettings
 SENDER_NAME = "欠薪舆情哨兵"
 
 
+class _Utf8(Charset):
+    """UTF-8 that splits a header into encoded words in one pass. The stdlib re-encodes the line so far for
+    every character it adds (quadratic, "in the interest of being correct rather than fast"), and a new alert's
+    subject was a tenth of its email's cost; the base64 length of n bytes is known without encoding them.
+    The same lines, so the same header (tested against compat32)."""
+
+    def __init__(self) -> None:
+        super().__init__("utf-8")
+
+    def header_encode_lines(self, string: str, maxlengths: Iterator[int]) -> list[str | None]:
+        encoded = string.encode("utf-8")
+        if base64mime.header_length(encoded) >= quoprimime.header_length(encoded):  # UTF-8's shortest-encoding rule
+            return super().header_encode_lines(string, maxlengths)
+        chrome = len("utf-8") + RFC2047_CHROME_LEN
+        lines: list[str | None] = []
+        start, size, room = 0, 0, next(maxlengths) - chrome
+        for at, character in enumerate(string):
+            width = len(character.encode("utf-8"))
+            if 4 * -(-(size + width) // 3) > room:  # the base64 of size + width bytes would not fit
+                lines.append(
+                    base64mime.header_encode(string[start:at].encode("utf-8"), "utf-8") if at > start or lines else None
+                )
+                start, size, room = at, 0, next(maxlengths) - chrome
+            size += width
+        lines.append(base64mime.header_encode(string[start:].encode("utf-8"), "utf-8"))
+        return lines
+
+
+_UTF8 = _Utf8()
+
+
 @functools.lru_cache(maxsize=2048)
 def _folded(cte_type: str, linesep: str, max_line_length: int | None, name: str, value: str) -> bytes:
-    return Compat32(cte_type=cte_type, linesep=linesep, max_line_length=max_line_length).fold_binary(name, value)
+    policy = Compat32(cte_type=cte_type, linesep=linesep, max_line_length=max_line_length)
+    if value.isascii():
+        return policy.fold_binary(name, value)
+    try:  # what compat32 does with a non-ASCII value (a UTF-8 Header), less the quadratic split
+        return policy.fold_binary(name, Header(value, _UTF8, header_name=name))  # type: ignore[arg-type]
+    except UnicodeEncodeError:  # surrogates from undecodable bytes: compat32's own handling
+        return policy.fold_binary(name, value)
 
 
 # Printable ASCII words one space apart: a value compat32 writes unchanged when it fits on the line.

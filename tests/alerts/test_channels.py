@@ -5,6 +5,7 @@ and hostile post text that must not turn into markup anywhere."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import stat
@@ -297,3 +298,13 @@ def test_emails_are_written_byte_for_byte_as_the_stdlib_generator_writes_them(tm
     assert as_bytes(msg, linesep) == msg.as_bytes(policy=POLICY.clone(linesep=linesep))
     msg.preamble = "This is a MIME message."  # not a shape dispatch builds: the generator writes it
     assert as_bytes(msg, linesep) == msg.as_bytes(policy=POLICY.clone(linesep=linesep))
+
+
+def test_non_ascii_headers_are_folded_as_compat32_folds_them():
+    rng = random.Random(7)
+    alphabet = "济南市历下区拖欠农民工工资约万元【红色预警】（）：，。 0123456789abcXYZ<>&\"'😀é"
+    values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 220))) for _ in range(400)]
+    values += ["行\n续行", "😀" * 40, " 前后空格 ", "a" * 90 + "济", "undecodable \udcff bytes"]
+    for name in ("Subject", "To", "X-A-Rather-Long-Header-Name-For-The-First-Line"):
+        for value in values:
+            assert POLICY.fold_binary(name, value) == Compat32().fold_binary(name, value), (name, value)
