@@ -320,7 +320,7 @@ def _clause_fragment(rest: str) -> bool:
 def _trade_word(rest: str) -> bool:
     """Whether a two-character `rest` is a trade or a thing rather than a brand ("汽修厂", "冬枣合作社"): jieba
     finds no proper name in it."""
-    return len(rest) <= 2 and not any(tag in _PROPER_TAGS or tag == "nrt" for _, tag in _words(rest))
+    return len(rest) <= 2 and not any(tag in _PROPER_TAGS for _, tag in _words(rest))
 
 
 def _company(text: str, m: re.Match[str]) -> Name | None:

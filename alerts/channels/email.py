@@ -51,16 +51,15 @@ class _Utf8(Charset):
             return super().header_encode_lines(string, maxlengths)
         chrome = len("utf-8") + RFC2047_CHROME_LEN
         lines: list[str | None] = []
-        start, size, room = 0, 0, next(maxlengths) - chrome
-        for at, character in enumerate(string):
+        start = end = 0  # the current line's bytes: encoded[start:end]
+        room = next(maxlengths) - chrome
+        for character in string:
             width = len(character.encode("utf-8"))
-            if 4 * -(-(size + width) // 3) > room:  # the base64 of size + width bytes would not fit
-                lines.append(
-                    base64mime.header_encode(string[start:at].encode("utf-8"), "utf-8") if at > start or lines else None
-                )
-                start, size, room = at, 0, next(maxlengths) - chrome
-            size += width
-        lines.append(base64mime.header_encode(string[start:].encode("utf-8"), "utf-8"))
+            if 4 * -(-(end + width - start) // 3) > room:  # its base64 with this character would not fit
+                lines.append(base64mime.header_encode(encoded[start:end], "utf-8") if end > start or lines else None)
+                start, room = end, next(maxlengths) - chrome
+            end += width
+        lines.append(base64mime.header_encode(encoded[start:], "utf-8"))
         return lines
 
 
